@@ -1,0 +1,11 @@
+/* sam2r_kernels.h — umbrella header of the C kernel target (module SAM2RKernels). */
+#ifndef SAM2R_KERNELS_H
+#define SAM2R_KERNELS_H
+#include "sam2r_isa.h"
+#include "sam2r_pool.h"
+#include "sam2r_requant.h"
+#include "sam2r_gemm_s8.h"
+#include "sam2r_gemm_f32.h"
+#include "sam2r_rowops.h"
+#include "sam2r_peak.h"
+#endif

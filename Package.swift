@@ -1,0 +1,52 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Kernels are compiled without floating-point contraction so that every ISA variant
+// rounds exactly like its scalar reference (see Kernels/include/sam2r_requant.h).
+let kernelCFlags: [CSetting] = [.unsafeFlags(["-ffp-contract=off", "-O3"])]
+
+let package = Package(
+    name: "sam2r",
+    products: [
+        .executable(name: "sam2r", targets: ["sam2r"]),
+        .library(name: "SAM2REngine", targets: ["SAM2REngine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
+    ],
+    targets: [
+        // C kernels: scalar references, x86 and ARM variants, run-time dispatch, thread pool.
+        .target(
+            name: "SAM2RKernels",
+            path: "Kernels",
+            exclude: ["README.md"],
+            publicHeadersPath: "include",
+            cSettings: kernelCFlags,
+            linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]
+        ),
+        // Engine: tensors, arena planner, kernel wrappers with validation, thread pool handle.
+        // Standard library + Glibc only (no Foundation): it is the inference path.
+        .target(
+            name: "SAM2REngine",
+            dependencies: ["SAM2RKernels"],
+            path: "Sources/SAM2REngine"
+        ),
+        .executableTarget(
+            name: "sam2r",
+            dependencies: [
+                "SAM2REngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/sam2r"
+        ),
+        .testTarget(
+            name: "SAM2REngineTests",
+            dependencies: [
+                "SAM2REngine",
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Tests/SAM2REngineTests"
+        ),
+    ]
+)
