@@ -1,0 +1,86 @@
+# sam2r — build, test, bench. `make test` is what CI runs (.ci/run); it installs what it needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+SWIFT      ?= swift
+CC_NATIVE  ?= gcc
+CC_ARM     ?= aarch64-linux-gnu-gcc
+QEMU_ARM   ?= qemu-aarch64
+BUILD      := build
+SWIFT_RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
+
+# Debian packages the build and tests need; installed by `make deps` when missing.
+APT_PACKAGES := libpng-dev libjpeg-dev pkg-config gcc-aarch64-linux-gnu qemu-user
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+KERNEL_SRC  := $(wildcard Kernels/*.c Kernels/scalar/*.c Kernels/x86/*.c Kernels/arm/*.c)
+KERNEL_HDR  := $(wildcard Kernels/include/*.h)
+HARNESS_SRC := $(wildcard Tests/KernelHarness/*.c)
+HARNESS_CFLAGS := -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/include -ITests/KernelHarness
+# CPUs the aarch64 harness runs on: no dot product (Pi 4), SDOT (Pi 5 / RK3588), N1, everything (i8mm).
+ARM_CPUS := cortex-a72 cortex-a76 neoverse-n1 max
+
+.PHONY: help deps build release test test-kernels test-arm test-swift bench bench-kernels clean
+
+help:
+	@echo "make demo          run the int8 demo (arrives with the demo model)"
+	@echo "make test          install missing system packages, run every test (native + qemu aarch64 + Swift)"
+	@echo "make test-kernels  kernel harness, native"
+	@echo "make test-arm      kernel harness cross-compiled for aarch64 under qemu ($(ARM_CPUS))"
+	@echo "make bench-kernels sam2r bench kernels (release build)"
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps test-kernels test-arm test-swift
+	@echo "make test: all suites passed"
+
+# ---- kernel harness: the same C program natively and for aarch64 under qemu ----
+$(BUILD)/harness-native: $(KERNEL_SRC) $(KERNEL_HDR) $(HARNESS_SRC)
+	@mkdir -p $(BUILD)
+	$(CC_NATIVE) $(HARNESS_CFLAGS) -o $@ $(KERNEL_SRC) $(HARNESS_SRC) -lpthread -lm
+
+$(BUILD)/harness-aarch64: $(KERNEL_SRC) $(KERNEL_HDR) $(HARNESS_SRC)
+	@mkdir -p $(BUILD)
+	$(CC_ARM) $(HARNESS_CFLAGS) -static -o $@ $(KERNEL_SRC) $(HARNESS_SRC) -lpthread -lm
+
+test-kernels: deps $(BUILD)/harness-native
+	$(BUILD)/harness-native native
+	@# An unknown or unsupported forced variant is an error with a message, not a crash.
+	@out=$$(SAM2R_ISA=avx1024 $(BUILD)/harness-native 2>&1); rc=$$?; \
+	  if [ $$rc -ne 2 ] || ! grep -q "not a variant" <<<"$$out"; then echo "FAIL: SAM2R_ISA=avx1024 gave rc=$$rc: $$out"; exit 1; fi
+	@out=$$(SAM2R_ISA=i8mm $(BUILD)/harness-native 2>&1); rc=$$?; \
+	  if [ $$rc -ne 2 ] || ! grep -q "not supported by this CPU" <<<"$$out"; then echo "FAIL: SAM2R_ISA=i8mm gave rc=$$rc: $$out"; exit 1; fi
+	@echo "forced-variant errors: ok"
+
+test-arm: deps $(BUILD)/harness-aarch64
+	@for cpu in $(ARM_CPUS); do \
+	  echo "== qemu-aarch64 -cpu $$cpu"; \
+	  HARNESS_QUICK=1 $(QEMU_ARM) -cpu $$cpu $(BUILD)/harness-aarch64 $$cpu || { echo "FAIL: aarch64 harness on $$cpu"; exit 1; }; \
+	done
+	@# Cortex-A72 has no SDOT: forcing dotprod there must be refused by the dispatcher, not executed.
+	@out=$$(SAM2R_ISA=dotprod $(QEMU_ARM) -cpu cortex-a72 $(BUILD)/harness-aarch64 cortex-a72 2>&1); rc=$$?; \
+	  if [ $$rc -ne 2 ] || ! grep -q "not supported by this CPU" <<<"$$out"; then echo "FAIL: SAM2R_ISA=dotprod on cortex-a72 gave rc=$$rc: $$out"; exit 1; fi
+	@echo "cortex-a72 refuses a forced dotprod variant: ok"
+
+test-swift: deps
+	$(SWIFT) test
+
+# ---- benchmarks (never timed unit tests) ----
+bench-kernels: release
+	$(SWIFT_RELEASE_BIN)/sam2r bench kernels
+
+clean:
+	rm -rf $(BUILD) .build
+
+-include mk/*.mk
