@@ -1,0 +1,203 @@
+// GemmS8.swift — int8 GEMM (Kernels/include/sam2r_gemm_s8.h): weight packing at load, and the
+// validated call. Every precondition of the C contract is checked here and thrown as EngineError;
+// the call itself allocates nothing.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SAM2RKernels
+
+/// One int8 GEMM variant (micro-kernel) and its packed-weight layout.
+public struct GemmS8Kernel: @unchecked Sendable {
+    public let ukernel: UnsafePointer<sam2r_gemm_s8_ukernel>
+
+    /// The variant of `isa` (default: the active ISA). Throws `unsupportedISA` if this CPU cannot
+    /// run it, `kernelUnavailable` if the build has no such variant.
+    public init(isa: ISA = .active) throws {
+        guard isa.isSupported else { throw EngineError.unsupportedISA(isa.name) }
+        guard let uk = sam2r_gemm_s8_ukernel_for(isa.cValue) else {
+            throw EngineError.kernelUnavailable(family: "gemm_s8", isa: isa.name)
+        }
+        ukernel = uk
+    }
+
+    public var name: String { String(cString: ukernel.pointee.name) }
+    public var isa: ISA { ISA(ukernel.pointee.isa) ?? .scalar }
+    public var mr: Int { Int(ukernel.pointee.mr) }
+    public var nr: Int { Int(ukernel.pointee.nr) }
+    public var kr: Int { Int(ukernel.pointee.kr) }
+}
+
+/// Int8 weights [N, K] (PyTorch Linear layout) packed once for one `GemmS8Kernel`.
+/// GEMMs with these weights run that kernel (the variant chosen when they were packed).
+public final class PackedWeightsS8: @unchecked Sendable {
+    public let kernel: GemmS8Kernel
+    public let n: Int
+    public let k: Int
+    /// The C descriptor (stable address, passed to the kernel).
+    public let descriptor: UnsafeMutablePointer<sam2r_packed_s8>
+    private let ownsMemory: Bool
+
+    /// Largest K the int32 accumulator allows.
+    public static let maxK = 65536
+    public static let dataAlignment = 64
+
+    /// Bytes of packed data for an [n, k] weight in `kernel`'s layout.
+    public static func dataByteCount(n: Int, k: Int, kernel: GemmS8Kernel) -> Int {
+        Int(sam2r_pack_s8_size(Int32(clamping: n), Int32(clamping: k), Int32(kernel.nr), Int32(kernel.kr)))
+    }
+
+    /// Packs into memory this object allocates (64-byte aligned) and frees.
+    public convenience init(weights: UnsafeBufferPointer<Int8>, n: Int, k: Int, ldw: Int? = nil,
+                            isa: ISA = .active) throws {
+        let kernel = try GemmS8Kernel(isa: isa)
+        try PackedWeightsS8.validate(weights: weights, n: n, k: k, ldw: ldw ?? k)
+        let bytes = PackedWeightsS8.dataByteCount(n: n, k: k, kernel: kernel)
+        var data: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&data, PackedWeightsS8.dataAlignment, bytes) == 0, let d = data else {
+            throw EngineError.resourceUnavailable("posix_memalign(64, \(bytes)) for packed int8 weights")
+        }
+        let wsum = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        self.init(kernel: kernel, weights: weights, n: n, k: k, ldw: ldw ?? k,
+                  data: d, wsum: wsum, owns: true)
+    }
+
+    /// Packs into caller memory: `data` of at least `dataByteCount` bytes, 64-byte aligned; `wsum`
+    /// of n entries. The memory must outlive this object.
+    public convenience init(weights: UnsafeBufferPointer<Int8>, n: Int, k: Int, ldw: Int? = nil,
+                            isa: ISA = .active, data: UnsafeMutableRawBufferPointer,
+                            wsum: UnsafeMutableBufferPointer<Int32>) throws {
+        let kernel = try GemmS8Kernel(isa: isa)
+        try PackedWeightsS8.validate(weights: weights, n: n, k: k, ldw: ldw ?? k)
+        let bytes = PackedWeightsS8.dataByteCount(n: n, k: k, kernel: kernel)
+        guard let d = data.baseAddress, data.count >= bytes else {
+            throw EngineError.bufferTooSmall(operand: "packed int8 weight data (bytes)", needed: bytes,
+                                             available: data.count)
+        }
+        try Check.aligned(d, PackedWeightsS8.dataAlignment, "packed int8 weight data")
+        guard let w = wsum.baseAddress, wsum.count >= n else {
+            throw EngineError.bufferTooSmall(operand: "wsum", needed: n, available: wsum.count)
+        }
+        self.init(kernel: kernel, weights: weights, n: n, k: k, ldw: ldw ?? k, data: d, wsum: w, owns: false)
+    }
+
+    private init(kernel: GemmS8Kernel, weights: UnsafeBufferPointer<Int8>, n: Int, k: Int, ldw: Int,
+                 data: UnsafeMutableRawPointer, wsum: UnsafeMutablePointer<Int32>, owns: Bool) {
+        self.kernel = kernel
+        self.n = n
+        self.k = k
+        self.ownsMemory = owns
+        descriptor = .allocate(capacity: 1)
+        descriptor.initialize(to: sam2r_packed_s8())
+        // sam2r_pack_s8 writes through out->data / out->wsum: set them before packing.
+        descriptor.pointee.data = data.bindMemory(to: Int8.self, capacity: PackedWeightsS8.dataByteCount(n: n, k: k, kernel: kernel))
+        descriptor.pointee.wsum = wsum
+        sam2r_pack_s8(weights.baseAddress, Int32(ldw), Int32(n), Int32(k), Int32(kernel.nr), Int32(kernel.kr),
+                      descriptor)
+    }
+
+    deinit {
+        if ownsMemory {
+            free(descriptor.pointee.data)
+            descriptor.pointee.wsum?.deallocate()
+        }
+        descriptor.deallocate()
+    }
+
+    /// Shape, stride, count and value (no -128) checks, before anything is allocated.
+    static func validate(weights: UnsafeBufferPointer<Int8>, n: Int, k: Int, ldw: Int) throws {
+        try Check.positive(n, "weights N")
+        try Check.positive(k, "weights K")
+        try Check.int32(n, "weights N")
+        guard k <= maxK else {
+            throw EngineError.invalidParameter(name: "K", value: "\(k)", allowed: "1...\(maxK)")
+        }
+        try Check.matrix(rows: n, cols: k, ld: ldw, count: weights.count, "weights")
+        for row in 0..<n {
+            let base = row * ldw
+            for col in 0..<k where weights[base + col] == -128 {
+                throw EngineError.valueOutOfRange(operand: "int8 weights [\(row), \(col)]", index: base + col,
+                                                  value: "-128", allowed: "-127...127")
+            }
+        }
+    }
+}
+
+// MARK: - GEMM
+
+/// Shared checks of both int8 GEMM entry points; returns the resolved strides.
+private func validateGemmS8(m: Int, n: Int, k: Int, a: UnsafeBufferPointer<Int8>, lda: Int, aZeroPoint: Int32,
+                            weights: PackedWeightsS8, bias: UnsafeBufferPointer<Int32>?,
+                            scale: UnsafeBufferPointer<Float>, cCount: Int, ldc: Int) throws {
+    try Check.positive(m, "M")
+    try Check.positive(n, "N")
+    try Check.positive(k, "K")
+    try Check.int32(m, "M")
+    guard k <= PackedWeightsS8.maxK else {
+        throw EngineError.invalidParameter(name: "K", value: "\(k)", allowed: "1...\(PackedWeightsS8.maxK)")
+    }
+    guard weights.n == n, weights.k == k else {
+        throw EngineError.shapeMismatch(operand: "packed weights [N, K]", expected: [n, k],
+                                        actual: [weights.n, weights.k])
+    }
+    let d = weights.descriptor.pointee
+    guard Int(d.nr) == weights.kernel.nr, Int(d.kr) == weights.kernel.kr else {
+        throw EngineError.layoutMismatch(operand: "packed weights", expected: "nr=\(weights.kernel.nr) kr=\(weights.kernel.kr)",
+                                         actual: "nr=\(d.nr) kr=\(d.kr)")
+    }
+    guard let data = d.data else { throw EngineError.zeroSize(operand: "packed weight data") }
+    try Check.aligned(data, PackedWeightsS8.dataAlignment, "packed int8 weight data")
+    try Check.matrix(rows: m, cols: k, ld: lda, count: a.count, "A")
+    try Check.matrix(rows: m, cols: n, ld: ldc, count: cCount, "C")
+    try Check.int8ZeroPoint(aZeroPoint, "aZeroPoint")
+    try Check.count(scale.count, n, "scale")
+    try Check.finite(scale, positive: false, "scale")
+    if let bias { try Check.count(bias.count, n, "bias") }
+}
+
+/// C[m, n] = requant(sum_k A[m, k] W[n, k] - aZeroPoint * wsum[n] + bias[n]) with `weights`' kernel.
+/// A is M x K (row stride lda, default K); C is M x N int8 (row stride ldc, default N).
+public func gemmS8(m: Int, n: Int, k: Int,
+                   a: UnsafeBufferPointer<Int8>, lda: Int? = nil, aZeroPoint: Int32,
+                   weights: PackedWeightsS8, bias: UnsafeBufferPointer<Int32>? = nil,
+                   scale: UnsafeBufferPointer<Float>,
+                   c: UnsafeMutableBufferPointer<Int8>, ldc: Int? = nil,
+                   outZeroPoint: Int32, qmin: Int32 = -128, qmax: Int32 = 127,
+                   pool: ThreadPool? = nil) throws {
+    let lda = lda ?? k, ldc = ldc ?? n
+    try validateGemmS8(m: m, n: n, k: k, a: a, lda: lda, aZeroPoint: aZeroPoint, weights: weights, bias: bias,
+                       scale: scale, cCount: c.count, ldc: ldc)
+    try Check.int8ZeroPoint(outZeroPoint, "outZeroPoint")
+    guard qmin >= -128, qmax <= 127, qmin <= qmax else {
+        throw EngineError.invalidParameter(name: "qmin...qmax", value: "\(qmin)...\(qmax)",
+                                           allowed: "qmin <= qmax within -128...127")
+    }
+    var args = sam2r_gemm_s8_args(
+        m: Int32(m), n: Int32(n), k: Int32(k), a: a.baseAddress, lda: Int32(lda), a_zero_point: aZeroPoint,
+        w: UnsafePointer(weights.descriptor), bias: bias?.baseAddress, scale: scale.baseAddress,
+        epilogue: SAM2R_EPI_S8, out_zero_point: outZeroPoint, qmin: qmin, qmax: qmax,
+        c: UnsafeMutableRawPointer(c.baseAddress), ldc: Int32(ldc))
+    sam2r_gemm_s8(weights.kernel.ukernel, &args, pool?.handle)
+}
+
+/// C[m, n] = (float)(sum_k A[m, k] W[n, k] - aZeroPoint * wsum[n] + bias[n]) * scale[n] (fp32 output).
+public func gemmS8(m: Int, n: Int, k: Int,
+                   a: UnsafeBufferPointer<Int8>, lda: Int? = nil, aZeroPoint: Int32,
+                   weights: PackedWeightsS8, bias: UnsafeBufferPointer<Int32>? = nil,
+                   scale: UnsafeBufferPointer<Float>,
+                   c: UnsafeMutableBufferPointer<Float>, ldc: Int? = nil,
+                   pool: ThreadPool? = nil) throws {
+    let lda = lda ?? k, ldc = ldc ?? n
+    try validateGemmS8(m: m, n: n, k: k, a: a, lda: lda, aZeroPoint: aZeroPoint, weights: weights, bias: bias,
+                       scale: scale, cCount: c.count, ldc: ldc)
+    var args = sam2r_gemm_s8_args(
+        m: Int32(m), n: Int32(n), k: Int32(k), a: a.baseAddress, lda: Int32(lda), a_zero_point: aZeroPoint,
+        w: UnsafePointer(weights.descriptor), bias: bias?.baseAddress, scale: scale.baseAddress,
+        epilogue: SAM2R_EPI_F32, out_zero_point: 0, qmin: -128, qmax: 127,
+        c: UnsafeMutableRawPointer(c.baseAddress), ldc: Int32(ldc))
+    sam2r_gemm_s8(weights.kernel.ukernel, &args, pool?.handle)
+}

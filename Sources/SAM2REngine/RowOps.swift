@@ -1,0 +1,152 @@
+// RowOps.swift — validated row-wise / elementwise fp32 ops and int8 (de)quantization
+// (Kernels/include/sam2r_rowops.h). Numerics are defined in that header. In-place (y == x, same
+// strides) is allowed for every op except maxPool2x2; any other overlap is rejected.
+
+import SAM2RKernels
+
+/// The row ops of one ISA variant.
+public struct RowOps: @unchecked Sendable {
+    public let table: UnsafePointer<sam2r_rowops>
+
+    /// The row ops of `isa` (default: active); the C side falls back to the nearest lower level.
+    public init(isa: ISA = .active) throws {
+        guard isa.isSupported else { throw EngineError.unsupportedISA(isa.name) }
+        guard let t = sam2r_rowops_for(isa.cValue) else {
+            throw EngineError.kernelUnavailable(family: "rowops", isa: isa.name)
+        }
+        table = t
+    }
+
+    public var name: String { String(cString: table.pointee.name) }
+    public var isa: ISA { ISA(table.pointee.isa) ?? .scalar }
+
+    /// y = LayerNorm(x) per row over `cols` (biased variance, two-pass), * gamma + beta.
+    public func layerNorm(x: UnsafeBufferPointer<Float>, ldx: Int? = nil,
+                          y: UnsafeMutableBufferPointer<Float>, ldy: Int? = nil,
+                          rows: Int, cols: Int,
+                          gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
+                          eps: Float) throws {
+        let ldx = ldx ?? cols, ldy = ldy ?? cols
+        try rowwise(x: x, ldx: ldx, y: y, ldy: ldy, rows: rows, cols: cols)
+        try Check.count(gamma.count, cols, "gamma")
+        try Check.count(beta.count, cols, "beta")
+        guard eps.isFinite, eps >= 0 else {
+            throw EngineError.invalidParameter(name: "eps", value: "\(eps)", allowed: "finite, >= 0")
+        }
+        table.pointee.layernorm(x.baseAddress, Int32(ldx), y.baseAddress, Int32(ldy), Int32(rows), Int32(cols),
+                                gamma.baseAddress, beta.baseAddress, eps)
+    }
+
+    /// y = softmax(x) per row of `cols` (numerically stable).
+    public func softmax(x: UnsafeBufferPointer<Float>, ldx: Int? = nil,
+                        y: UnsafeMutableBufferPointer<Float>, ldy: Int? = nil,
+                        rows: Int, cols: Int) throws {
+        let ldx = ldx ?? cols, ldy = ldy ?? cols
+        try rowwise(x: x, ldx: ldx, y: y, ldy: ldy, rows: rows, cols: cols)
+        table.pointee.softmax(x.baseAddress, Int32(ldx), y.baseAddress, Int32(ldy), Int32(rows), Int32(cols))
+    }
+
+    /// y = gelu(x) (exact erf form) elementwise; counts must match.
+    public func gelu(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) throws {
+        try elementwise(x, y, "x", "y")
+        table.pointee.gelu(x.baseAddress, y.baseAddress, x.count)
+    }
+
+    /// y = a + b elementwise; counts must match.
+    public func add(a: UnsafeBufferPointer<Float>, b: UnsafeBufferPointer<Float>,
+                    y: UnsafeMutableBufferPointer<Float>) throws {
+        try elementwise(a, y, "a", "y")
+        try elementwise(b, y, "b", "y")
+        table.pointee.add(a.baseAddress, b.baseAddress, y.baseAddress, a.count)
+    }
+
+    /// Channels-last [h][w][c] -> [h/2][w/2][c], 2x2 max, stride 2 (h, w even). No aliasing.
+    public func maxPool2x2(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
+                           height h: Int, width w: Int, channels c: Int) throws {
+        try Check.positive(h, "height")
+        try Check.positive(w, "width")
+        try Check.positive(c, "channels")
+        guard h % 2 == 0, w % 2 == 0 else {
+            throw EngineError.invalidParameter(name: "height x width", value: "\(h) x \(w)", allowed: "even")
+        }
+        let (hw, o1) = h.multipliedReportingOverflow(by: w)
+        let (inCount, o2) = hw.multipliedReportingOverflow(by: c)
+        guard !o1, !o2, inCount <= Int(Int32.max) else {
+            throw EngineError.invalidParameter(name: "h*w*c", value: "\(h)*\(w)*\(c)", allowed: "<= \(Int32.max)")
+        }
+        let outCount = (h / 2) * (w / 2) * c
+        try Check.count(x.count, inCount, "x (h*w*c)")
+        try Check.count(y.count, outCount, "y (h/2*w/2*c)")
+        guard !Check.overlaps(x.baseAddress!, inCount * 4, y.baseAddress!, outCount * 4) else {
+            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
+        }
+        table.pointee.maxpool2x2(x.baseAddress, y.baseAddress, Int32(h), Int32(w), Int32(c))
+    }
+
+    /// y = clamp(rint(x * inverseScale), -128 - zp, 127 - zp) + zp (round half to even).
+    /// Throws on NaN inputs (outside the kernel contract).
+    public func quantize(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Int8>,
+                         inverseScale: Float, zeroPoint: Int32) throws {
+        try Check.positive(x.count, "x")
+        try Check.count(y.count, x.count, "y")
+        guard inverseScale.isFinite, inverseScale > 0 else {
+            throw EngineError.invalidParameter(name: "inverseScale", value: "\(inverseScale)", allowed: "finite, > 0")
+        }
+        try Check.int8ZeroPoint(zeroPoint, "zeroPoint")
+        guard !Check.overlaps(x.baseAddress!, x.count * 4, y.baseAddress!, y.count) else {
+            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
+        }
+        for i in 0..<x.count where x[i].isNaN {
+            throw EngineError.valueOutOfRange(operand: "quantize input", index: i, value: "nan", allowed: "not NaN")
+        }
+        table.pointee.quantize_s8(x.baseAddress, y.baseAddress, x.count, inverseScale, zeroPoint)
+    }
+
+    /// y = (x - zp) * scale.
+    public func dequantize(x: UnsafeBufferPointer<Int8>, y: UnsafeMutableBufferPointer<Float>,
+                           scale: Float, zeroPoint: Int32) throws {
+        try Check.positive(x.count, "x")
+        try Check.count(y.count, x.count, "y")
+        guard scale.isFinite else {
+            throw EngineError.invalidParameter(name: "scale", value: "\(scale)", allowed: "finite")
+        }
+        try Check.int8ZeroPoint(zeroPoint, "zeroPoint")
+        guard !Check.overlaps(x.baseAddress!, x.count, y.baseAddress!, y.count * 4) else {
+            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
+        }
+        table.pointee.dequantize_s8(x.baseAddress, y.baseAddress, x.count, scale, zeroPoint)
+    }
+
+    // MARK: - Shared checks
+
+    /// rows x cols matrices with strides; y may be x itself (same base, same stride) but not a
+    /// partial overlap.
+    private func rowwise(x: UnsafeBufferPointer<Float>, ldx: Int, y: UnsafeMutableBufferPointer<Float>, ldy: Int,
+                         rows: Int, cols: Int) throws {
+        try Check.positive(rows, "rows")
+        try Check.positive(cols, "cols")
+        try Check.int32(rows, "rows")
+        try Check.matrix(rows: rows, cols: cols, ld: ldx, count: x.count, "x")
+        try Check.matrix(rows: rows, cols: cols, ld: ldy, count: y.count, "y")
+        let xb = UnsafeRawPointer(x.baseAddress!), yb = UnsafeRawPointer(y.baseAddress!)
+        let xBytes = ((rows - 1) * ldx + cols) * 4, yBytes = ((rows - 1) * ldy + cols) * 4
+        if Check.overlaps(xb, xBytes, yb, yBytes), !(xb == yb && ldx == ldy) {
+            throw EngineError.invalidParameter(name: "x/y", value: "partially overlapping",
+                                               allowed: "disjoint, or in place with equal strides")
+        }
+    }
+
+    /// Equal non-zero counts; y may be x itself but not a partial overlap.
+    private func elementwise(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Float>,
+                             _ xName: StaticString, _ yName: StaticString) throws {
+        try Check.positive(x.count, xName)
+        guard y.count == x.count else {
+            throw EngineError.shapeMismatch(operand: "\(yName) vs \(xName)", expected: [x.count], actual: [y.count])
+        }
+        let xb = UnsafeRawPointer(x.baseAddress!), yb = UnsafeRawPointer(y.baseAddress!)
+        if Check.overlaps(xb, x.count * 4, yb, y.count * 4), xb != yb {
+            throw EngineError.invalidParameter(name: "\(xName)/\(yName)", value: "partially overlapping",
+                                               allowed: "disjoint, or in place")
+        }
+    }
+}
