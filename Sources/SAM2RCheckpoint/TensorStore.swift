@@ -58,7 +58,7 @@ public final class Checkpoint: @unchecked Sendable {
         let b = file.bytes
         if b.count >= 4 && b.u32le(0) == 0x0403_4b50 {
             try self.init(torchZip: file)
-        } else if b.count >= 8 && b.u64le(0) < UInt64(b.count) && b.count > 8 && b[8] == UInt8(ascii: "{") {
+        } else if b.count > 8 && b[8] == UInt8(ascii: "{") {
             try self.init(safetensors: file)
         } else if b.count >= 2 && b[0] == 0x80 && b[1] <= 5 {
             throw CheckpointError(path: path, .unknownFormat("legacy (non-zip) torch pickle; re-save with torch>=1.6"))
