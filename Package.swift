@@ -48,5 +48,33 @@ let package = Package(
             ],
             path: "Tests/SAM2REngineTests"
         ),
+        // Checkpoint readers (host side, Foundation allowed): zip + restricted unpickler, safetensors, .npy.
+        .target(
+            name: "SAM2RCheckpoint",
+            path: "Sources/SAM2RCheckpoint"
+        ),
+        // libpng/libjpeg shim: setjmp/longjmp errors become return codes + message.
+        .target(
+            name: "CImageIO",
+            path: "Sources/CImageIO",
+            publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg")]
+        ),
+        // Image decode (PNG/JPEG → RGB8) and atomic PNG writes.
+        .target(
+            name: "SAM2RImageIO",
+            dependencies: ["CImageIO"],
+            path: "Sources/SAM2RImageIO"
+        ),
+        .testTarget(
+            name: "SAM2RCheckpointTests",
+            dependencies: ["SAM2RCheckpoint"],
+            path: "Tests/SAM2RCheckpointTests"
+        ),
+        .testTarget(
+            name: "SAM2RImageIOTests",
+            dependencies: ["SAM2RImageIO"],
+            path: "Tests/SAM2RImageIOTests"
+        ),
     ]
 )

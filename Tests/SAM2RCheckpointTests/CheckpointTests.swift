@@ -306,13 +306,13 @@ final class NPYTests: XCTestCase {
         for f: Float in [1, 2, 3, 4] { withUnsafeBytes(of: f.bitPattern.littleEndian) { bytes += $0 } }
         let path = NSTemporaryDirectory() + "sam2r-np-\(getpid()).npy"
         defer { unlink(path) }
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let (s, d) = try NPY.read(path: path)
         XCTAssertEqual(s, [2, 2])
         XCTAssertEqual(d, [1, 2, 3, 4])
         header = header.replacingOccurrences(of: "<f4", with: "<f8")
         bytes = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count), 0] + Array(header.utf8) + [UInt8](repeating: 0, count: 32)
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         let r = reason { _ = try NPY.read(path: path) }
         guard case .npy? = r else { return XCTFail("\(String(describing: r))") }
     }

@@ -202,7 +202,7 @@ final class WriteTests: XCTestCase {
     }
 
     func testPathThroughAFileFails() throws {
-        FileManager.default.createFile(atPath: dir + "/plain", contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: dir + "/plain", contents: Data([1]))
         XCTAssertEqual(kind { try writePNG(path: dir + "/plain/x.png", width: 1, height: 1, channels: 1, pixels: [0]) }, .io)
         XCTAssertEqual(try listing(), ["plain"])
     }
