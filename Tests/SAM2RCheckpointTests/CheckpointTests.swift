@@ -261,6 +261,21 @@ final class CheckpointTests: XCTestCase {
         guard case .unknownFormat? = r2 else { return XCTFail("\(String(describing: r2))") }
     }
 
+    func testRealCheckpointIfAvailable() throws {
+        // SAM2R_CHECKPOINT=/path/to/sam2.1_hiera_tiny.pt swift test --filter testRealCheckpoint
+        guard let path = ProcessInfo.processInfo.environment["SAM2R_CHECKPOINT"] else {
+            throw XCTSkip("set SAM2R_CHECKPOINT to a SAM2.1 checkpoint to run")
+        }
+        let ck = try Checkpoint(path: path)
+        XCTAssertGreaterThan(ck.count, 0)
+        for n in ck.names {
+            let info = try XCTUnwrap(ck[n])
+            XCTAssertEqual(try ck.floats(n).count, info.count, n)
+        }
+        try ck.verifyChecksums()
+        print("\(path): \(ck.count) tensors, \(ck.parameterCount) parameters")
+    }
+
     func testHalfConversionIsExactForAllValues() {
         // Every finite binary16 value converts exactly (checked against Float16 where available).
         #if arch(x86_64) || arch(arm64)

@@ -32,7 +32,7 @@ func kind(of body: () throws -> Void, file: StaticString = #filePath, line: UInt
 final class DecodeTests: XCTestCase {
     func testPNGFlavoursDecodeExactly() throws {
         for name in ["rgb.png", "rgba.png", "gray.png", "gray_alpha.png", "palette.png", "bilevel.png",
-                     "rgb16.png", "gray16.png"] {
+                     "rgb16.png", "gray16.png", "interlaced.png"] {
             let img = try decodeImage(path: image(name))
             XCTAssertEqual(img.width, 37, name)
             XCTAssertEqual(img.height, 23, name)
