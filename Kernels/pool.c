@@ -40,8 +40,11 @@ static void *worker_main(void *arg) {
     pthread_mutex_lock(&p->mu);
     for (int32_t i = 1; i < p->nthreads; i++)
         if (pthread_equal(p->threads[i], self)) me = i;
-    unsigned long seen = p->generation;
     pthread_mutex_unlock(&p->mu);
+    /* Generation 0 is the pool's state at creation; no dispatch can precede sam2r_pool_create's
+     * return, so a worker that starts late still sees every dispatch (reading p->generation here
+     * instead would skip one that was published before this thread got scheduled). */
+    unsigned long seen = 0;
 
     for (;;) {
         /* Spin a little: layers arrive back to back during inference. */

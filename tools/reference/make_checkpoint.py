@@ -16,6 +16,9 @@ Each tensor gets its own torch.Generator seeded from sha256(f"{seed}:{name}"), s
   no_mem_embed, no_mem_pos_enc, no_obj_ptr, maskmem_tpos_enc, no_obj_embed_spatial   N(0, 0.5^2)
   positional_encoding_gaussian_matrix (random-Fourier PE)    N(0, 1)     (Meta's own scale=1 draw)
   anything else (none today)                                 N(0, 0.02^2)
+  exception: the last layer of the 4 hypernetwork MLPs (sam_mask_decoder.output_hypernetworks_mlps.*.layers.2.weight)
+  is drawn with std HYPER_GAIN/sqrt(fan_in), so mask logits reach trained-model magnitudes (|logit| ~ 10) and the
+  stability rule (band +-0.05) goes both ways depending on the prompt instead of always rejecting token 0.
 Output: torch.save({"model": state_dict}, out.pt) — loadable by Meta's build_sam2(..., ckpt_path=out.pt) — and
 optionally the same tensors as out.safetensors.
 """
@@ -34,6 +37,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sam2cfg  # noqa: E402
 
+HYPER_GAIN = 12.0
 ONE_HALF = {"no_mem_embed", "no_mem_pos_enc", "no_obj_ptr", "maskmem_tpos_enc", "no_obj_embed_spatial",
             "pos_embed", "pos_embed_window"}
 
@@ -58,6 +62,8 @@ def _rule(model: nn.Module) -> dict:
             rules[pre + "weight"] = (0.0, fan_in ** -0.5)
             if mod.bias is not None:
                 rules[pre + "bias"] = (0.0, 0.02)
+            if mname.startswith("sam_mask_decoder.output_hypernetworks_mlps.") and mname.endswith("layers.2"):
+                rules[pre + "weight"] = (0.0, HYPER_GAIN * fan_in ** -0.5)
         elif isinstance(mod, nn.ConvTranspose2d):
             w = mod.weight  # [in, out/groups, kh, kw]
             taps = w.shape[0] * w.shape[2] * w.shape[3] / (mod.stride[0] * mod.stride[1])
@@ -103,7 +109,7 @@ def make(config: str, seed: int, out_pt: str, out_st: str | None = None, verify:
 
         save_file({k: v.contiguous() for k, v in sd.items()}, out_st,
                   metadata={"format": "pt", "source": "sam2r tools/reference/make_checkpoint.py",
-                            "config": config if isinstance(config, str) else "custom", "seed": str(seed)})
+                            "config": config if isinstance(config, str) else config.get("name", "custom"), "seed": str(seed)})
     if verify:  # strict load, exactly like Meta's _load_checkpoint
         m2 = sam2cfg.build_model(config)
         ck = torch.load(out_pt, map_location="cpu", weights_only=True)["model"]

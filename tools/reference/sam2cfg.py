@@ -113,6 +113,12 @@ def _hydra_cfg(spec: dict):
     for k in ("embed_dim", "num_heads", "stages", "global_att_blocks", "window_pos_embed_bkg_spatial_size",
               "window_spec", "q_pool", "q_stride", "dim_mul", "head_mul"):
         enc.trunk[k] = copy.deepcopy(t[k])
+    # Hiera passes q_stride straight to nn.MaxPool2d, which rejects an OmegaConf ListConfig: leave Hiera's own
+    # tuple default in place when it matches, else have hydra hand over plain python containers.
+    if list(t["q_stride"]) == list(TRUNK_DEFAULTS["q_stride"]):
+        del enc.trunk["q_stride"]
+    else:
+        enc.trunk["_convert_"] = "all"
     n = spec["neck"]
     enc.neck.d_model = n["d_model"]
     enc.neck.backbone_channel_list = list(n["backbone_channel_list"])
