@@ -1,0 +1,101 @@
+/* gemm_f32.c — fp32 GEMM: weight packing, variant table and the threaded driver.
+ *
+ * The driver cuts C into rectangular tasks (rows in multiples of the variant's MR, columns in
+ * multiples of its NR) and hands them to sam2r_pool_run; each variant's rect function does its own
+ * cache blocking inside a task. Tasks are disjoint, so the result does not depend on the thread
+ * count or on which thread runs which task. */
+#include "sam2r_gemm_f32.h"
+
+#include <string.h>
+
+extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_scalar;
+#if defined(__x86_64__)
+extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx2;
+extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avxvnni;
+extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx512;
+#endif
+#if defined(__aarch64__)
+extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_neon;
+extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_neon_dotprod;
+extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_neon_i8mm;
+#endif
+
+const sam2r_gemm_f32_ukernel *sam2r_gemm_f32_ukernel_for(sam2r_isa isa) {
+    switch (isa) {
+    case SAM2R_ISA_SCALAR: return &sam2r_f32_gemm_scalar;
+#if defined(__x86_64__)
+    case SAM2R_ISA_AVX2: return &sam2r_f32_gemm_avx2;
+    case SAM2R_ISA_AVXVNNI: return &sam2r_f32_gemm_avxvnni;
+    case SAM2R_ISA_AVX512VNNI: return &sam2r_f32_gemm_avx512;
+#endif
+#if defined(__aarch64__)
+    case SAM2R_ISA_NEON: return &sam2r_f32_gemm_neon;
+    case SAM2R_ISA_DOTPROD: return &sam2r_f32_gemm_neon_dotprod;
+    case SAM2R_ISA_I8MM: return &sam2r_f32_gemm_neon_i8mm;
+#endif
+    default: return NULL;
+    }
+}
+
+size_t sam2r_pack_f32_size(int32_t n, int32_t k, int32_t nr) {
+    const size_t panels = ((size_t)n + (size_t)nr - 1) / (size_t)nr;
+    return panels * (size_t)k * (size_t)nr * sizeof(float);
+}
+
+void sam2r_pack_f32(const float *w, int32_t ldw, int32_t n, int32_t k, int32_t nr, sam2r_packed_f32 *out) {
+    out->n = n;
+    out->k = k;
+    out->nr = nr;
+    float *d = out->data;
+    for (int32_t nb = 0; nb < n; nb += nr) {
+        const int32_t nv = n - nb < nr ? n - nb : nr;
+        for (int32_t kk = 0; kk < k; kk++) {
+            for (int32_t j = 0; j < nv; j++) d[j] = w[(size_t)(nb + j) * (size_t)ldw + (size_t)kk];
+            for (int32_t j = nv; j < nr; j++) d[j] = 0.0f;
+            d += nr;
+        }
+    }
+}
+
+typedef struct {
+    const sam2r_gemm_f32_ukernel *uk;
+    const sam2r_gemm_f32_args *args;
+    int32_t mt, nt, tiles_n;
+} gemm_f32_job;
+
+static void gemm_f32_task(void *ctx, int32_t task, int32_t worker) {
+    (void)worker;
+    const gemm_f32_job *j = (const gemm_f32_job *)ctx;
+    const int32_t tm = task / j->tiles_n, tn = task % j->tiles_n;
+    const int32_t m0 = tm * j->mt, n0 = tn * j->nt;
+    const int32_t m1 = m0 + j->mt < j->args->m ? m0 + j->mt : j->args->m;
+    const int32_t n1 = n0 + j->nt < j->args->n ? n0 + j->nt : j->args->n;
+    j->uk->rect(j->args, m0, m1, n0, n1);
+}
+
+/* Task shape: up to 8 micro-tiles of rows (A block of a task stays in L2) by all columns; columns
+ * are split (in NR multiples) only when there are too few row tasks to keep every thread busy. */
+void sam2r_gemm_f32(const sam2r_gemm_f32_ukernel *uk, const sam2r_gemm_f32_args *args, sam2r_pool *pool) {
+    const int32_t m = args->m, n = args->n;
+    const int32_t threads = sam2r_pool_threads(pool);
+    const int32_t mr = uk->mr, nr = uk->nr;
+    const int32_t mtiles = (m + mr - 1) / mr, ntiles = (n + nr - 1) / nr;
+    int32_t mt_tiles = mtiles < 8 ? mtiles : 8;
+    int32_t nt_tiles = ntiles;
+    if (threads > 1) {
+        const int32_t want = 4 * threads;
+        while ((int64_t)((mtiles + mt_tiles - 1) / mt_tiles) * ((ntiles + nt_tiles - 1) / nt_tiles) < want) {
+            if (nt_tiles > 1 && (nt_tiles >= mt_tiles || mt_tiles == 1)) nt_tiles = (nt_tiles + 1) / 2;
+            else if (mt_tiles > 1) mt_tiles = (mt_tiles + 1) / 2;
+            else break;
+        }
+    }
+    gemm_f32_job job = {uk, args, mt_tiles * mr, nt_tiles * nr, 0};
+    job.tiles_n = (n + job.nt - 1) / job.nt;
+    const int32_t tasks = ((m + job.mt - 1) / job.mt) * job.tiles_n;
+    if (threads <= 1 || tasks == 1) {
+        for (int32_t t = 0; t < tasks; t++) gemm_f32_task(&job, t, 0);
+        return;
+    }
+    sam2r_pool_run(pool, gemm_f32_task, &job, tasks);
+}
