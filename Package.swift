@@ -36,6 +36,7 @@ let package = Package(
             name: "sam2r",
             dependencies: [
                 "SAM2REngine",
+                "SAM2RKernels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sam2r"
