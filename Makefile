@@ -23,7 +23,6 @@ ARM_CPUS := cortex-a72 cortex-a76 neoverse-n1 max
 .PHONY: help deps build release test test-kernels test-arm test-swift bench bench-kernels clean
 
 help:
-	@echo "make demo          run the int8 demo (arrives with the demo model)"
 	@echo "make test          install missing system packages, run every test (native + qemu aarch64 + Swift)"
 	@echo "make test-kernels  kernel harness, native"
 	@echo "make test-arm      kernel harness cross-compiled for aarch64 under qemu ($(ARM_CPUS))"
