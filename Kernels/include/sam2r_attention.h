@@ -1,0 +1,64 @@
+/* sam2r_attention.h — fp32 multi-head scaled-dot-product attention, flash-style: keys are streamed
+ * in blocks with an online softmax, so no nq x nk score matrix is ever materialized (a global
+ * attention of 4096 tokens x 4 heads would need 268 MB).
+ *
+ * For every batch b, head h and query i:
+ *   O[b][i][h*dv + d] = sum_j p_ij V[b][j][h*dv + d],
+ *   p_ij = exp(s_ij - max_j s) / sum_j exp(s_ij - max_j s),  s_ij = scale * sum_e Q[b][i][h*dk + e] K[b][j][h*dk + e]
+ * Rows are token-major with the heads side by side in the columns (PyTorch's [B, N, heads*dim]
+ * before the head split), so Hiera's and the decoder's projections feed it without transposes.
+ * The online softmax (running max, rescaled running sum, rescaled output accumulator) differs from a
+ * two-pass softmax only by rounding; variants agree with the scalar reference within the harness's NMSE.
+ *
+ * Preconditions: batch, heads, nq, nk, dk, dv >= 1; dk, dv <= 256; ldq >= heads*dk, ldk >= heads*dk,
+ * ldv >= heads*dv, ldo >= heads*dv; strides in elements; o does not alias q, k or v.
+ * Scratch: sam2r_attention_f32_scratch_floats(...) floats per worker thread, 64-byte aligned.
+ */
+#ifndef SAM2R_ATTENTION_H
+#define SAM2R_ATTENTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sam2r_isa.h"
+#include "sam2r_pool.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sam2r_attention_f32_args {
+    int32_t batch, heads, nq, nk, dk, dv;
+    const float *q; int32_t ldq; int64_t q_batch_stride;
+    const float *k; int32_t ldk; int64_t k_batch_stride;
+    const float *v; int32_t ldv; int64_t v_batch_stride;
+    float *o; int32_t ldo; int64_t o_batch_stride;
+    float scale;
+} sam2r_attention_f32_args;
+
+/* Computes query rows [q0, q1) of (batch b, head h). `scratch` holds scratch_floats floats. */
+typedef void (*sam2r_attention_f32_rows_fn)(const sam2r_attention_f32_args *args, int32_t b, int32_t h,
+                                            int32_t q0, int32_t q1, float *scratch);
+
+typedef struct sam2r_attention_f32_ukernel {
+    const char *name;       /* e.g. "f32_attention_flash_16xkb64__avx512f" */
+    sam2r_isa isa;
+    int32_t q_block;        /* query rows per task */
+    int32_t k_block;        /* keys per streamed block */
+    sam2r_attention_f32_rows_fn rows;
+} sam2r_attention_f32_ukernel;
+
+const sam2r_attention_f32_ukernel *sam2r_attention_f32_ukernel_for(sam2r_isa isa);
+
+/* Floats of scratch one worker needs for these dimensions. */
+size_t sam2r_attention_f32_scratch_floats(const sam2r_attention_f32_ukernel *uk, int32_t dk, int32_t dv);
+
+/* Runs all (batch, head, query-block) tasks over `pool`; worker w uses
+ * scratch + w * sam2r_attention_f32_scratch_floats(...). `scratch` must hold that many floats
+ * times sam2r_pool_threads(pool). */
+void sam2r_attention_f32(const sam2r_attention_f32_ukernel *uk, const sam2r_attention_f32_args *args,
+                         sam2r_pool *pool, float *scratch);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
