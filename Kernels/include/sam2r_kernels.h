@@ -8,4 +8,7 @@
 #include "sam2r_gemm_f32.h"
 #include "sam2r_rowops.h"
 #include "sam2r_peak.h"
+#include "sam2r_attention.h"
+#include "sam2r_conv.h"
+#include "sam2r_resize.h"
 #endif
