@@ -37,6 +37,7 @@ let package = Package(
             dependencies: [
                 "SAM2REngine",
                 "SAM2RKernels",
+                "SAM2RProfiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sam2r"
@@ -48,6 +49,16 @@ let package = Package(
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Tests/SAM2REngineTests"
+        ),
+        // Device profiles (Profiles/*.json): schema, validation, `auto` selection. Host side (Foundation).
+        .target(
+            name: "SAM2RProfiles",
+            path: "Sources/SAM2RProfiles"
+        ),
+        .testTarget(
+            name: "SAM2RProfilesTests",
+            dependencies: ["SAM2RProfiles"],
+            path: "Tests/SAM2RProfilesTests"
         ),
         // Checkpoint readers (host side, Foundation allowed): zip + restricted unpickler, safetensors, .npy.
         .target(
