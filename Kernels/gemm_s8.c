@@ -15,6 +15,7 @@
 /* Variants (each in its own file, compiled for its architecture only). */
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_scalar;
 #if defined(__x86_64__)
+extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx2;
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx512vnni;
 #endif
 
@@ -22,6 +23,7 @@ const sam2r_gemm_s8_ukernel *sam2r_gemm_s8_ukernel_for(sam2r_isa isa) {
     switch (isa) {
     case SAM2R_ISA_SCALAR: return &sam2r_qs8_gemm_scalar;
 #if defined(__x86_64__)
+    case SAM2R_ISA_AVX2: return &sam2r_qs8_gemm_avx2;
     case SAM2R_ISA_AVX512VNNI: return &sam2r_qs8_gemm_avx512vnni;
 #endif
     default: return NULL;
