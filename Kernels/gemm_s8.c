@@ -16,6 +16,7 @@
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_scalar;
 #if defined(__x86_64__)
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx2;
+extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avxvnni;
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx512vnni;
 #endif
 
@@ -24,6 +25,7 @@ const sam2r_gemm_s8_ukernel *sam2r_gemm_s8_ukernel_for(sam2r_isa isa) {
     case SAM2R_ISA_SCALAR: return &sam2r_qs8_gemm_scalar;
 #if defined(__x86_64__)
     case SAM2R_ISA_AVX2: return &sam2r_qs8_gemm_avx2;
+    case SAM2R_ISA_AVXVNNI: return &sam2r_qs8_gemm_avxvnni;
     case SAM2R_ISA_AVX512VNNI: return &sam2r_qs8_gemm_avx512vnni;
 #endif
     default: return NULL;
