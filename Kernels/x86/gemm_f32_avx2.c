@@ -3,7 +3,8 @@
  *
  * 6 rows x 16 columns of C in 12 ymm accumulators; per k step two ymm loads of the packed weight
  * panel and one broadcast of A per row feed 12 FMAs. Blocking as in gemm_f32_avx512.c: K blocks of
- * at most KC, then weight panels, then 6-row micro-tiles. Column tails use vmaskmov. */
+ * at most KC, A packed per 48 rows (48 KiB of stack), then weight panels, then 6-row micro-tiles.
+ * Column tails use vmaskmov. */
 #if defined(__x86_64__)
 #include "sam2r_gemm_f32.h"
 
@@ -15,9 +16,11 @@
 #ifndef SAM2R_F32_AVX2_KC
 #define SAM2R_F32_AVX2_KC 256
 #endif
+#define KC SAM2R_F32_AVX2_KC
+#define MC 48
 
 static inline __attribute__((always_inline)) T256 void ukr_6x16(
-    const int mr, const int full, int32_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+    const int mr, const int full, int32_t kc, const float *a, const float *b, float *c, size_t ldc,
     const float *bias, int first, __m256i q0, __m256i q1) {
     __m256 acc[MR][2];
     if (first) {
@@ -42,18 +45,18 @@ static inline __attribute__((always_inline)) T256 void ukr_6x16(
             }
         }
     }
-    const float *a0 = a, *a1 = a + lda, *a2 = a + 2 * lda, *a3 = a + 3 * lda, *a4 = a + 4 * lda, *a5 = a + 5 * lda;
     for (int32_t k = 0; k < kc; k++) {
         const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
         b += NR;
 #define ROW(r)                                                  \
         if (mr > r) {                                           \
-            const __m256 av = _mm256_broadcast_ss(a##r + k);    \
+            const __m256 av = _mm256_broadcast_ss(a + r);       \
             acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);     \
             acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);     \
         }
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
+        a += MR;
     }
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
@@ -69,17 +72,17 @@ static inline __attribute__((always_inline)) T256 void ukr_6x16(
     }
 }
 
-typedef void (*ukr_fn)(int32_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
+typedef void (*ukr_fn)(int32_t kc, const float *a, const float *b, float *c, size_t ldc,
                        const float *bias, int first, __m256i q0, __m256i q1);
 
 #define INST(mr)                                                                                          \
-    static T256 void ukr_full_##mr(int32_t kc, const float *a, size_t lda, const float *b, float *c,        \
+    static T256 void ukr_full_##mr(int32_t kc, const float *a, const float *b, float *c,                    \
                                    size_t ldc, const float *bias, int first, __m256i q0, __m256i q1) {     \
-        ukr_6x16(mr, 1, kc, a, lda, b, c, ldc, bias, first, q0, q1);                                       \
+        ukr_6x16(mr, 1, kc, a, b, c, ldc, bias, first, q0, q1);                                       \
     }                                                                                                     \
-    static T256 void ukr_part_##mr(int32_t kc, const float *a, size_t lda, const float *b, float *c,        \
+    static T256 void ukr_part_##mr(int32_t kc, const float *a, const float *b, float *c,                    \
                                    size_t ldc, const float *bias, int first, __m256i q0, __m256i q1) {     \
-        ukr_6x16(mr, 0, kc, a, lda, b, c, ldc, bias, first, q0, q1);                                       \
+        ukr_6x16(mr, 0, kc, a, b, c, ldc, bias, first, q0, q1);                                       \
     }
 INST(1) INST(2) INST(3) INST(4) INST(5) INST(6)
 #undef INST
@@ -92,24 +95,46 @@ static T256 __m256i lane_mask8(int32_t nv) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(nv), idx);
 }
 
+/* A packed per (K block, MC rows) into [MC/MR][kc][MR] on the stack (MC x KC floats = 48 KiB). */
+static T256 void pack_a(const float *a, size_t lda, int32_t rows, int32_t kc, float *ap) {
+    for (int32_t r0 = 0; r0 < rows; r0 += MR) {
+        const int32_t mr = rows - r0 < MR ? rows - r0 : MR;
+        const float *src = a + (size_t)r0 * lda;
+        if (mr == MR) {
+            for (int32_t k = 0; k < kc; k++)
+#pragma GCC unroll 8
+                for (int r = 0; r < MR; r++) ap[(size_t)k * MR + r] = src[(size_t)r * lda + k];
+        } else {
+            for (int32_t k = 0; k < kc; k++)
+                for (int r = 0; r < MR; r++) ap[(size_t)k * MR + r] = r < mr ? src[(size_t)r * lda + k] : 0.0f;
+        }
+        ap += (size_t)kc * MR;
+    }
+}
+
 static T256 void gemm_f32_rect_avx2(const sam2r_gemm_f32_args *p, int32_t m0, int32_t m1, int32_t n0, int32_t n1) {
+    __attribute__((aligned(64))) float apack[MC * KC];
     const int32_t k = p->k;
     const size_t lda = (size_t)p->lda, ldc = (size_t)p->ldc;
-    const int32_t nkb = (k + SAM2R_F32_AVX2_KC - 1) / SAM2R_F32_AVX2_KC;
+    const int32_t nkb = (k + KC - 1) / KC;
     const int32_t kcb = (k + nkb - 1) / nkb;
     for (int32_t kb = 0; kb < k; kb += kcb) {
         const int32_t kc = k - kb < kcb ? k - kb : kcb;
         const int first = kb == 0;
-        for (int32_t nb = n0; nb < n1; nb += NR) {
-            const int32_t nv = n1 - nb < NR ? n1 - nb : NR;
-            const float *panel = p->w->data + (size_t)(nb / NR) * (size_t)k * NR + (size_t)kb * NR;
-            const float *bias = (first && p->bias) ? p->bias + nb : NULL;
-            const __m256i q0 = lane_mask8(nv), q1 = lane_mask8(nv - 8);
-            const ukr_fn *tab = nv == NR ? ukr_full : ukr_part;
-            for (int32_t mb = m0; mb < m1; mb += MR) {
-                const int32_t mr = m1 - mb < MR ? m1 - mb : MR;
-                tab[mr](kc, p->a + (size_t)mb * lda + kb, lda, panel, p->c + (size_t)mb * ldc + nb, ldc, bias,
-                        first, q0, q1);
+        for (int32_t mc = m0; mc < m1; mc += MC) {
+            const int32_t mce = m1 - mc < MC ? m1 : mc + MC;
+            pack_a(p->a + (size_t)mc * lda + kb, lda, mce - mc, kc, apack);
+            for (int32_t nb = n0; nb < n1; nb += NR) {
+                const int32_t nv = n1 - nb < NR ? n1 - nb : NR;
+                const float *panel = p->w->data + (size_t)(nb / NR) * (size_t)k * NR + (size_t)kb * NR;
+                const float *bias = (first && p->bias) ? p->bias + nb : NULL;
+                const __m256i q0 = lane_mask8(nv), q1 = lane_mask8(nv - 8);
+                const ukr_fn *tab = nv == NR ? ukr_full : ukr_part;
+                const float *ap = apack;
+                for (int32_t mb = mc; mb < mce; mb += MR, ap += (size_t)kc * MR) {
+                    const int32_t mr = mce - mb < MR ? mce - mb : MR;
+                    tab[mr](kc, ap, panel, p->c + (size_t)mb * ldc + nb, ldc, bias, first, q0, q1);
+                }
             }
         }
     }
