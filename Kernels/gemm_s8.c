@@ -19,6 +19,11 @@ extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx2;
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avxvnni;
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx512vnni;
 #endif
+#if defined(__aarch64__)
+extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_neon;
+extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_dotprod;
+extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_i8mm;
+#endif
 
 const sam2r_gemm_s8_ukernel *sam2r_gemm_s8_ukernel_for(sam2r_isa isa) {
     switch (isa) {
@@ -27,6 +32,11 @@ const sam2r_gemm_s8_ukernel *sam2r_gemm_s8_ukernel_for(sam2r_isa isa) {
     case SAM2R_ISA_AVX2: return &sam2r_qs8_gemm_avx2;
     case SAM2R_ISA_AVXVNNI: return &sam2r_qs8_gemm_avxvnni;
     case SAM2R_ISA_AVX512VNNI: return &sam2r_qs8_gemm_avx512vnni;
+#endif
+#if defined(__aarch64__)
+    case SAM2R_ISA_NEON: return &sam2r_qs8_gemm_neon;
+    case SAM2R_ISA_DOTPROD: return &sam2r_qs8_gemm_dotprod;
+    case SAM2R_ISA_I8MM: return &sam2r_qs8_gemm_i8mm;
 #endif
     default: return NULL;
     }

@@ -1,0 +1,176 @@
+/* gemm_s8_neon.c — qs8_qc8w_gemm_fp32_2x8c16__neon (Armv8.0 Advanced SIMD: Cortex-A72 class).
+ *
+ * No dot product: SMULL of the low 8 bytes and SMLAL2 of the high 8 bytes of 16 K-values form an
+ * int16x8 of pair sums (exact: |a*w| <= 128*127, two of them <= 32512 < 2^15, because weights are
+ * in [-127, 127]), and SADALP adds adjacent int16 pairs into the int32x4 accumulator. So one
+ * (row, column) pair owns one int32x4 accumulator holding 4 partial sums, reduced by ADDP in the
+ * epilogue. Micro-tile 2 rows x 8 columns = 16 accumulators; 2 A vectors, W loaded per column.
+ * Packed W: [n / 8][k / 16][8][16]. Activations are copied per row block into a 32 KB stack
+ * buffer zero padded to a multiple of 16 (A is never read beyond k).
+ * This file must never contain SDOT/SMMLA: it is the variant a Cortex-A72 runs.
+ * Epilogue: SCVTF, FMUL, FMAX/FMIN clamp, FCVTNS (round to nearest even), + zero point, SQXTN.
+ */
+#if defined(__aarch64__)
+#include "sam2r_gemm_s8.h"
+
+#include <arm_neon.h>
+#include <assert.h>
+#include <string.h>
+
+#define MR 2
+#define NR 8
+#define KR 16
+#define ABUF_BYTES 32768
+
+/* dst[r][0, round_up(kc, 16)) = src[r][0, kc), zero padded; rows [rows, rows_pad) zeroed. */
+static void prep_rows(int8_t *dst, size_t dstride, const int8_t *src, size_t lda, int32_t rows, int32_t rows_pad,
+                      int32_t kc) {
+    const size_t kc16 = ((size_t)kc + 15) & ~(size_t)15;
+    for (int32_t r = 0; r < rows; r++) {
+        memcpy(dst + (size_t)r * dstride, src + (size_t)r * lda, (size_t)kc);
+        memset(dst + (size_t)r * dstride + kc, 0, kc16 - (size_t)kc);
+    }
+    for (int32_t r = rows; r < rows_pad; r++) memset(dst + (size_t)r * dstride, 0, kc16);
+}
+
+typedef struct tile_consts {
+    int32x4_t init[NR / 4];
+    float32x4_t scale[NR / 4];
+    int32_t ncols;
+} tile_consts;
+
+static void tile_setup(const sam2r_gemm_s8_args *a, int32_t nt, int32_t n1, tile_consts *t) {
+    const int32_t nv = n1 - nt < NR ? n1 - nt : NR;
+    int32_t init[NR] = {0};
+    float scale[NR] = {0};
+    for (int32_t j = 0; j < nv; j++) {
+        init[j] = (int32_t)((a->bias ? (uint32_t)a->bias[nt + j] : 0u) -
+                            (uint32_t)a->a_zero_point * (uint32_t)a->w->wsum[nt + j]);
+        scale[j] = a->scale[nt + j];
+    }
+    for (int j = 0; j < NR / 4; j++) {
+        t->init[j] = vld1q_s32(init + 4 * j);
+        t->scale[j] = vld1q_f32(scale + 4 * j);
+    }
+    t->ncols = nv;
+}
+
+/* Requantizes 4 accumulators (columns 4j .. 4j+3 of the tile) and stores the valid ones. */
+static inline void epi_vec(const sam2r_gemm_s8_args *a, const tile_consts *t, int j, int32x4_t acc, void *crow) {
+    const int32_t valid = t->ncols - 4 * j;
+    if (valid <= 0) return;
+    const float32x4_t f = vmulq_f32(vcvtq_f32_s32(vaddq_s32(acc, t->init[j])), t->scale[j]);
+    if (a->epilogue == SAM2R_EPI_S8) {
+        const float32x4_t lo = vdupq_n_f32((float)(a->qmin - a->out_zero_point));
+        const float32x4_t hi = vdupq_n_f32((float)(a->qmax - a->out_zero_point));
+        const int32x4_t q = vaddq_s32(vcvtnq_s32_f32(vminq_f32(vmaxq_f32(f, lo), hi)), vdupq_n_s32(a->out_zero_point));
+        const int16x4_t h = vqmovn_s32(q);
+        const int8x8_t b = vqmovn_s16(vcombine_s16(h, h));
+        int8_t tmp[8];
+        vst1_s8(tmp, b);
+        memcpy((int8_t *)crow + 4 * j, tmp, valid >= 4 ? 4 : (size_t)valid);
+    } else {
+        if (valid >= 4) {
+            vst1q_f32((float *)crow + 4 * j, f);
+        } else {
+            float tmp[4];
+            vst1q_f32(tmp, f);
+            memcpy((float *)crow + 4 * j, tmp, (size_t)valid * sizeof(float));
+        }
+    }
+}
+
+#define COLS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
+#define DECL(c) int32x4_t x0##c = vdupq_n_s32(0), x1##c = vdupq_n_s32(0);
+#define STEP(c)                                                                          \
+    {                                                                                    \
+        const int8x16_t w = vld1q_s8(wp + 16 * (c));                                     \
+        int16x8_t p0 = vmull_s8(vget_low_s8(a0), vget_low_s8(w));                        \
+        int16x8_t p1 = vmull_s8(vget_low_s8(a1), vget_low_s8(w));                        \
+        p0 = vmlal_high_s8(p0, a0, w);                                                   \
+        p1 = vmlal_high_s8(p1, a1, w);                                                   \
+        x0##c = vpadalq_s16(x0##c, p0);                                                  \
+        x1##c = vpadalq_s16(x1##c, p1);                                                  \
+    }
+#define DOT_LOOP(ap0, wp0, ngroups)                                                      \
+    {                                                                                    \
+        const int8_t *ap = (ap0);                                                        \
+        const int8_t *wp = (wp0);                                                        \
+        for (int32_t g = 0; g < (ngroups); g++) {                                        \
+            const int8x16_t a0 = vld1q_s8(ap);                                           \
+            const int8x16_t a1 = vld1q_s8(ap + as);                                      \
+            COLS(STEP)                                                                   \
+            wp += KR * NR;                                                               \
+            ap += KR;                                                                    \
+        }                                                                                \
+    }
+#define EPILOGUE                                                                                        \
+    {                                                                                                   \
+        const size_t esz = a->epilogue == SAM2R_EPI_S8 ? 1 : 4;                                         \
+        char *c0 = (char *)a->c + ((size_t)m * (size_t)a->ldc + (size_t)nt) * esz;                      \
+        epi_vec(a, t, 0, vpaddq_s32(vpaddq_s32(x00, x01), vpaddq_s32(x02, x03)), c0);                   \
+        epi_vec(a, t, 1, vpaddq_s32(vpaddq_s32(x04, x05), vpaddq_s32(x06, x07)), c0);                   \
+        if (rows > 1) {                                                                                 \
+            char *c1 = c0 + (size_t)a->ldc * esz;                                                       \
+            epi_vec(a, t, 0, vpaddq_s32(vpaddq_s32(x10, x11), vpaddq_s32(x12, x13)), c1);               \
+            epi_vec(a, t, 1, vpaddq_s32(vpaddq_s32(x14, x15), vpaddq_s32(x16, x17)), c1);               \
+        }                                                                                               \
+    }
+
+static __attribute__((noinline)) void tile_prepared(const sam2r_gemm_s8_args *a, const tile_consts *t,
+                                                    const int8_t *ab, size_t as, const int8_t *w, int32_t kg,
+                                                    int32_t m, int32_t rows, int32_t nt) {
+    COLS(DECL)
+    DOT_LOOP(ab, w, kg)
+    EPILOGUE
+}
+
+#define KCHUNK (ABUF_BYTES / 8)
+static __attribute__((noinline)) void tile_chunked(const sam2r_gemm_s8_args *a, const tile_consts *t, int8_t *abuf,
+                                                   const int8_t *w, int32_t m, int32_t rows, int32_t nt) {
+    COLS(DECL)
+    const size_t as = KCHUNK;
+    for (int32_t k0 = 0; k0 < a->k; k0 += KCHUNK) {
+        const int32_t kc = a->k - k0 < KCHUNK ? a->k - k0 : KCHUNK;
+        prep_rows(abuf, KCHUNK, a->a + (size_t)m * (size_t)a->lda + k0, (size_t)a->lda, rows, MR, kc);
+        DOT_LOOP(abuf, w + (size_t)k0 * NR, (kc + KR - 1) / KR)
+    }
+    EPILOGUE
+}
+
+static void qs8_gemm_rect_neon(const sam2r_gemm_s8_args *a, int32_t m0, int32_t m1, int32_t n0, int32_t n1) {
+    assert(0 <= m0 && m0 < m1 && m1 <= a->m && 0 <= n0 && n0 < n1 && n1 <= a->n && n0 % NR == 0);
+    assert(a->w->nr == NR && a->w->kr == KR && a->k <= 65536);
+    _Alignas(64) int8_t abuf[ABUF_BYTES];
+    const int32_t k = a->k, kg = (k + KR - 1) / KR;
+    const size_t wtile = (size_t)kg * KR * NR;
+    const int8_t *wdata = a->w->data;
+    const size_t stride = ((size_t)k + 15) & ~(size_t)15;
+    tile_consts t;
+    if (stride * MR <= ABUF_BYTES && stride <= KCHUNK * 4) {
+        const int32_t rb = (int32_t)(ABUF_BYTES / stride) / MR * MR;
+        for (int32_t mb = m0; mb < m1; mb += rb) {
+            const int32_t me = mb + rb < m1 ? mb + rb : m1;
+            const int32_t rows_pad = (me - mb + MR - 1) / MR * MR;
+            prep_rows(abuf, stride, a->a + (size_t)mb * (size_t)a->lda, (size_t)a->lda, me - mb, rows_pad, k);
+            for (int32_t m = mb; m < me; m += MR)
+                for (int32_t nt = n0; nt < n1; nt += NR) {
+                    tile_setup(a, nt, n1, &t);
+                    tile_prepared(a, &t, abuf + (size_t)(m - mb) * stride, stride, wdata + (size_t)(nt / NR) * wtile,
+                                  kg, m, me - m < MR ? me - m : MR, nt);
+                }
+        }
+    } else {
+        for (int32_t m = m0; m < m1; m += MR)
+            for (int32_t nt = n0; nt < n1; nt += NR) {
+                tile_setup(a, nt, n1, &t);
+                tile_chunked(a, &t, abuf, wdata + (size_t)(nt / NR) * wtile, m, m1 - m < MR ? m1 - m : MR, nt);
+            }
+    }
+}
+
+const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_neon = {
+    "qs8_qc8w_gemm_fp32_2x8c16__neon", SAM2R_ISA_NEON, MR, NR, KR, qs8_gemm_rect_neon,
+};
+
+#endif
