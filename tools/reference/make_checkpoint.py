@@ -17,8 +17,9 @@ Each tensor gets its own torch.Generator seeded from sha256(f"{seed}:{name}"), s
   positional_encoding_gaussian_matrix (random-Fourier PE)    N(0, 1)     (Meta's own scale=1 draw)
   anything else (none today)                                 N(0, 0.02^2)
   exception: the last layer of the 4 hypernetwork MLPs (sam_mask_decoder.output_hypernetworks_mlps.*.layers.2.weight)
-  is drawn with std HYPER_GAIN/sqrt(fan_in), so mask logits reach trained-model magnitudes (|logit| ~ 10) and the
-  stability rule (band +-0.05) goes both ways depending on the prompt instead of always rejecting token 0.
+  is drawn with std HYPER_GAIN/sqrt(fan_in * out/4) (out = d_model/8 = channels of the mask dot product), so mask
+  logits reach trained-model magnitudes (|logit| ~ 10..80) for any width, and the stability rule (band +-0.05)
+  goes both ways depending on the prompt instead of always rejecting (or always keeping) token 0.
 Output: torch.save({"model": state_dict}, out.pt) — loadable by Meta's build_sam2(..., ckpt_path=out.pt) — and
 optionally the same tensors as out.safetensors.
 """
@@ -37,7 +38,7 @@ from torch import nn
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sam2cfg  # noqa: E402
 
-HYPER_GAIN = 12.0
+HYPER_GAIN = 10.0
 ONE_HALF = {"no_mem_embed", "no_mem_pos_enc", "no_obj_ptr", "maskmem_tpos_enc", "no_obj_embed_spatial",
             "pos_embed", "pos_embed_window"}
 
@@ -63,7 +64,7 @@ def _rule(model: nn.Module) -> dict:
             if mod.bias is not None:
                 rules[pre + "bias"] = (0.0, 0.02)
             if mname.startswith("sam_mask_decoder.output_hypernetworks_mlps.") and mname.endswith("layers.2"):
-                rules[pre + "weight"] = (0.0, HYPER_GAIN * fan_in ** -0.5)
+                rules[pre + "weight"] = (0.0, HYPER_GAIN * (fan_in * w.shape[0] / 4) ** -0.5)
         elif isinstance(mod, nn.ConvTranspose2d):
             w = mod.weight  # [in, out/groups, kh, kw]
             taps = w.shape[0] * w.shape[2] * w.shape[3] / (mod.stride[0] * mod.stride[1])

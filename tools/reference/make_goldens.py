@@ -331,15 +331,15 @@ def run_case(pred, rec, c, images, results):
     return t
 
 
-def find_stability_cases(pred, rec, images, order):
+def find_stability_cases(pred, rec, images, order, grid=10):
     """Scan single positive clicks (multimask off) until one point switches to tokens 1-3 and one does not; pick
     the ones farthest from the 0.98 threshold so that small numeric differences cannot flip them."""
     thr = pred.model.sam_mask_decoder.dynamic_multimask_stability_thresh
     best_sw, best_keep = None, None
     for name in order:
         img = images[name]
-        for fy in np.linspace(0.05, 0.95, 10):
-            for fx in np.linspace(0.05, 0.95, 10):
+        for fy in np.linspace(0.05, 0.95, grid):
+            for fx in np.linspace(0.05, 0.95, grid):
                 p = px(img, fx, fy)
                 rec.take()
                 pred.predict(point_coords=np.array([p], np.float32), point_labels=np.array([1], np.int32),
@@ -449,17 +449,18 @@ def main(argv=None):
                 mi.update({"encoder": fname, "detail": detail, "tensors": tensor_table(enc)})
         todo = list(by_image.get(n, []))
         if stab is None:
-            sw, keep, thr = find_stability_cases(pred, rec, {n: images[n]}, [n])
+            grid = 10 if S <= 256 else 6
+            sw, keep, thr = find_stability_cases(pred, rec, {n: images[n]}, [n], grid)
             if sw and keep:
                 stab = (sw, keep)
                 todo.append(dict(name="stability_switch", image=n, point_coords=[sw[1]], point_labels=[1], box=None,
                                  multimask_output=False, mask_input_from=None, full_logits=True, detail="full",
                                  note=f"single click whose token-0 stability {sw[2]:.4f} < {thr}: output is the "
-                                      "IoU-argmax of tokens 1-3 (searched on a 10x10 grid, lowest score)"))
+                                      f"IoU-argmax of tokens 1-3 (searched on a {grid}x{grid} grid, lowest score)"))
                 todo.append(dict(name="stability_keep", image=n, point_coords=[keep[1]], point_labels=[1], box=None,
                                  multimask_output=False, mask_input_from=None, full_logits=False, detail="e2e",
                                  note=f"single click whose token-0 stability {keep[2]:.4f} >= {thr}: output is "
-                                      "token 0 (searched on a 10x10 grid, highest score)"))
+                                      f"token 0 (searched on a {grid}x{grid} grid, highest score)"))
         for c in todo:
             t = run_case(pred, rec, c, images, results)
             results[c["name"]] = t
