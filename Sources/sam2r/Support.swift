@@ -45,7 +45,8 @@ func fmt(_ x: Double, _ digits: Int) -> String {
 }
 
 func printErr(_ s: String) {
-    fputs(s + "\n", stderr)
+    let line = s + "\n"
+    _ = line.withCString { write(2, $0, strlen($0)) }
 }
 
 /// splitmix64: deterministic test data for benchmarks.
