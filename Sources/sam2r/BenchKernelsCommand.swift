@@ -42,7 +42,7 @@ struct BenchKernelsCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let err = sam2r_isa_env_error() { throw CLIError("SAM2R_ISA: " + String(cString: err)) }
+        if let err = sam2r_isa_env_error() { throw CLIError(String(cString: err)) }
         let isas = try selectedVariants()
         var rows: [KernelBenchRow] = []
         let pools = Dictionary(uniqueKeysWithValues: threadCounts.map { ($0, sam2r_pool_create(Int32($0))!) })

@@ -13,7 +13,7 @@ struct CPUCommand: ParsableCommand {
 
     func run() throws {
         if let err = sam2r_isa_env_error() {
-            throw CLIError("SAM2R_ISA: " + String(cString: err))
+            throw CLIError(String(cString: err))
         }
         let report = CPUReport.current()
         print(json ? report.json() : report.text())
