@@ -23,6 +23,13 @@ static inline __attribute__((always_inline)) T256 void ukr_6x16(
     const int mr, const int full, int32_t kc, const float *a, const float *b, float *c, size_t ldc,
     const float *bias, int first, __m256i q0, __m256i q1) {
     __m256 acc[MR][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        if (r < mr) {   /* C is usually cold: start fetching its lines before the K loop */
+            __builtin_prefetch(c + r * ldc, 1, 3);
+            __builtin_prefetch(c + r * ldc + 15, 1, 3);
+        }
+    }
     if (first) {
         __m256 v0 = _mm256_setzero_ps(), v1 = v0;
         if (bias) {

@@ -25,6 +25,16 @@ static inline __attribute__((always_inline)) T512 void ukr_8x48(
     const float *bias, int first, __mmask16 k0, __mmask16 k1, __mmask16 k2) {
     if (full) k0 = k1 = k2 = 0xFFFF;
     __m512 acc[MR][3];
+    /* C is usually cold (first touch of a K block's output): start its lines' fetch now so the
+     * stores at the end do not stall on them. */
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        if (r < mr) {
+            __builtin_prefetch(c + r * ldc, 1, 3);
+            __builtin_prefetch(c + r * ldc + 16, 1, 3);
+            __builtin_prefetch(c + r * ldc + 32, 1, 3);
+        }
+    }
     if (first) {
         __m512 v0 = _mm512_setzero_ps(), v1 = v0, v2 = v0;
         if (bias) {
@@ -103,18 +113,38 @@ static inline __mmask16 lane_mask(int32_t nv) {
 /* A is packed per (K block, MC rows) into [MC/MR][kc][MR] on the stack (MC x KC floats = 64 KiB),
  * so the micro-kernel broadcasts from one contiguous stream whatever lda is (no L1 set conflicts
  * when lda is a multiple of 1024 floats). */
+/* 8 rows x 8 k -> 8 k x 8 rows, in registers (unpack / shuffle / permute2f128). */
+static inline __attribute__((always_inline)) T512 void transpose8(const float *src, size_t lda, float *dst) {
+    const __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + lda), r2 = _mm256_loadu_ps(src + 2 * lda),
+                 r3 = _mm256_loadu_ps(src + 3 * lda), r4 = _mm256_loadu_ps(src + 4 * lda),
+                 r5 = _mm256_loadu_ps(src + 5 * lda), r6 = _mm256_loadu_ps(src + 6 * lda),
+                 r7 = _mm256_loadu_ps(src + 7 * lda);
+    const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3),
+                 t3 = _mm256_unpackhi_ps(r2, r3), t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5),
+                 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE),
+                 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE),
+                 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+                 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    _mm256_store_ps(dst + 0, _mm256_permute2f128_ps(s0, s4, 0x20));
+    _mm256_store_ps(dst + 8, _mm256_permute2f128_ps(s1, s5, 0x20));
+    _mm256_store_ps(dst + 16, _mm256_permute2f128_ps(s2, s6, 0x20));
+    _mm256_store_ps(dst + 24, _mm256_permute2f128_ps(s3, s7, 0x20));
+    _mm256_store_ps(dst + 32, _mm256_permute2f128_ps(s0, s4, 0x31));
+    _mm256_store_ps(dst + 40, _mm256_permute2f128_ps(s1, s5, 0x31));
+    _mm256_store_ps(dst + 48, _mm256_permute2f128_ps(s2, s6, 0x31));
+    _mm256_store_ps(dst + 56, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
 static T512 void pack_a(const float *a, size_t lda, int32_t rows, int32_t kc, float *ap) {
     for (int32_t r0 = 0; r0 < rows; r0 += MR) {
         const int32_t mr = rows - r0 < MR ? rows - r0 : MR;
         const float *src = a + (size_t)r0 * lda;
-        if (mr == MR) {
-            for (int32_t k = 0; k < kc; k++)
-#pragma GCC unroll 8
-                for (int r = 0; r < MR; r++) ap[(size_t)k * MR + r] = src[(size_t)r * lda + k];
-        } else {
-            for (int32_t k = 0; k < kc; k++)
-                for (int r = 0; r < MR; r++) ap[(size_t)k * MR + r] = r < mr ? src[(size_t)r * lda + k] : 0.0f;
-        }
+        int32_t k = 0;
+        if (mr == MR)
+            for (; k + 8 <= kc; k += 8) transpose8(src + k, lda, ap + (size_t)k * MR);
+        for (; k < kc; k++)
+            for (int r = 0; r < MR; r++) ap[(size_t)k * MR + r] = r < mr ? src[(size_t)r * lda + k] : 0.0f;
         ap += (size_t)kc * MR;
     }
 }
