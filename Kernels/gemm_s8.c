@@ -127,6 +127,9 @@ void sam2r_gemm_s8(const sam2r_gemm_s8_ukernel *uk, const sam2r_gemm_s8_args *a,
     const int32_t n_round = (n + nr - 1) / nr * nr;
     if (nb > n_round) nb = n_round;
     int32_t tiles_n = (n + nb - 1) / nb;
+    /* Equalize the column blocks (e.g. 1152 = 576 + 576 rather than 672 + 480). */
+    nb = ((n_round / nr + tiles_n - 1) / tiles_n) * nr;
+    tiles_n = (n + nb - 1) / nb;
 
     /* Row blocks: enough tasks for load balance (about 4 per thread), each a multiple of MR rows. */
     int32_t mb = m;

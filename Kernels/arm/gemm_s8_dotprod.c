@@ -21,6 +21,13 @@
 #define NR 12
 #define KR 4
 #define ABUF_BYTES 32768
+/* GCC's pre-register-allocation scheduler hoists every load of the loop body ahead of the
+ * multiply-accumulates and then spills accumulators; out-of-order cores do not need it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NOSCHED __attribute__((optimize("no-schedule-insns")))
+#else
+#define NOSCHED
+#endif
 
 /* dst[r][0, round_up(kc, 16)) = src[r][0, kc), zero padded; rows [rows, rows_pad) zeroed. */
 static void prep_rows(int8_t *dst, size_t dstride, const int8_t *src, size_t lda, int32_t rows, int32_t rows_pad,
@@ -81,18 +88,30 @@ static inline void epi_vec(const sam2r_gemm_s8_args *a, const tile_consts *t, in
     }
 }
 
+/* 4 activation bytes broadcast to all lanes. GCC turns vld1q_dup into LDR S + DUP (a vector-pipe op
+ * competing with SDOT), so it gets the instruction spelled out. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LD1R(dst, p) __asm__("ld1r {%0.4s}, %1" : "=w"(dst) : "Q"(*(const int32_t *)(const void *)(p)))
+#else
+#define LD1R(dst, p) ((dst) = vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(const void *)(p))))
+#endif
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
 #define DECL(r) int32x4_t x##r##0 = t->init[0], x##r##1 = t->init[1], x##r##2 = t->init[2];
 #define STEP(r)                                                                          \
     {                                                                                    \
-        const int8x16_t av = vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(ap + (r) * as))); \
+        int8x16_t av;                                                                    \
+        LD1R(av, ap##r);                                                                 \
+        ap##r += KR;                                                                     \
         x##r##0 = vdotq_s32(x##r##0, w0, av);                                            \
         x##r##1 = vdotq_s32(x##r##1, w1, av);                                            \
         x##r##2 = vdotq_s32(x##r##2, w2, av);                                            \
     }
-#define DOT_LOOP(ap0, wp0, ngroups)                                                      \
+#define DOT_LOOP(abase, wp0, ngroups)                                                      \
     {                                                                                    \
-        const int8_t *ap = (ap0);                                                        \
+        /* one pointer per row: LD1R with post-increment, no address arithmetic or DUP */ \
+        const int8_t *ap0_ = (abase);                                                      \
+        const int8_t *ap0 = ap0_, *ap1 = ap0_ + as, *ap2 = ap0_ + 2 * as, *ap3 = ap0_ + 3 * as; \
+        const int8_t *ap4 = ap0_ + 4 * as, *ap5 = ap0_ + 5 * as, *ap6 = ap0_ + 6 * as, *ap7 = ap0_ + 7 * as; \
         const int8_t *wp = (wp0);                                                        \
         for (int32_t g = 0; g < (ngroups); g++) {                                        \
             const int8x16_t w0 = vld1q_s8(wp);                                           \
@@ -100,7 +119,6 @@ static inline void epi_vec(const sam2r_gemm_s8_args *a, const tile_consts *t, in
             const int8x16_t w2 = vld1q_s8(wp + 32);                                      \
             ROWS(STEP)                                                                   \
             wp += KR * NR;                                                               \
-            ap += KR;                                                                    \
         }                                                                                \
     }
 #define EPI(r)                                                                                          \
@@ -117,7 +135,7 @@ static inline void epi_vec(const sam2r_gemm_s8_args *a, const tile_consts *t, in
         ROWS(EPI)                                                                                       \
     }
 
-static TGT __attribute__((noinline)) void tile_prepared(const sam2r_gemm_s8_args *a, const tile_consts *t,
+static TGT __attribute__((noinline)) NOSCHED void tile_prepared(const sam2r_gemm_s8_args *a, const tile_consts *t,
                                                     const int8_t *ab, size_t as, const int8_t *w, int32_t kg,
                                                     int32_t m, int32_t rows, int32_t nt) {
     ROWS(DECL)
@@ -126,7 +144,7 @@ static TGT __attribute__((noinline)) void tile_prepared(const sam2r_gemm_s8_args
 }
 
 #define KCHUNK (ABUF_BYTES / 8)
-static TGT __attribute__((noinline)) void tile_chunked(const sam2r_gemm_s8_args *a, const tile_consts *t, int8_t *abuf,
+static TGT __attribute__((noinline)) NOSCHED void tile_chunked(const sam2r_gemm_s8_args *a, const tile_consts *t, int8_t *abuf,
                                                    const int8_t *w, int32_t m, int32_t rows, int32_t nt) {
     ROWS(DECL)
     const size_t as = KCHUNK;

@@ -21,6 +21,13 @@
 #define NR 8
 #define KR 16
 #define ABUF_BYTES 32768
+/* GCC's pre-register-allocation scheduler hoists every load of the loop body ahead of the
+ * multiply-accumulates and then spills accumulators; out-of-order cores do not need it. */
+#if defined(__GNUC__) && !defined(__clang__)
+#define NOSCHED __attribute__((optimize("no-schedule-insns")))
+#else
+#define NOSCHED
+#endif
 
 /* dst[r][0, round_up(kc, 16)) = src[r][0, kc), zero padded; rows [rows, rows_pad) zeroed. */
 static void prep_rows(int8_t *dst, size_t dstride, const int8_t *src, size_t lda, int32_t rows, int32_t rows_pad,
@@ -117,7 +124,7 @@ static inline void epi_vec(const sam2r_gemm_s8_args *a, const tile_consts *t, in
         }                                                                                               \
     }
 
-static __attribute__((noinline)) void tile_prepared(const sam2r_gemm_s8_args *a, const tile_consts *t,
+static __attribute__((noinline)) NOSCHED void tile_prepared(const sam2r_gemm_s8_args *a, const tile_consts *t,
                                                     const int8_t *ab, size_t as, const int8_t *w, int32_t kg,
                                                     int32_t m, int32_t rows, int32_t nt) {
     COLS(DECL)
@@ -126,7 +133,7 @@ static __attribute__((noinline)) void tile_prepared(const sam2r_gemm_s8_args *a,
 }
 
 #define KCHUNK (ABUF_BYTES / 8)
-static __attribute__((noinline)) void tile_chunked(const sam2r_gemm_s8_args *a, const tile_consts *t, int8_t *abuf,
+static __attribute__((noinline)) NOSCHED void tile_chunked(const sam2r_gemm_s8_args *a, const tile_consts *t, int8_t *abuf,
                                                    const int8_t *w, int32_t m, int32_t rows, int32_t nt) {
     COLS(DECL)
     const size_t as = KCHUNK;
