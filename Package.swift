@@ -83,6 +83,19 @@ let package = Package(
             dependencies: ["SAM2RCheckpoint"],
             path: "Tests/SAM2RCheckpointTests"
         ),
+        // SAM2.1 image path (fp32): config, weights, planned arena, encoder, prompt encoder, decoder,
+        // predictor. Standard library + Glibc + engine + kernels only (no Foundation).
+        .target(
+            name: "SAM2RModel",
+            dependencies: ["SAM2REngine", "SAM2RKernels"],
+            path: "Sources/SAM2RModel"
+        ),
+        // Host side of the model: JSON configs, checkpoint -> WeightSource, expected keys.
+        .target(
+            name: "SAM2RHost",
+            dependencies: ["SAM2RModel", "SAM2RCheckpoint"],
+            path: "Sources/SAM2RHost"
+        ),
         .testTarget(
             name: "SAM2RImageIOTests",
             dependencies: ["SAM2RImageIO"],

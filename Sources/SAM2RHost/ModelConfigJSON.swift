@@ -1,0 +1,66 @@
+// ModelConfigJSON.swift — ModelConfig from the JSON schema of docs/model-config.md (host side).
+
+import Foundation
+import SAM2RModel
+
+public enum ModelConfigJSON {
+    struct File: Decodable {
+        struct Trunk: Decodable {
+            var embed_dim: Int
+            var num_heads: Int
+            var stages: [Int]
+            var global_att_blocks: [Int]
+            var window_pos_embed_bkg_spatial_size: [Int]?
+            var window_spec: [Int]
+            var q_pool: Int?
+            var q_stride: [Int]?
+            var dim_mul: Double?
+            var head_mul: Double?
+        }
+        struct Neck: Decodable {
+            var d_model: Int
+            var backbone_channel_list: [Int]
+            var fpn_top_down_levels: [Int]?
+            var fpn_interp_model: String?
+            var scalp: Int?
+        }
+        struct Post: Decodable {
+            var dynamic_multimask_via_stability: Bool?
+            var dynamic_multimask_stability_delta: Float?
+            var dynamic_multimask_stability_thresh: Float?
+        }
+        var name: String?
+        var image_size: Int
+        var trunk: Trunk
+        var neck: Neck
+        var postprocessing: Post?
+    }
+
+    /// Decodes and validates a config. Missing trunk keys take Hiera's defaults.
+    public static func decode(_ data: Data, defaultName: String = "custom") throws -> ModelConfig {
+        let f = try JSONDecoder().decode(File.self, from: data)
+        if let interp = f.neck.fpn_interp_model, interp != "nearest" {
+            throw ModelError.invalidConfig(field: "neck.fpn_interp_model", reason: "only \"nearest\" is supported")
+        }
+        var c = ModelConfig(
+            name: f.name ?? defaultName, imageSize: f.image_size, embedDim: f.trunk.embed_dim,
+            numHeads: f.trunk.num_heads, stages: f.trunk.stages, globalAttBlocks: f.trunk.global_att_blocks,
+            windowPosEmbedBkgSpatialSize: f.trunk.window_pos_embed_bkg_spatial_size ?? [14, 14],
+            windowSpec: f.trunk.window_spec, qPool: f.trunk.q_pool ?? 3, qStride: f.trunk.q_stride ?? [2, 2],
+            dimMul: f.trunk.dim_mul ?? 2, headMul: f.trunk.head_mul ?? 2, dModel: f.neck.d_model,
+            backboneChannelList: f.neck.backbone_channel_list, fpnTopDownLevels: f.neck.fpn_top_down_levels ?? [2, 3],
+            scalp: f.neck.scalp ?? 1)
+        if let p = f.postprocessing {
+            c.dynamicMultimaskViaStability = p.dynamic_multimask_via_stability ?? true
+            c.stabilityDelta = p.dynamic_multimask_stability_delta ?? 0.05
+            c.stabilityThresh = p.dynamic_multimask_stability_thresh ?? 0.98
+        }
+        try c.validate()
+        return c
+    }
+
+    public static func load(path: String) throws -> ModelConfig {
+        let url = URL(fileURLWithPath: path)
+        return try decode(Data(contentsOf: url), defaultName: url.deletingPathExtension().lastPathComponent)
+    }
+}

@@ -1,0 +1,120 @@
+// Exec.swift — the execution context a forward runs against: workspace (plan or replay), thread
+// pool, kernel tables, and an optional observer that sees named intermediates (tests compare them
+// with the goldens). Every op is a no-op in the planning pass.
+
+import SAM2REngine
+import SAM2RKernels
+
+/// Sees intermediate `name`: `values` are elements [offset, offset + values.count) of the tensor
+/// (tiled producers report a tensor in several pieces). Layouts are channels-last.
+public typealias TensorObserver = (_ name: String, _ values: UnsafeBufferPointer<Float>, _ offset: Int) -> Void
+
+final class Exec {
+    let ws: Workspace
+    let pool: ThreadPool?
+    let rowops: RowOps
+    let attentionKernel: UnsafePointer<sam2r_attention_f32_ukernel>
+    var observer: TensorObserver?
+
+    init(ws: Workspace, pool: ThreadPool?) throws {
+        self.ws = ws
+        self.pool = pool
+        rowops = try RowOps()
+        guard let uk = sam2r_attention_f32_ukernel_for(ISA.active.cValue) else {
+            throw EngineError.kernelUnavailable(family: "attention_f32", isa: ISA.active.name)
+        }
+        attentionKernel = uk
+    }
+
+    var planning: Bool { ws.planning }
+    var threads: Int { pool?.threadCount ?? 1 }
+
+    @inline(__always)
+    func tap(_ name: @autoclosure () -> String, _ p: UnsafePointer<Float>, _ count: Int, offset: Int = 0) {
+        guard !planning, let observer else { return }
+        observer(name(), UnsafeBufferPointer(start: p, count: count), offset)
+    }
+
+    // MARK: - Ops
+
+    /// y[rows, out] (stride ldy) = x[rows, in] (stride ldx) W^T + b.
+    func linear(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil, _ l: Linear,
+                _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) throws {
+        guard !planning, rows > 0 else { return }
+        let k = l.inFeatures, n = l.outFeatures
+        let lda = ldx ?? k, ldc = ldy ?? n
+        try l.bias.withUnsafeBufferPointer { b in
+            try gemmF32(m: rows, n: n, k: k, a: UnsafeBufferPointer(start: x, count: (rows - 1) * lda + k), lda: lda,
+                        weights: l.packed, bias: b,
+                        c: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n), ldc: ldc, pool: pool)
+        }
+    }
+
+    func layerNorm(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil, _ n: Norm,
+                   _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) throws {
+        guard !planning, rows > 0 else { return }
+        let c = n.gamma.count, lx = ldx ?? c, ly = ldy ?? c
+        try n.gamma.withUnsafeBufferPointer { g in
+            try n.beta.withUnsafeBufferPointer { b in
+                try rowops.layerNorm(x: UnsafeBufferPointer(start: x, count: (rows - 1) * lx + c), ldx: lx,
+                                     y: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ly + c), ldy: ly,
+                                     rows: rows, cols: c, gamma: g, beta: b, eps: n.eps)
+            }
+        }
+    }
+
+    func gelu(_ p: UnsafeMutablePointer<Float>, _ count: Int) throws {
+        guard !planning, count > 0 else { return }
+        try rowops.gelu(x: UnsafeBufferPointer(start: p, count: count), y: UnsafeMutableBufferPointer(start: p, count: count))
+    }
+
+    func relu(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
+        guard !planning else { return }
+        for i in 0..<count where !(p[i] > 0) { p[i] = 0 }
+    }
+
+    /// y = a + b (y may be a or b).
+    func add(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ count: Int) throws {
+        guard !planning, count > 0 else { return }
+        if y == UnsafeMutablePointer(mutating: b), y != UnsafeMutablePointer(mutating: a) {
+            try add(b, a, y, count)
+            return
+        }
+        try rowops.add(a: UnsafeBufferPointer(start: a, count: count), b: UnsafeBufferPointer(start: b, count: count),
+                       y: UnsafeMutableBufferPointer(start: y, count: count))
+    }
+
+    /// Floats of attention scratch (all workers) for head dims dk, dv.
+    func attentionScratchFloats(dk: Int, dv: Int) -> Int {
+        Int(sam2r_attention_f32_scratch_floats(attentionKernel, Int32(dk), Int32(dv))) * threads + 16
+    }
+
+    /// Multi-head SDPA, heads side by side in the columns; scale 1/sqrt(dk).
+    func attention(batch: Int, heads: Int, nq: Int, nk: Int, dk: Int, dv: Int,
+                   q: UnsafePointer<Float>, ldq: Int, qStride: Int,
+                   k: UnsafePointer<Float>, ldk: Int, kStride: Int,
+                   v: UnsafePointer<Float>, ldv: Int, vStride: Int,
+                   o: UnsafeMutablePointer<Float>, ldo: Int, oStride: Int, scratch: Buf) {
+        guard !planning else { return }
+        precondition(scratch.count >= attentionScratchFloats(dk: dk, dv: dv))
+        var args = sam2r_attention_f32_args(
+            batch: Int32(batch), heads: Int32(heads), nq: Int32(nq), nk: Int32(nk), dk: Int32(dk), dv: Int32(dv),
+            q: q, ldq: Int32(ldq), q_batch_stride: Int64(qStride),
+            k: k, ldk: Int32(ldk), k_batch_stride: Int64(kStride),
+            v: v, ldv: Int32(ldv), v_batch_stride: Int64(vStride),
+            o: o, ldo: Int32(ldo), o_batch_stride: Int64(oStride),
+            scale: 1 / Float(dk).squareRoot())
+        sam2r_attention_f32(attentionKernel, &args, pool?.handle, scratch.p)
+    }
+
+    static func resizeScratchFloats(_ mode: sam2r_resize_mode, inH: Int, inW: Int, outH: Int, outW: Int, c: Int) -> Int {
+        Int(sam2r_resize_scratch_floats(mode, Int32(inH), Int32(inW), Int32(outH), Int32(outW), Int32(c)))
+    }
+
+    func resize(_ mode: sam2r_resize_mode, _ x: UnsafePointer<Float>, inH: Int, inW: Int, c: Int,
+                _ y: UnsafeMutablePointer<Float>, outH: Int, outW: Int, scratch: Buf) {
+        guard !planning else { return }
+        precondition(scratch.count >= Exec.resizeScratchFloats(mode, inH: inH, inW: inW, outH: outH, outW: outW, c: c))
+        sam2r_resize_f32(mode, x, Int32(inH), Int32(inW), Int32(c), y, Int32(outH), Int32(outW), scratch.p, pool?.handle)
+    }
+}

@@ -1,0 +1,314 @@
+// ImageEncoder.swift — Hiera trunk + FPN neck + the decoder's conv_s0/conv_s1 (SAM2Base.forward_image
+// followed by the predictor's no_mem_embed), channels-last throughout.
+//
+// Memory: the patch-embed im2col is tiled by output rows; windowed attention runs a group of windows
+// at a time (gather + LayerNorm + zero padding, qkv, optional q max-pool, flash attention, proj,
+// scatter-add); global attention goes through the flash kernel; MLPs and the shortcut projection are
+// tiled by rows. Blocks that keep their shape update x in place.
+
+import SAM2REngine
+import SAM2RKernels
+
+struct HieraBlockWeights {
+    let geo: ModelConfig.Block
+    let norm1: Norm
+    let norm2: Norm
+    let qkv: Linear
+    let proj: Linear
+    let shortcut: Linear?
+    let fc1: Linear
+    let fc2: Linear
+
+    init(_ src: WeightSource, _ p: String, _ b: ModelConfig.Block) throws {
+        geo = b
+        norm1 = try Norm(src, p + ".norm1", dim: b.dim, eps: 1e-6)
+        norm2 = try Norm(src, p + ".norm2", dim: b.dimOut, eps: 1e-6)
+        qkv = try Linear(src, p + ".attn.qkv", out: 3 * b.dimOut, in: b.dim)
+        proj = try Linear(src, p + ".attn.proj", out: b.dimOut, in: b.dimOut)
+        shortcut = b.dim != b.dimOut ? try Linear(src, p + ".proj", out: b.dimOut, in: b.dim) : nil
+        fc1 = try Linear(src, p + ".mlp.layers.0", out: 4 * b.dimOut, in: b.dimOut)
+        fc2 = try Linear(src, p + ".mlp.layers.1", out: b.dimOut, in: 4 * b.dimOut)
+    }
+}
+
+struct ImageEncoderWeights {
+    let config: ModelConfig
+    let patch: Linear
+    /// [G][G][C]: bicubic(pos_embed -> G) + tiled pos_embed_window, input-independent.
+    let posEmbed: [Float]
+    let blocks: [HieraBlockWeights]
+    /// Lateral 1x1 convs by level (0 = highest resolution): neck.convs.{3 - level}.
+    let lateral: [Linear]
+    let convS0: Linear
+    let convS1: Linear
+    let noMemEmbed: [Float]
+
+    init(_ src: WeightSource, _ cfg: ModelConfig) throws {
+        config = cfg
+        let t = "image_encoder.trunk."
+        let c = cfg.embedDim, g = cfg.patchGrid
+        patch = try Linear(conv: src, t + "patch_embed.proj", out: c, in: 3, kernel: 7)
+        // Position embedding: NCHW -> channels-last, bicubic to G x G, + tiled window embedding.
+        let bk = cfg.windowPosEmbedBkgSpatialSize
+        let pe = try src.load(t + "pos_embed", [1, c, bk[0], bk[1]])
+        let w0 = cfg.windowSpec[0]
+        let pw = try src.load(t + "pos_embed_window", [1, c, w0, w0])
+        var peHWC = [Float](repeating: 0, count: pe.count)
+        for ch in 0..<c { for i in 0..<(bk[0] * bk[1]) { peHWC[i * c + ch] = pe[ch * bk[0] * bk[1] + i] } }
+        var pos = [Float](repeating: 0, count: g * g * c)
+        var scratch = [Float](repeating: 0, count: Exec.resizeScratchFloats(SAM2R_RESIZE_BICUBIC, inH: bk[0], inW: bk[1],
+                                                                           outH: g, outW: g, c: c))
+        peHWC.withUnsafeBufferPointer { x in
+            pos.withUnsafeMutableBufferPointer { y in
+                scratch.withUnsafeMutableBufferPointer { s in
+                    sam2r_resize_f32(SAM2R_RESIZE_BICUBIC, x.baseAddress, Int32(bk[0]), Int32(bk[1]), Int32(c),
+                                     y.baseAddress, Int32(g), Int32(g), s.baseAddress, nil)
+                }
+            }
+        }
+        for y in 0..<g {
+            for x in 0..<g {
+                for ch in 0..<c { pos[(y * g + x) * c + ch] += pw[(ch * w0 + y % w0) * w0 + x % w0] }
+            }
+        }
+        posEmbed = pos
+        blocks = try cfg.blocks.map { try HieraBlockWeights(src, t + "blocks.\($0.index)", $0) }
+        let d = cfg.dModel
+        lateral = try (0..<4).map { level in
+            try Linear(conv: src, "image_encoder.neck.convs.\(3 - level).conv", out: d,
+                       in: cfg.backboneChannelList[3 - level], kernel: 1)
+        }
+        convS0 = try Linear(conv: src, "sam_mask_decoder.conv_s0", out: d / 8, in: d, kernel: 1)
+        convS1 = try Linear(conv: src, "sam_mask_decoder.conv_s1", out: d / 4, in: d, kernel: 1)
+        noMemEmbed = try src.load("no_mem_embed", [1, 1, d])
+    }
+}
+
+/// The cached per-image features (persistent arena buffers), channels-last.
+struct ImageFeatures {
+    /// [e][e][d]: neck level 2 + no_mem_embed.
+    let imageEmbed: Buf
+    /// [2e][2e][d/4]: conv_s1(level 1).
+    let featS1: Buf
+    /// [4e][4e][d/8]: conv_s0(level 0).
+    let featS0: Buf
+}
+
+enum ImageEncoder {
+    /// Rows per tile of row-tiled ops (MLP, shortcut, lateral convs).
+    static let rowTile = 1024
+    /// Target query+key rows per window group.
+    static let windowGroupRows = 1024
+
+    /// Patch embed + pos embed: `img` [S][S][3] -> x [G][G][C].
+    static func patchEmbed(_ ex: Exec, _ w: ImageEncoderWeights, img: Buf) throws -> Buf {
+        let cfg = w.config, s = cfg.imageSize, g = cfg.patchGrid, c = cfg.embedDim
+        var shape = sam2r_conv2d_shape(h: Int32(s), w: Int32(s), c: 3, kh: 7, kw: 7, stride_h: 4, stride_w: 4,
+                                       pad_h: 3, pad_w: 3, out_h: 0, out_w: 0)
+        guard sam2r_conv2d_shape_init(&shape) == 0, Int(shape.out_h) == g else {
+            throw ModelError.invalidConfig(field: "image_size", reason: "patch embed output is not S/4")
+        }
+        let x = try ex.ws.alloc(g * g * c, "trunk.x0")
+        let tileRows = max(1, min(g, 4096 / g))
+        let col = try ex.ws.alloc(tileRows * g * 147, "patch.im2col")
+        if !ex.planning {
+            var oy0 = 0
+            while oy0 < g {
+                let oy1 = min(g, oy0 + tileRows)
+                sam2r_im2col_f32(&shape, img.p, Int32(oy0), Int32(oy1), col.p, 147)
+                try ex.linear(col.p, rows: (oy1 - oy0) * g, w.patch, x.p + oy0 * g * c)
+                oy0 = oy1
+            }
+            ex.tap("trunk.patch_embed", x.p, x.count)
+            try w.posEmbed.withUnsafeBufferPointer { try ex.add(x.p, $0.baseAddress!, x.p, x.count) }
+            ex.tap("trunk.pos_added", x.p, x.count)
+        }
+        try ex.ws.release(col)
+        return x
+    }
+
+    /// One Hiera block. Returns x itself (updated in place) unless the block pools.
+    static func block(_ ex: Exec, _ bw: HieraBlockWeights, x: Buf) throws -> Buf {
+        let b = bw.geo
+        let h = b.inSide, c = b.dim, d = b.dimOut, ho = b.outSide
+        let pooled = b.qPool
+        // Shortcut.
+        let y: Buf
+        if let sp = bw.shortcut {
+            y = try ex.ws.alloc(ho * ho * d, "block\(b.index).y")
+            let t = try ex.ws.alloc(2 * h * c, "block\(b.index).sc.norm")
+            let u = try ex.ws.alloc(2 * h * d, "block\(b.index).sc.proj")
+            if !ex.planning {
+                for r in 0..<ho {
+                    try ex.layerNorm(x.p + 2 * r * h * c, rows: 2 * h, bw.norm1, t.p)
+                    try ex.linear(t.p, rows: 2 * h, sp, u.p)
+                    try ex.rowops.maxPool2x2(x: u.r, y: UnsafeMutableBufferPointer(start: y.p + r * ho * d, count: ho * d),
+                                             height: 2, width: h, channels: d)
+                }
+            }
+            try ex.ws.release(u)
+            try ex.ws.release(t)
+        } else {
+            y = x
+        }
+        // Attention, a group of windows at a time.
+        let win = b.window > 0 ? b.window : h
+        let nwx = (h + win - 1) / win, nwin = nwx * nwx
+        let n = win * win
+        let winOut = pooled ? win / 2 : win
+        let nq = winOut * winOut
+        let group = max(1, min(nwin, windowGroupRows / n))
+        let heads = b.heads, hd = b.headDim
+        let gather = try ex.ws.alloc(group * n * c, "block\(b.index).windows")
+        let qkv = try ex.ws.alloc(group * n * 3 * d, "block\(b.index).qkv")
+        let qp = pooled ? try ex.ws.alloc(group * nq * d, "block\(b.index).qpool") : nil
+        let o = try ex.ws.alloc(group * nq * d, "block\(b.index).attn")
+        let pr = try ex.ws.alloc(group * nq * d, "block\(b.index).proj")
+        let scratch = try ex.ws.alloc(ex.attentionScratchFloats(dk: hd, dv: hd), "block\(b.index).attn.scratch")
+        if !ex.planning {
+            var g0 = 0
+            while g0 < nwin {
+                let gc = min(group, nwin - g0)
+                // Gather + LayerNorm; padding (after the norm) is zero.
+                for i in 0..<gc {
+                    let wy = (g0 + i) / nwx, wx = (g0 + i) % nwx
+                    let gx0 = wx * win, valid = max(0, min(win, h - gx0))
+                    for ty in 0..<win {
+                        let dst = gather.p + (i * n + ty * win) * c
+                        let gy = wy * win + ty
+                        if gy < h && valid > 0 {
+                            try ex.layerNorm(x.p + (gy * h + gx0) * c, rows: valid, bw.norm1, dst)
+                            if valid < win { (dst + valid * c).update(repeating: 0, count: (win - valid) * c) }
+                        } else {
+                            dst.update(repeating: 0, count: win * c)
+                        }
+                    }
+                }
+                try ex.linear(gather.p, rows: gc * n, bw.qkv, qkv.p)
+                if let qp {
+                    // q max-pooled 2x2 inside each window (columns 0..<d of qkv).
+                    for i in 0..<gc {
+                        for py in 0..<winOut {
+                            for px in 0..<winOut {
+                                let dst = qp.p + (i * nq + py * winOut + px) * d
+                                let s00 = qkv.p + (i * n + 2 * py * win + 2 * px) * 3 * d
+                                let s01 = s00 + 3 * d, s10 = s00 + win * 3 * d, s11 = s10 + 3 * d
+                                for ch in 0..<d { dst[ch] = max(max(s00[ch], s01[ch]), max(s10[ch], s11[ch])) }
+                            }
+                        }
+                    }
+                }
+                let qBase = qp?.p ?? qkv.p
+                ex.attention(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
+                             q: qBase, ldq: pooled ? d : 3 * d, qStride: pooled ? nq * d : n * 3 * d,
+                             k: qkv.p + d, ldk: 3 * d, kStride: n * 3 * d,
+                             v: qkv.p + 2 * d, ldv: 3 * d, vStride: n * 3 * d,
+                             o: o.p, ldo: d, oStride: nq * d, scratch: scratch)
+                try ex.linear(o.p, rows: gc * nq, bw.proj, pr.p)
+                // Un-partition (crop the padding) and add to the shortcut.
+                for i in 0..<gc {
+                    let wy = (g0 + i) / nwx, wx = (g0 + i) % nwx
+                    let gx0 = wx * winOut, valid = max(0, min(winOut, ho - gx0))
+                    guard valid > 0 else { continue }
+                    for ty in 0..<winOut {
+                        let gy = wy * winOut + ty
+                        guard gy < ho else { break }
+                        let dst = y.p + (gy * ho + gx0) * d
+                        try ex.add(dst, pr.p + (i * nq + ty * winOut) * d, dst, valid * d)
+                    }
+                }
+                g0 += gc
+            }
+        }
+        try ex.ws.release(scratch)
+        try ex.ws.release(pr)
+        try ex.ws.release(o)
+        if let qp { try ex.ws.release(qp) }
+        try ex.ws.release(qkv)
+        try ex.ws.release(gather)
+        // MLP, tiled by rows.
+        let rows = ho * ho, tile = min(rows, rowTile)
+        let t = try ex.ws.alloc(tile * d, "block\(b.index).mlp.in")
+        let hid = try ex.ws.alloc(tile * 4 * d, "block\(b.index).mlp.hidden")
+        if !ex.planning {
+            var r0 = 0
+            while r0 < rows {
+                let rc = min(tile, rows - r0)
+                let yr = y.p + r0 * d
+                try ex.layerNorm(yr, rows: rc, bw.norm2, t.p)
+                try ex.linear(t.p, rows: rc, bw.fc1, hid.p)
+                try ex.gelu(hid.p, rc * 4 * d)
+                try ex.linear(hid.p, rows: rc, bw.fc2, t.p)
+                try ex.add(yr, t.p, yr, rc * d)
+                r0 += rc
+            }
+            ex.tap("trunk.block.\(b.index)", y.p, y.count)
+        }
+        try ex.ws.release(hid)
+        try ex.ws.release(t)
+        return y
+    }
+
+    /// Trunk, neck, conv_s0/s1 and no_mem_embed: from the preprocessed `img` [S][S][3] into `out`.
+    static func forward(_ ex: Exec, _ w: ImageEncoderWeights, img: Buf, into out: ImageFeatures) throws {
+        let cfg = w.config
+        var x = try patchEmbed(ex, w, img: img)
+        try ex.ws.release(img)
+        var stageOut = [Buf]()
+        for bw in w.blocks {
+            let y = try block(ex, bw, x: x)
+            if y.id != x.id && !(stageOut.last.map { $0.id == x.id } ?? false) { try ex.ws.release(x) }
+            x = y
+            if bw.geo.stageEnd { stageOut.append(x) }
+        }
+        try neck(ex, w, stages: stageOut, into: out)
+        _ = cfg
+    }
+
+    static func neck(_ ex: Exec, _ w: ImageEncoderWeights, stages s: [Buf], into out: ImageFeatures) throws {
+        let cfg = w.config, d = cfg.dModel, g = cfg.patchGrid
+        let sides = [g, g / 2, g / 4, g / 8]
+        // Level 3 (top-down only, dropped by scalp).
+        let lat3 = try ex.ws.alloc(sides[3] * sides[3] * d, "neck.lateral.3")
+        try ex.linear(s[3].p, rows: sides[3] * sides[3], w.lateral[3], lat3.p)
+        ex.tap("neck.fpn.3", lat3.p, lat3.count)
+        try ex.ws.release(s[3])
+        // Level 2 = lateral + nearest x2 (level 3) -> image embedding (+ no_mem_embed).
+        let e = sides[2], emb = out.imageEmbed
+        try ex.linear(s[2].p, rows: e * e, w.lateral[2], emb.p)
+        if !ex.planning {
+            ex.tap("neck.lateral.2", emb.p, emb.count)
+            for yy in 0..<e {
+                for xx in 0..<e {
+                    let dst = emb.p + (yy * e + xx) * d
+                    try ex.add(dst, lat3.p + ((yy / 2) * sides[3] + xx / 2) * d, dst, d)
+                }
+            }
+            ex.tap("neck.fpn.2", emb.p, emb.count)
+            try w.noMemEmbed.withUnsafeBufferPointer { nm in
+                for r in 0..<(e * e) { try ex.add(emb.p + r * d, nm.baseAddress!, emb.p + r * d, d) }
+            }
+            ex.tap("image_embed", emb.p, emb.count)
+        }
+        try ex.ws.release(lat3)
+        try ex.ws.release(s[2])
+        // Levels 1 and 0: lateral only, then conv_s1 / conv_s0, tiled by rows.
+        for (level, conv, dst) in [(1, w.convS1, out.featS1), (0, w.convS0, out.featS0)] {
+            let rows = sides[level] * sides[level], tile = min(rows, rowTile)
+            let t = try ex.ws.alloc(tile * d, "neck.lateral.\(level)")
+            if !ex.planning {
+                var r0 = 0
+                while r0 < rows {
+                    let rc = min(tile, rows - r0)
+                    try ex.linear(s[level].p + r0 * s[level].count / rows, rows: rc, w.lateral[level], t.p)
+                    ex.tap("neck.fpn.\(level)", t.p, rc * d, offset: r0 * d)
+                    try ex.linear(t.p, rows: rc, conv, dst.p + r0 * conv.outFeatures)
+                    r0 += rc
+                }
+                ex.tap(level == 1 ? "feat_s1" : "feat_s0", dst.p, dst.count)
+            }
+            try ex.ws.release(t)
+            try ex.ws.release(s[level])
+        }
+    }
+}

@@ -1,0 +1,77 @@
+// Layers.swift — weights of the layer kinds SAM2 uses, loaded (and GEMM weights packed) once.
+
+import SAM2REngine
+import SAM2RKernels
+
+/// y = x W^T + b with W [out, in] packed for the active GEMM kernel.
+struct Linear {
+    let packed: PackedWeightsF32
+    let bias: [Float]
+    var outFeatures: Int { packed.n }
+    var inFeatures: Int { packed.k }
+
+    /// From a row-major [n, k] matrix.
+    init(weights w: [Float], bias: [Float], n: Int, k: Int) throws {
+        packed = try w.withUnsafeBufferPointer { try PackedWeightsF32(weights: $0, n: n, k: k) }
+        self.bias = bias
+    }
+
+    /// PyTorch nn.Linear `prefix`.weight [out, in] + `prefix`.bias.
+    init(_ src: WeightSource, _ prefix: String, out: Int, in k: Int) throws {
+        try self.init(weights: src.load(prefix + ".weight", [out, k]), bias: src.load(prefix + ".bias", [out]), n: out, k: k)
+    }
+
+    /// PyTorch Conv2d [out, in, kh, kw] as a GEMM over channels-last im2col rows (ky, kx, c).
+    init(conv src: WeightSource, _ prefix: String, out: Int, in c: Int, kernel kk: Int) throws {
+        let w = try src.load(prefix + ".weight", [out, c, kk, kk])
+        var hwc = [Float](repeating: 0, count: w.count)
+        w.withUnsafeBufferPointer { s in
+            hwc.withUnsafeMutableBufferPointer { d in
+                sam2r_conv_weight_to_hwc(s.baseAddress, Int32(out), Int32(c), Int32(kk), Int32(kk), d.baseAddress)
+            }
+        }
+        try self.init(weights: hwc, bias: src.load(prefix + ".bias", [out]), n: out, k: kk * kk * c)
+    }
+
+    /// PyTorch ConvTranspose2d [in, out, k, k] with stride == k as a GEMM to (ky, kx, out) columns;
+    /// the bias is repeated per (ky, kx).
+    init(convTranspose src: WeightSource, _ prefix: String, in c: Int, out: Int, kernel kk: Int) throws {
+        let w = try src.load(prefix + ".weight", [c, out, kk, kk])
+        var g = [Float](repeating: 0, count: w.count)
+        w.withUnsafeBufferPointer { s in
+            g.withUnsafeMutableBufferPointer { d in
+                sam2r_convtranspose_weight_to_gemm(s.baseAddress, Int32(c), Int32(out), Int32(kk), d.baseAddress)
+            }
+        }
+        let b = try src.load(prefix + ".bias", [out])
+        var bias = [Float]()
+        for _ in 0..<(kk * kk) { bias += b }
+        try self.init(weights: g, bias: bias, n: kk * kk * out, k: c)
+    }
+}
+
+/// LayerNorm / LayerNorm2d affine parameters (normalized over channels; channels-last rows).
+struct Norm {
+    let gamma: [Float]
+    let beta: [Float]
+    let eps: Float
+    init(_ src: WeightSource, _ prefix: String, dim: Int, eps: Float) throws {
+        gamma = try src.load(prefix + ".weight", [dim])
+        beta = try src.load(prefix + ".bias", [dim])
+        self.eps = eps
+    }
+}
+
+/// SAM's MLP: Linear layers with ReLU between them (optionally sigmoid at the end).
+struct MLP {
+    let layers: [Linear]
+    init(_ src: WeightSource, _ prefix: String, input: Int, hidden: Int, output: Int, layers n: Int) throws {
+        var ls = [Linear]()
+        for i in 0..<n {
+            let k = i == 0 ? input : hidden
+            let o = i == n - 1 ? output : hidden
+            ls.append(try Linear(src, "\(prefix).layers.\(i)", out: o, in: k))
+        }
+        layers = ls
+    }
+}

@@ -1,0 +1,272 @@
+// MaskDecoder.swift — SAM2's mask decoder: token assembly, two-way transformer (layer 0 self-attn
+// without PE and residual), ConvTranspose upscaling with the high-res features, hypernetwork MLPs,
+// IoU head (sigmoid) and object-score head (computed, never used to gate in image mode).
+
+import SAM2RKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct AttentionWeights {
+    let q: Linear, k: Linear, v: Linear, out: Linear
+    let heads: Int
+    var internalDim: Int { q.outFeatures }
+    init(_ src: WeightSource, _ p: String, dim: Int, internal di: Int, heads: Int) throws {
+        q = try Linear(src, p + ".q_proj", out: di, in: dim)
+        k = try Linear(src, p + ".k_proj", out: di, in: dim)
+        v = try Linear(src, p + ".v_proj", out: di, in: dim)
+        out = try Linear(src, p + ".out_proj", out: dim, in: di)
+        self.heads = heads
+    }
+}
+
+struct TwoWayLayerWeights {
+    let selfAttn: AttentionWeights, t2i: AttentionWeights, i2t: AttentionWeights
+    let norm1: Norm, norm2: Norm, norm3: Norm, norm4: Norm
+    let lin1: Linear, lin2: Linear
+    init(_ src: WeightSource, _ p: String, _ cfg: ModelConfig) throws {
+        let d = cfg.dModel, h = cfg.decoderHeads, di = d / cfg.attentionDownsampleRate
+        selfAttn = try AttentionWeights(src, p + ".self_attn", dim: d, internal: d, heads: h)
+        t2i = try AttentionWeights(src, p + ".cross_attn_token_to_image", dim: d, internal: di, heads: h)
+        i2t = try AttentionWeights(src, p + ".cross_attn_image_to_token", dim: d, internal: di, heads: h)
+        norm1 = try Norm(src, p + ".norm1", dim: d, eps: 1e-5)
+        norm2 = try Norm(src, p + ".norm2", dim: d, eps: 1e-5)
+        norm3 = try Norm(src, p + ".norm3", dim: d, eps: 1e-5)
+        norm4 = try Norm(src, p + ".norm4", dim: d, eps: 1e-5)
+        lin1 = try Linear(src, p + ".mlp.layers.0", out: cfg.decoderMLPDim, in: d)
+        lin2 = try Linear(src, p + ".mlp.layers.1", out: d, in: cfg.decoderMLPDim)
+    }
+}
+
+struct MaskDecoderWeights {
+    let dim: Int
+    let embedSize: Int
+    let mlpDim: Int
+    /// [obj_score, iou, mask x 4] x dim.
+    let outputTokens: [Float]
+    let layers: [TwoWayLayerWeights]
+    let finalAttn: AttentionWeights
+    let normFinal: Norm
+    let dc1: Linear, upNorm: Norm, dc2: Linear
+    let hyper: [MLP]
+    let iouHead: MLP
+    let objHead: MLP
+    let numMaskTokens: Int
+
+    init(_ src: WeightSource, _ cfg: ModelConfig) throws {
+        let p = "sam_mask_decoder.", d = cfg.dModel
+        dim = d
+        embedSize = cfg.embedSize
+        mlpDim = cfg.decoderMLPDim
+        numMaskTokens = cfg.numMultimaskOutputs + 1
+        outputTokens = try src.load(p + "obj_score_token.weight", [1, d]) + src.load(p + "iou_token.weight", [1, d])
+            + src.load(p + "mask_tokens.weight", [numMaskTokens, d])
+        layers = try (0..<cfg.decoderDepth).map { try TwoWayLayerWeights(src, p + "transformer.layers.\($0)", cfg) }
+        finalAttn = try AttentionWeights(src, p + "transformer.final_attn_token_to_image", dim: d,
+                                         internal: d / cfg.attentionDownsampleRate, heads: cfg.decoderHeads)
+        normFinal = try Norm(src, p + "transformer.norm_final_attn", dim: d, eps: 1e-5)
+        dc1 = try Linear(convTranspose: src, p + "output_upscaling.0", in: d, out: d / 4, kernel: 2)
+        upNorm = try Norm(src, p + "output_upscaling.1", dim: d / 4, eps: 1e-6)
+        dc2 = try Linear(convTranspose: src, p + "output_upscaling.3", in: d / 4, out: d / 8, kernel: 2)
+        hyper = try (0..<numMaskTokens).map {
+            try MLP(src, p + "output_hypernetworks_mlps.\($0)", input: d, hidden: d, output: d / 8, layers: 3)
+        }
+        iouHead = try MLP(src, p + "iou_prediction_head", input: d, hidden: cfg.iouHeadHiddenDim,
+                          output: numMaskTokens, layers: 3)
+        objHead = try MLP(src, p + "pred_obj_score_head", input: d, hidden: d, output: 1, layers: 3)
+    }
+}
+
+/// Decoder outputs for all mask tokens.
+struct DecoderOutput {
+    /// [numMaskTokens][(4e)^2] low-res logits.
+    let masks: Buf
+    /// sigmoid IoU per mask token.
+    var iou: [Float]
+    var objectScore: Float
+}
+
+enum MaskDecoder {
+    /// Runs the decoder for `sparse` (`tokens` prompt rows of `dim`, capacity `tokenCapacity`).
+    static func forward(_ ex: Exec, _ w: MaskDecoderWeights, features f: ImageFeatures, sparse: [Float],
+                        promptCapacity: Int, dense: Buf, densePE: [Float]) throws -> DecoderOutput {
+        let d = w.dim, e = w.embedSize, ne = e * e
+        let nOut = w.outputTokens.count / d
+        let tCap = nOut + promptCapacity
+        let t = nOut + sparse.count / d
+        let rowsMax = max(tCap, ne)
+        let tokens = try ex.ws.alloc(tCap * d, "decoder.tokens")       // = query PE
+        let queries = try ex.ws.alloc(tCap * d, "decoder.queries")
+        let keys = try ex.ws.alloc(ne * d, "decoder.keys")
+        let qIn = try ex.ws.alloc(tCap * d, "decoder.q_in")
+        let kIn = try ex.ws.alloc(ne * d, "decoder.k_in")
+        let qq = try ex.ws.alloc(rowsMax * d, "decoder.attn.q")
+        let kk = try ex.ws.alloc(rowsMax * d, "decoder.attn.k")
+        let vv = try ex.ws.alloc(rowsMax * d, "decoder.attn.v")
+        let oo = try ex.ws.alloc(rowsMax * d, "decoder.attn.o")
+        let ao = try ex.ws.alloc(rowsMax * d, "decoder.attn.out")
+        let hid = try ex.ws.alloc(tCap * w.mlpDim, "decoder.mlp.hidden")
+        let scratch = try ex.ws.alloc(ex.attentionScratchFloats(dk: d / w.finalAttn.heads, dv: d / w.finalAttn.heads),
+                                      "decoder.attn.scratch")
+
+        /// out[nq][d] = Attention(a)(q, k, v).
+        func attend(_ a: AttentionWeights, q: UnsafePointer<Float>, nq: Int, k: UnsafePointer<Float>,
+                    v: UnsafePointer<Float>, nk: Int, out: UnsafeMutablePointer<Float>) throws {
+            let di = a.internalDim, hd = di / a.heads
+            try ex.linear(q, rows: nq, a.q, qq.p)
+            try ex.linear(k, rows: nk, a.k, kk.p)
+            try ex.linear(v, rows: nk, a.v, vv.p)
+            ex.attention(batch: 1, heads: a.heads, nq: nq, nk: nk, dk: hd, dv: hd, q: qq.p, ldq: di, qStride: nq * di,
+                         k: kk.p, ldk: di, kStride: nk * di, v: vv.p, ldv: di, vStride: nk * di,
+                         o: oo.p, ldo: di, oStride: nq * di, scratch: scratch)
+            try ex.linear(oo.p, rows: nq, a.out, out)
+        }
+
+        var result = DecoderOutput(masks: Buf(id: -1, count: 0, p: oo.p), iou: [], objectScore: 0)
+        if !ex.planning {
+            w.outputTokens.withUnsafeBufferPointer { tokens.p.update(from: $0.baseAddress!, count: $0.count) }
+            sparse.withUnsafeBufferPointer { (tokens.p + nOut * d).update(from: $0.baseAddress!, count: $0.count) }
+            ex.tap("decoder.tokens", tokens.p, t * d)
+            queries.p.update(from: tokens.p, count: t * d)
+            try ex.add(f.imageEmbed.p, dense.p, keys.p, ne * d)
+            ex.tap("decoder.src", keys.p, ne * d)
+            try densePE.withUnsafeBufferPointer { pe in
+                let kpe = pe.baseAddress!
+                for (i, l) in w.layers.enumerated() {
+                    if i == 0 {
+                        try attend(l.selfAttn, q: queries.p, nq: t, k: queries.p, v: queries.p, nk: t, out: ao.p)
+                        queries.p.update(from: ao.p, count: t * d)
+                    } else {
+                        try ex.add(queries.p, tokens.p, qIn.p, t * d)
+                        try attend(l.selfAttn, q: qIn.p, nq: t, k: qIn.p, v: queries.p, nk: t, out: ao.p)
+                        try ex.add(queries.p, ao.p, queries.p, t * d)
+                    }
+                    try ex.layerNorm(queries.p, rows: t, l.norm1, queries.p)
+                    try ex.add(queries.p, tokens.p, qIn.p, t * d)
+                    try ex.add(keys.p, kpe, kIn.p, ne * d)
+                    try attend(l.t2i, q: qIn.p, nq: t, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
+                    try ex.add(queries.p, ao.p, queries.p, t * d)
+                    try ex.layerNorm(queries.p, rows: t, l.norm2, queries.p)
+                    try ex.linear(queries.p, rows: t, l.lin1, hid.p)
+                    ex.relu(hid.p, t * w.mlpDim)
+                    try ex.linear(hid.p, rows: t, l.lin2, ao.p)
+                    try ex.add(queries.p, ao.p, queries.p, t * d)
+                    try ex.layerNorm(queries.p, rows: t, l.norm3, queries.p)
+                    try ex.add(queries.p, tokens.p, qIn.p, t * d)
+                    try attend(l.i2t, q: kIn.p, nq: ne, k: qIn.p, v: queries.p, nk: t, out: ao.p)
+                    try ex.add(keys.p, ao.p, keys.p, ne * d)
+                    try ex.layerNorm(keys.p, rows: ne, l.norm4, keys.p)
+                    ex.tap("transformer.layer.\(i).queries", queries.p, t * d)
+                    ex.tap("transformer.layer.\(i).keys", keys.p, ne * d)
+                }
+                try ex.add(queries.p, tokens.p, qIn.p, t * d)
+                try ex.add(keys.p, kpe, kIn.p, ne * d)
+                try attend(w.finalAttn, q: qIn.p, nq: t, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
+                try ex.add(queries.p, ao.p, queries.p, t * d)
+                try ex.layerNorm(queries.p, rows: t, w.normFinal, queries.p)
+                ex.tap("transformer.queries", queries.p, t * d)
+                ex.tap("transformer.keys", keys.p, ne * d)
+            }
+        }
+        try ex.ws.release(scratch)
+        try ex.ws.release(hid)
+        try ex.ws.release(ao)
+        try ex.ws.release(vv)
+        try ex.ws.release(kk)
+        try ex.ws.release(qq)
+        try ex.ws.release(kIn)
+        try ex.ws.release(qIn)
+
+        // Upscaling: ConvT + feat_s1, LN2d, GELU; ConvT + feat_s0, GELU.
+        let d4 = d / 4, d8 = d / 8, e2 = 2 * e, e4 = 4 * e
+        let g1 = try ex.ws.alloc(ne * 4 * d4, "decoder.dc1.gemm")
+        let u1 = try ex.ws.alloc(e2 * e2 * d4, "decoder.upscale.stage1")
+        try ex.linear(keys.p, rows: ne, w.dc1, g1.p)
+        if !ex.planning {
+            sam2r_col2im_stride_eq_kernel_f32(g1.p, Int32(4 * d4), Int32(e), Int32(e), Int32(d4), 2, u1.p)
+            ex.tap("decoder.upscale.dc1", u1.p, u1.count)
+            try ex.add(u1.p, f.featS1.p, u1.p, u1.count)
+            try ex.layerNorm(u1.p, rows: e2 * e2, w.upNorm, u1.p)
+            try ex.gelu(u1.p, u1.count)
+            ex.tap("decoder.upscale.stage1", u1.p, u1.count)
+        }
+        try ex.ws.release(g1)
+        try ex.ws.release(keys)
+        let g2 = try ex.ws.alloc(e2 * e2 * 4 * d8, "decoder.dc2.gemm")
+        let u2 = try ex.ws.alloc(e4 * e4 * d8, "decoder.upscaled")
+        try ex.linear(u1.p, rows: e2 * e2, w.dc2, g2.p)
+        if !ex.planning {
+            sam2r_col2im_stride_eq_kernel_f32(g2.p, Int32(4 * d8), Int32(e2), Int32(e2), Int32(d8), 2, u2.p)
+            ex.tap("decoder.upscale.dc2", u2.p, u2.count)
+            try ex.add(u2.p, f.featS0.p, u2.p, u2.count)
+            try ex.gelu(u2.p, u2.count)
+            ex.tap("decoder.upscaled", u2.p, u2.count)
+        }
+        try ex.ws.release(g2)
+        try ex.ws.release(u1)
+
+        // Heads on the output tokens (rows of `queries`: 0 obj score, 1 iou, 2... masks).
+        let nm = w.numMaskTokens
+        let hv = try ex.ws.alloc(2 * max(w.iouHead.layers[0].outFeatures, d), "decoder.head.hidden")
+        let hyperIn = try ex.ws.alloc(nm * d8, "decoder.hyper")
+        let masks = try ex.ws.alloc(nm * e4 * e4, "decoder.masks")
+        result = DecoderOutput(masks: masks, iou: [], objectScore: 0)
+        if !ex.planning {
+            let hidden = hv.count / 2
+            /// Runs `mlp` on one row; ReLU between layers; writes the result to `out`.
+            func head(_ mlp: MLP, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) throws {
+                var src = x
+                for (i, l) in mlp.layers.enumerated() {
+                    let last = i == mlp.layers.count - 1
+                    let dst = last ? out : hv.p + (i % 2) * hidden
+                    try ex.linear(src, rows: 1, l, dst)
+                    if !last { ex.relu(dst, l.outFeatures) }
+                    src = UnsafePointer(dst)
+                }
+            }
+            for m in 0..<nm {
+                try head(w.hyper[m], queries.p + (2 + m) * d, hyperIn.p + m * d8)
+                ex.tap("decoder.hyper.\(m)", hyperIn.p + m * d8, d8)
+            }
+            // logits[m][p] = sum_c hyper[m][c] * U[p][c]
+            for m in 0..<nm {
+                let hm = hyperIn.p + m * d8, dst = masks.p + m * e4 * e4
+                for px in 0..<(e4 * e4) {
+                    let u = u2.p + px * d8
+                    var acc: Float = 0
+                    for c in 0..<d8 { acc += hm[c] * u[c] }
+                    dst[px] = acc
+                }
+            }
+            ex.tap("decoder.masks_raw", masks.p, masks.count)
+            var iouOut = [Float](repeating: 0, count: nm)
+            try iouOut.withUnsafeMutableBufferPointer { try head(w.iouHead, queries.p + d, $0.baseAddress!) }
+            result.iou = iouOut.map { 1 / (1 + expf(-$0)) }
+            result.iou.withUnsafeBufferPointer { ex.tap("decoder.iou_raw", $0.baseAddress!, $0.count) }
+            var obj: Float = 0
+            try head(w.objHead, queries.p, &obj)
+            result.objectScore = obj
+            ex.tap("decoder.object_score", &obj, 1)
+        }
+        try ex.ws.release(hyperIn)
+        try ex.ws.release(hv)
+        try ex.ws.release(u2)
+        try ex.ws.release(queries)
+        try ex.ws.release(tokens)
+        return result
+    }
+
+    /// Stability of a mask's logits: #(l > δ) / #(l > −δ), 1 when the denominator is 0.
+    static func stability(_ logits: UnsafePointer<Float>, _ count: Int, delta: Float) -> Float {
+        var inter = 0, union = 0
+        for i in 0..<count {
+            if logits[i] > delta { inter += 1 }
+            if logits[i] > -delta { union += 1 }
+        }
+        return union > 0 ? Float(inter) / Float(union) : 1
+    }
+}

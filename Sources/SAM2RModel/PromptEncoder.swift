@@ -1,0 +1,124 @@
+// PromptEncoder.swift — SAM's prompt encoder: random-Fourier point embeddings (labels -1..3), the
+// dense positional encoding of the e x e grid (precomputed at load), the no-mask embedding or the
+// mask-input downscaling (conv 2x2/2, LN2d, GELU, conv 2x2/2, LN2d, GELU, conv 1x1).
+
+import SAM2RKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct PromptEncoderWeights {
+    let dim: Int
+    let imageSize: Int
+    let embedSize: Int
+    /// [2][dim/2]
+    let gaussian: [Float]
+    /// 4 x [dim], labels 0..3.
+    let pointEmbeddings: [[Float]]
+    let notAPoint: [Float]
+    let noMask: [Float]
+    let down1: Linear, norm1: Norm
+    let down2: Linear, norm2: Norm
+    let down3: Linear
+    /// [e][e][dim]: get_dense_pe(), channels-last.
+    let densePE: [Float]
+
+    init(_ src: WeightSource, _ cfg: ModelConfig) throws {
+        let p = "sam_prompt_encoder.", d = cfg.dModel
+        dim = d
+        imageSize = cfg.imageSize
+        embedSize = cfg.embedSize
+        gaussian = try src.load(p + "pe_layer.positional_encoding_gaussian_matrix", [2, d / 2])
+        pointEmbeddings = try (0..<4).map { try src.load(p + "point_embeddings.\($0).weight", [1, d]) }
+        notAPoint = try src.load(p + "not_a_point_embed.weight", [1, d])
+        noMask = try src.load(p + "no_mask_embed.weight", [1, d])
+        let c2 = cfg.maskInChans, c1 = c2 / 4
+        down1 = try Linear(conv: src, p + "mask_downscaling.0", out: c1, in: 1, kernel: 2)
+        norm1 = try Norm(src, p + "mask_downscaling.1", dim: c1, eps: 1e-6)
+        down2 = try Linear(conv: src, p + "mask_downscaling.3", out: c2, in: c1, kernel: 2)
+        norm2 = try Norm(src, p + "mask_downscaling.4", dim: c2, eps: 1e-6)
+        down3 = try Linear(conv: src, p + "mask_downscaling.6", out: d, in: c2, kernel: 1)
+        let e = cfg.embedSize
+        var pe = [Float](repeating: 0, count: e * e * d)
+        for i in 0..<e {
+            for j in 0..<e {
+                let x = (Float(j) + 0.5) / Float(e), y = (Float(i) + 0.5) / Float(e)
+                PromptEncoderWeights.fourier(x, y, gaussian, d, into: &pe, at: (i * e + j) * d)
+            }
+        }
+        densePE = pe
+    }
+
+    /// [sin(2π(2c−1)G) | cos(2π(2c−1)G)] for normalized (x, y).
+    static func fourier(_ x: Float, _ y: Float, _ g: [Float], _ d: Int, into out: inout [Float], at o: Int) {
+        let half = d / 2
+        let cx = 2 * x - 1, cy = 2 * y - 1
+        let twoPi = Float(2 * Double.pi)
+        for k in 0..<half {
+            let v = twoPi * (cx * g[k] + cy * g[half + k])
+            out[o + k] = sinf(v)
+            out[o + half + k] = cosf(v)
+        }
+    }
+
+    /// Sparse embeddings of `coords` (model-input pixels, x y interleaved) with `labels` in -1...3.
+    func sparse(coords: [Float], labels: [Int32]) -> [Float] {
+        let d = dim
+        var out = [Float](repeating: 0, count: labels.count * d)
+        for (i, l) in labels.enumerated() {
+            if l == -1 {
+                for c in 0..<d { out[i * d + c] = notAPoint[c] }
+                continue
+            }
+            let x = (coords[2 * i] + 0.5) / Float(imageSize), y = (coords[2 * i + 1] + 0.5) / Float(imageSize)
+            PromptEncoderWeights.fourier(x, y, gaussian, d, into: &out, at: i * d)
+            let pe = pointEmbeddings[Int(l)]
+            for c in 0..<d { out[i * d + c] += pe[c] }
+        }
+        return out
+    }
+}
+
+
+enum PromptEncoder {
+    /// Dense embedding [e][e][d] into `dense`: no_mask_embed broadcast, or mask_downscaling(`mask`)
+    /// with `mask` [4e][4e] (1 channel). Allocations do not depend on whether a mask is given.
+    static func dense(_ ex: Exec, _ w: PromptEncoderWeights, mask: Buf, hasMask: Bool, into dense: Buf) throws {
+        let e = w.embedSize, d = w.dim, s = 4 * e
+        let c1 = w.down1.outFeatures, c2 = w.down2.outFeatures
+        let col1 = try ex.ws.alloc((2 * e) * (2 * e) * 4, "prompt.mask.im2col1")
+        let a1 = try ex.ws.alloc((2 * e) * (2 * e) * c1, "prompt.mask.act1")
+        let col2 = try ex.ws.alloc(e * e * 4 * c1, "prompt.mask.im2col2")
+        let a2 = try ex.ws.alloc(e * e * c2, "prompt.mask.act2")
+        if !ex.planning {
+            if hasMask {
+                var s1 = sam2r_conv2d_shape(h: Int32(s), w: Int32(s), c: 1, kh: 2, kw: 2, stride_h: 2, stride_w: 2,
+                                            pad_h: 0, pad_w: 0, out_h: 0, out_w: 0)
+                _ = sam2r_conv2d_shape_init(&s1)
+                sam2r_im2col_f32(&s1, mask.p, 0, Int32(2 * e), col1.p, 4)
+                try ex.linear(col1.p, rows: 4 * e * e, w.down1, a1.p)
+                try ex.layerNorm(a1.p, rows: 4 * e * e, w.norm1, a1.p)
+                try ex.gelu(a1.p, a1.count)
+                var s2 = sam2r_conv2d_shape(h: Int32(2 * e), w: Int32(2 * e), c: Int32(c1), kh: 2, kw: 2, stride_h: 2,
+                                            stride_w: 2, pad_h: 0, pad_w: 0, out_h: 0, out_w: 0)
+                _ = sam2r_conv2d_shape_init(&s2)
+                sam2r_im2col_f32(&s2, a1.p, 0, Int32(e), col2.p, Int32(4 * c1))
+                try ex.linear(col2.p, rows: e * e, w.down2, a2.p)
+                try ex.layerNorm(a2.p, rows: e * e, w.norm2, a2.p)
+                try ex.gelu(a2.p, a2.count)
+                try ex.linear(a2.p, rows: e * e, w.down3, dense.p)
+            } else {
+                for r in 0..<(e * e) { for c in 0..<d { dense.p[r * d + c] = w.noMask[c] } }
+            }
+            ex.tap("prompt_encoder.dense", dense.p, dense.count)
+        }
+        try ex.ws.release(a2)
+        try ex.ws.release(col2)
+        try ex.ws.release(a1)
+        try ex.ws.release(col1)
+    }
+}

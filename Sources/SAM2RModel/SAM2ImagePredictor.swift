@@ -1,0 +1,271 @@
+// SAM2ImagePredictor.swift — Meta's SAM2ImagePredictor, single image: `setImage` runs the encoder
+// once and keeps image_embed / feat_s1 / feat_s0 in the arena; `predict` runs prompt encoder + mask
+// decoder + postprocessing on those cached features (cheap, repeatable).
+//
+// Memory: one Arena, planned for (image height, width, prompt capacity): the cached features live
+// for the whole plan; encoder intermediates and decoder intermediates share the rest. Planning
+// happens at init (for the config's own square size) and again only when an image of another size
+// arrives. Inputs are validated before any heavy work; errors are `ModelError.invalidInput`.
+
+import SAM2REngine
+import SAM2RKernels
+
+/// Masks for one prompt.
+public struct SAM2Prediction: Sendable {
+    /// Number of masks (3 with multimask output, else 1).
+    public let count: Int
+    public let height: Int
+    public let width: Int
+    /// [count][height][width], 1 where the upsampled logit is > 0.
+    public let masks: [UInt8]
+    /// Predicted IoU per mask.
+    public let iou: [Float]
+    /// [count][lowResSize][lowResSize] logits clamped to [-32, 32] (feed back as `maskInput`).
+    public let lowResLogits: [Float]
+    public let lowResSize: Int
+    /// Object-score logit (informational; the image predictor does not gate on it).
+    public let objectScore: Float
+}
+
+public final class SAM2ImagePredictor {
+    public let config: ModelConfig
+    /// Most prompt points per call, box corners and the padding point included.
+    public let promptCapacity: Int
+    let encoder: ImageEncoderWeights
+    let promptEncoder: PromptEncoderWeights
+    let decoder: MaskDecoderWeights
+    let pool: ThreadPool?
+
+    private var ws: Workspace
+    private var ex: Exec
+    private var planned: (height: Int, width: Int)
+    private var decoderMark: (id: Int, step: Int) = (0, 0)
+    private var features: ImageFeatures?
+    private var image: (height: Int, width: Int)?
+
+    /// Sees named intermediates (channels-last) during `setImage` / `predict`.
+    public var observer: TensorObserver? {
+        didSet { ex.observer = observer }
+    }
+
+    /// Bytes of the arena for the current plan.
+    public var arenaBytes: Int { ws.totalBytes }
+    /// The current arena plan.
+    public var arenaPlan: ArenaPlan? { ws.plan }
+
+    public init(config: ModelConfig, weights: WeightSource, threads: Int = 1, promptCapacity: Int = 16) throws {
+        try config.validate()
+        guard promptCapacity >= 2 else {
+            throw ModelError.invalidInput(argument: "promptCapacity", reason: "\(promptCapacity) < 2")
+        }
+        self.config = config
+        self.promptCapacity = promptCapacity
+        encoder = try ImageEncoderWeights(weights, config)
+        promptEncoder = try PromptEncoderWeights(weights, config)
+        decoder = try MaskDecoderWeights(weights, config)
+        pool = threads > 1 ? try ThreadPool(threads: threads) : nil
+        planned = (config.imageSize, config.imageSize)
+        ws = Workspace()
+        ex = try Exec(ws: ws, pool: pool)
+        try replan(height: config.imageSize, width: config.imageSize)
+    }
+
+    private func replan(height: Int, width: Int) throws {
+        let w = Workspace()
+        let e = try Exec(ws: w, pool: pool)
+        let f = try allocFeatures(e)
+        try runEncoder(e, rgb: nil, height: height, width: width, features: f)
+        let mark = w.mark
+        let capCoords = [Float](repeating: 0, count: 2 * promptCapacity)
+        let capLabels = [Int32](repeating: 1, count: promptCapacity)
+        _ = try runDecoder(e, features: f, coords: capCoords, labels: capLabels, mask: nil, multimask: true,
+                           height: height, width: width)
+        try w.finishPlanning()
+        ws = w
+        e.observer = observer
+        ex = e
+        decoderMark = mark
+        planned = (height, width)
+        features = nil
+        image = nil
+    }
+
+    private func allocFeatures(_ e: Exec) throws -> ImageFeatures {
+        let d = config.dModel, s = config.embedSize
+        return ImageFeatures(imageEmbed: try e.ws.alloc(s * s * d, "image_embed"),
+                             featS1: try e.ws.alloc(4 * s * s * (d / 4), "feat_s1"),
+                             featS0: try e.ws.alloc(16 * s * s * (d / 8), "feat_s0"))
+    }
+
+    // MARK: - setImage
+
+    /// Encodes an RGB image (`height` x `width` x 3, row-major, uint8) and caches its features.
+    public func setImage(rgb: UnsafeBufferPointer<UInt8>, width: Int, height: Int) throws {
+        guard width >= 1, height >= 1, width <= 16384, height <= 16384 else {
+            throw ModelError.invalidInput(argument: "image size", reason: "\(width)x\(height) outside 1...16384")
+        }
+        guard rgb.count == width * height * 3 else {
+            throw ModelError.invalidInput(argument: "image", reason: "\(rgb.count) bytes for \(width)x\(height)x3")
+        }
+        if planned != (height, width) { try replan(height: height, width: width) }
+        features = nil
+        ws.seek((0, 0))
+        let f = try allocFeatures(ex)
+        try runEncoder(ex, rgb: rgb, height: height, width: width, features: f)
+        try ws.checkLive()
+        features = f
+        image = (height, width)
+    }
+
+    public func setImage(rgb: [UInt8], width: Int, height: Int) throws {
+        try rgb.withUnsafeBufferPointer { try setImage(rgb: $0, width: width, height: height) }
+    }
+
+    private func runEncoder(_ e: Exec, rgb: UnsafeBufferPointer<UInt8>?, height h: Int, width w: Int,
+                            features: ImageFeatures) throws {
+        let s = config.imageSize
+        let img = try e.ws.alloc(s * s * 3, "input")
+        let f = try e.ws.alloc(h * w * 3, "input.float")
+        let scratch = try e.ws.alloc(Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR_AA, inH: h, inW: w, outH: s, outW: s, c: 3),
+                                     "input.resize.scratch")
+        if !e.planning, let rgb {
+            for i in 0..<(h * w * 3) { f.p[i] = Float(rgb[i]) / 255 }
+            e.resize(SAM2R_RESIZE_BILINEAR_AA, f.p, inH: h, inW: w, c: 3, img.p, outH: s, outW: s, scratch: scratch)
+            let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+            for px in 0..<(s * s) {
+                for c in 0..<3 { img.p[px * 3 + c] = (img.p[px * 3 + c] - mean[c]) / std[c] }
+            }
+            e.tap("input", img.p, img.count)
+        }
+        try e.ws.release(scratch)
+        try e.ws.release(f)
+        try ImageEncoder.forward(e, encoder, img: img, into: features)
+    }
+
+    // MARK: - predict
+
+    /// Masks for a prompt, in original-image pixel coordinates.
+    /// - points/labels: clicks, label 1 positive, 0 negative.
+    /// - box: (x0, y0, x1, y1), x0 <= x1, y0 <= y1.
+    /// - maskInput: low-res logits [lowResSize x lowResSize] (e.g. a previous `lowResLogits` mask).
+    /// - multimask: 3 masks (tokens 1-3); otherwise 1 mask chosen by the stability rule.
+    public func predict(points: [SIMD2<Float>] = [], labels: [Int32] = [], box: SIMD4<Float>? = nil,
+                        maskInput: [Float]? = nil, multimask: Bool = true) throws -> SAM2Prediction {
+        guard let features, let image else { throw ModelError.noImage }
+        let (h, w) = image
+        // Validation, before any heavy work.
+        guard points.count == labels.count else {
+            throw ModelError.invalidInput(argument: "labels", reason: "\(labels.count) labels for \(points.count) points")
+        }
+        guard !points.isEmpty || box != nil || maskInput != nil else {
+            throw ModelError.invalidInput(argument: "prompt", reason: "no points, box or mask input")
+        }
+        for (i, p) in points.enumerated() {
+            guard p.x.isFinite, p.y.isFinite else {
+                throw ModelError.invalidInput(argument: "points[\(i)]", reason: "not finite (\(p.x), \(p.y))")
+            }
+            guard p.x >= 0, p.y >= 0, p.x <= Float(w), p.y <= Float(h) else {
+                throw ModelError.invalidInput(argument: "points[\(i)]", reason: "(\(p.x), \(p.y)) outside the \(w)x\(h) image")
+            }
+            guard labels[i] == 0 || labels[i] == 1 else {
+                throw ModelError.invalidInput(argument: "labels[\(i)]", reason: "\(labels[i]) is not 0 or 1")
+            }
+        }
+        if let b = box {
+            guard b.x.isFinite, b.y.isFinite, b.z.isFinite, b.w.isFinite else {
+                throw ModelError.invalidInput(argument: "box", reason: "not finite")
+            }
+            guard b.x <= b.z, b.y <= b.w else {
+                throw ModelError.invalidInput(argument: "box", reason: "inverted (x0 \(b.x) > x1 \(b.z) or y0 \(b.y) > y1 \(b.w))")
+            }
+            guard b.x >= 0, b.y >= 0, b.z <= Float(w), b.w <= Float(h) else {
+                throw ModelError.invalidInput(argument: "box", reason: "outside the \(w)x\(h) image")
+            }
+        }
+        let lr = config.lowResSize
+        if let m = maskInput {
+            guard m.count == lr * lr else {
+                throw ModelError.invalidInput(argument: "maskInput", reason: "\(m.count) values, expected \(lr)x\(lr)")
+            }
+            if let i = m.firstIndex(where: { !$0.isFinite }) {
+                throw ModelError.invalidInput(argument: "maskInput", reason: "value \(m[i]) at \(i) is not finite")
+            }
+        }
+        let total = points.count + (box != nil ? 2 : 0) + 1
+        guard total <= promptCapacity else { throw ModelError.tooManyPoints(given: total, capacity: promptCapacity) }
+        // Coordinates in model-input pixels: box corners (labels 2, 3) first, clicks, then the padding point.
+        let sx = Float(config.imageSize) / Float(w), sy = Float(config.imageSize) / Float(h)
+        var coords = [Float](), lab = [Int32]()
+        if let b = box {
+            coords += [b.x * sx, b.y * sy, b.z * sx, b.w * sy]
+            lab += [2, 3]
+        }
+        for (i, p) in points.enumerated() {
+            coords += [p.x * sx, p.y * sy]
+            lab.append(labels[i])
+        }
+        coords += [0, 0]
+        lab.append(-1)
+        ws.seek(decoderMark)
+        let out = try runDecoder(ex, features: features, coords: coords, labels: lab, mask: maskInput,
+                                 multimask: multimask, height: h, width: w)
+        try ws.checkLive()
+        return out!
+    }
+
+    private func runDecoder(_ e: Exec, features: ImageFeatures, coords: [Float], labels: [Int32], mask: [Float]?,
+                            multimask: Bool, height h: Int, width w: Int) throws -> SAM2Prediction? {
+        let lr = config.lowResSize, d = config.dModel, es = config.embedSize
+        let maskBuf = try e.ws.alloc(lr * lr, "prompt.mask_input")
+        let dense = try e.ws.alloc(es * es * d, "prompt_encoder.dense")
+        if !e.planning, let mask { mask.withUnsafeBufferPointer { maskBuf.p.update(from: $0.baseAddress!, count: $0.count) } }
+        try PromptEncoder.dense(e, promptEncoder, mask: maskBuf, hasMask: mask != nil, into: dense)
+        try e.ws.release(maskBuf)
+        let sparse = e.planning ? [Float](repeating: 0, count: labels.count * d)
+            : promptEncoder.sparse(coords: coords, labels: labels)
+        sparse.withUnsafeBufferPointer { e.tap("prompt_encoder.sparse", $0.baseAddress!, $0.count) }
+        let out = try MaskDecoder.forward(e, decoder, features: features, sparse: sparse,
+                                          promptCapacity: promptCapacity, dense: dense,
+                                          densePE: promptEncoder.densePE)
+        try e.ws.release(dense)
+        // Postprocess: bilinear (no antialias) to the image size, > 0.
+        let up = try e.ws.alloc(h * w, "postprocess.upsampled")
+        let scratch = try e.ws.alloc(Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: lr, inW: lr, outH: h, outW: w, c: 1),
+                                     "postprocess.scratch")
+        var result: SAM2Prediction? = nil
+        if !e.planning {
+            let n = lr * lr
+            var selected: [Int]
+            if multimask {
+                selected = Array(1..<out.iou.count)
+            } else if config.dynamicMultimaskViaStability {
+                let st = MaskDecoder.stability(out.masks.p, n, delta: config.stabilityDelta)
+                if st >= config.stabilityThresh {
+                    selected = [0]
+                } else {
+                    var best = 1
+                    for i in 2..<out.iou.count where out.iou[i] > out.iou[best] { best = i }
+                    selected = [best]
+                }
+            } else {
+                selected = [0]
+            }
+            var masks = [UInt8](repeating: 0, count: selected.count * h * w)
+            var low = [Float](repeating: 0, count: selected.count * n)
+            for (j, m) in selected.enumerated() {
+                let src = out.masks.p + m * n
+                e.resize(SAM2R_RESIZE_BILINEAR, src, inH: lr, inW: lr, c: 1, up.p, outH: h, outW: w, scratch: scratch)
+                e.tap("output.mask_logits.\(j)", up.p, h * w)
+                for i in 0..<(h * w) where up.p[i] > 0 { masks[j * h * w + i] = 1 }
+                for i in 0..<n { low[j * n + i] = min(max(src[i], -32), 32) }
+            }
+            result = SAM2Prediction(count: selected.count, height: h, width: w, masks: masks,
+                                    iou: selected.map { out.iou[$0] }, lowResLogits: low, lowResSize: lr,
+                                    objectScore: out.objectScore)
+        }
+        try e.ws.release(scratch)
+        try e.ws.release(up)
+        try e.ws.release(out.masks)
+        return result
+    }
+}
