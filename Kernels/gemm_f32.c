@@ -6,8 +6,6 @@
  * count or on which thread runs which task. */
 #include "sam2r_gemm_f32.h"
 
-#include <string.h>
-
 extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_scalar;
 #if defined(__x86_64__)
 extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx2;
@@ -73,19 +71,24 @@ static void gemm_f32_task(void *ctx, int32_t task, int32_t worker) {
     j->uk->rect(j->args, m0, m1, n0, n1);
 }
 
-/* Task shape: up to 8 micro-tiles of rows (A block of a task stays in L2) by all columns; columns
- * are split (in NR multiples) only when there are too few row tasks to keep every thread busy. */
+/* Task shape: at most ~512 columns (a K block of 256 x 512 weights = 512 KiB stays in L2 while the
+ * task's rows stream past it) by up to 32 micro-tiles of rows (the weight block, read once from L3
+ * per task, is reused by them all). Columns are split into near-equal chunks of NR multiples; when
+ * there are fewer than 4 tasks per thread, row chunks are halved (down to 4 micro-tiles), then
+ * column chunks. Every task starts at a multiple of NR columns (the rect functions rely on it). */
 void sam2r_gemm_f32(const sam2r_gemm_f32_ukernel *uk, const sam2r_gemm_f32_args *args, sam2r_pool *pool) {
     const int32_t m = args->m, n = args->n;
     const int32_t threads = sam2r_pool_threads(pool);
     const int32_t mr = uk->mr, nr = uk->nr;
     const int32_t mtiles = (m + mr - 1) / mr, ntiles = (n + nr - 1) / nr;
-    int32_t mt_tiles = mtiles < 8 ? mtiles : 8;
-    int32_t nt_tiles = ntiles;
+    const int32_t nchunks = (n + 511) / 512;
+    int32_t nt_tiles = (ntiles + nchunks - 1) / nchunks;
+    int32_t mt_tiles = mtiles < 32 ? mtiles : 32;
     if (threads > 1) {
-        const int32_t want = 4 * threads;
+        const int64_t want = 4 * (int64_t)threads;
         while ((int64_t)((mtiles + mt_tiles - 1) / mt_tiles) * ((ntiles + nt_tiles - 1) / nt_tiles) < want) {
-            if (nt_tiles > 1 && (nt_tiles >= mt_tiles || mt_tiles == 1)) nt_tiles = (nt_tiles + 1) / 2;
+            if (mt_tiles > 4) mt_tiles = (mt_tiles + 1) / 2;
+            else if (nt_tiles > 1) nt_tiles = (nt_tiles + 1) / 2;
             else if (mt_tiles > 1) mt_tiles = (mt_tiles + 1) / 2;
             else break;
         }

@@ -2,10 +2,12 @@
  *
  * 8 rows x 48 columns of C live in 24 zmm accumulators; per k step three zmm loads of the packed
  * weight panel and one broadcast of A per row feed 24 FMAs. Blocking inside a task: K in blocks of
- * at most KC (the 48-column weight panel of a K block stays in L1/L2 across the task's rows), then
- * weight panels, then 8-row micro-tiles. The first K block starts from the bias, later ones
- * accumulate into C. Column tails use AVX-512 masks; row tails have their own instantiations.
- * Uses MC x KC x 4 = 64 KiB of stack per call (packed A). */
+ * at most KC, then
+ * 8-row micro-tiles (A packed to [kc][8] on the stack, 8 KiB, by 8x8 register transposes), then
+ * the task's weight panels (the driver keeps a task's kc x columns weight block within L2, and
+ * each weight panel is streamed from L2 while the packed A stays in L1). The first K block starts
+ * from the bias, later ones accumulate into C. Column tails use AVX-512 masks; row tails have their
+ * own instantiations. */
 #if defined(__x86_64__)
 #include "sam2r_gemm_f32.h"
 
@@ -18,7 +20,6 @@
 #define SAM2R_F32_AVX512_KC 256
 #endif
 #define KC SAM2R_F32_AVX512_KC
-#define MC 64
 
 static inline __attribute__((always_inline)) T512 void ukr_8x48(
     const int mr, const int full, int32_t kc, const float *a, const float *b, float *c, size_t ldc,
@@ -150,29 +151,30 @@ static T512 void pack_a(const float *a, size_t lda, int32_t rows, int32_t kc, fl
 }
 
 static T512 void gemm_f32_rect_avx512(const sam2r_gemm_f32_args *p, int32_t m0, int32_t m1, int32_t n0, int32_t n1) {
-    __attribute__((aligned(64))) float apack[MC * KC];
+    __attribute__((aligned(64))) float apack[MR * KC];
     const int32_t k = p->k;
     const size_t lda = (size_t)p->lda, ldc = (size_t)p->ldc;
     const int32_t nkb = (k + KC - 1) / KC;
     const int32_t kcb = (k + nkb - 1) / nkb;
+    const int32_t nvl = (n1 - n0) % NR;   /* columns of the last panel, 0 if full */
+    const __mmask16 q0 = lane_mask(nvl), q1 = lane_mask(nvl - 16), q2 = lane_mask(nvl - 32);
+    const int32_t nfull = n1 - nvl;
     for (int32_t kb = 0; kb < k; kb += kcb) {
         const int32_t kc = k - kb < kcb ? k - kb : kcb;
         const int first = kb == 0;
-        for (int32_t mc = m0; mc < m1; mc += MC) {
-            const int32_t mce = m1 - mc < MC ? m1 : mc + MC;
-            pack_a(p->a + (size_t)mc * lda + kb, lda, mce - mc, kc, apack);
-            for (int32_t nb = n0; nb < n1; nb += NR) {
-                const int32_t nv = n1 - nb < NR ? n1 - nb : NR;
-                const float *panel = p->w->data + (size_t)(nb / NR) * (size_t)k * NR + (size_t)kb * NR;
-                const float *bias = (first && p->bias) ? p->bias + nb : NULL;
-                const __mmask16 q0 = lane_mask(nv), q1 = lane_mask(nv - 16), q2 = lane_mask(nv - 32);
-                const ukr_fn *tab = nv == NR ? ukr_full : ukr_part;
-                const float *ap = apack;
-                for (int32_t mb = mc; mb < mce; mb += MR, ap += (size_t)kc * MR) {
-                    const int32_t mr = mce - mb < MR ? mce - mb : MR;
-                    tab[mr](kc, ap, panel, p->c + (size_t)mb * ldc + nb, ldc, bias, first, q0, q1, q2);
-                }
-            }
+        const float *w = p->w->data + (size_t)kb * NR;
+        for (int32_t mb = m0; mb < m1; mb += MR) {
+            const int32_t mr = m1 - mb < MR ? m1 - mb : MR;
+            pack_a(p->a + (size_t)mb * lda + kb, lda, mr, kc, apack);
+            float *c = p->c + (size_t)mb * ldc;
+            const ukr_fn full = ukr_full[mr];
+            int32_t nb = n0;
+            for (; nb < nfull; nb += NR)
+                full(kc, apack, w + (size_t)(nb / NR) * (size_t)k * NR, c + nb, ldc,
+                     (first && p->bias) ? p->bias + nb : NULL, first, 0xFFFF, 0xFFFF, 0xFFFF);
+            if (nb < n1)
+                ukr_part[mr](kc, apack, w + (size_t)(nb / NR) * (size_t)k * NR, c + nb, ldc,
+                             (first && p->bias) ? p->bias + nb : NULL, first, q0, q1, q2);
         }
     }
 }
