@@ -97,6 +97,11 @@ let package = Package(
             path: "Sources/SAM2RHost"
         ),
         .testTarget(
+            name: "SAM2RModelTests",
+            dependencies: ["SAM2RModel", "SAM2RHost", "SAM2RCheckpoint", "SAM2RImageIO"],
+            path: "Tests/SAM2RModelTests"
+        ),
+        .testTarget(
             name: "SAM2RImageIOTests",
             dependencies: ["SAM2RImageIO"],
             path: "Tests/SAM2RImageIOTests"

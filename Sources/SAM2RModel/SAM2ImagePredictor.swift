@@ -53,7 +53,23 @@ public final class SAM2ImagePredictor {
     /// The current arena plan.
     public var arenaPlan: ArenaPlan? { ws.plan }
 
-    public init(config: ModelConfig, weights: WeightSource, threads: Int = 1, promptCapacity: Int = 16) throws {
+    public convenience init(config: ModelConfig, weights: WeightSource, threads: Int = 1,
+                            promptCapacity: Int = 16) throws {
+        try self.init(config: config, weights: weights, threads: threads, promptCapacity: promptCapacity,
+                      allocate: true)
+    }
+
+    /// The arena plan for images of `height` x `width`, from the config alone (no weights, no arena).
+    public static func arenaPlan(config: ModelConfig, height: Int, width: Int, threads: Int = 1,
+                                 promptCapacity: Int = 16) throws -> ArenaPlan {
+        let p = try SAM2ImagePredictor(config: config, weights: ShapeRecorder(), threads: threads,
+                                       promptCapacity: promptCapacity, allocate: false)
+        try p.replan(height: height, width: width, allocate: false)
+        return p.ws.plan!
+    }
+
+    private init(config: ModelConfig, weights: WeightSource, threads: Int, promptCapacity: Int,
+                 allocate: Bool) throws {
         try config.validate()
         guard promptCapacity >= 2 else {
             throw ModelError.invalidInput(argument: "promptCapacity", reason: "\(promptCapacity) < 2")
@@ -67,10 +83,10 @@ public final class SAM2ImagePredictor {
         planned = (config.imageSize, config.imageSize)
         ws = Workspace()
         ex = try Exec(ws: ws, pool: pool)
-        try replan(height: config.imageSize, width: config.imageSize)
+        if allocate { try replan(height: config.imageSize, width: config.imageSize) }
     }
 
-    private func replan(height: Int, width: Int) throws {
+    private func replan(height: Int, width: Int, allocate: Bool = true) throws {
         let w = Workspace()
         let e = try Exec(ws: w, pool: pool)
         let f = try allocFeatures(e)
@@ -80,7 +96,7 @@ public final class SAM2ImagePredictor {
         let capLabels = [Int32](repeating: 1, count: promptCapacity)
         _ = try runDecoder(e, features: f, coords: capCoords, labels: capLabels, mask: nil, multimask: true,
                            height: height, width: width)
-        try w.finishPlanning()
+        try w.finishPlanning(allocate: allocate)
         ws = w
         e.observer = observer
         ex = e

@@ -11,10 +11,42 @@ public protocol WeightSource {
 extension WeightSource {
     /// The values of `name`, which must have exactly `shape`.
     func load(_ name: String, _ shape: [Int]) throws -> [Float] {
+        if let recorder = self as? ShapeRecorder {
+            recorder.requests.append((name, shape))
+            return [Float](repeating: 0, count: shape.reduce(1, *))
+        }
         guard let actual = self.shape(of: name) else { throw ModelError.missingWeight(name) }
         guard actual == shape else { throw ModelError.weightShape(name: name, expected: shape, actual: actual) }
         var out = [Float](repeating: 0, count: shape.reduce(1, *))
         try out.withUnsafeMutableBufferPointer { try readFloats(name, into: $0) }
         return out
     }
+}
+
+/// A WeightSource that answers every request with zeros of the requested shape and records it:
+/// running the loaders against it yields the exact key/shape list a config needs.
+final class ShapeRecorder: WeightSource {
+    var requests: [(name: String, shape: [Int])] = []
+    func shape(of name: String) -> [Int]? { nil }
+    func readFloats(_ name: String, into: UnsafeMutableBufferPointer<Float>) throws {
+        throw ModelError.missingWeight(name)
+    }
+}
+
+extension ModelConfig {
+    /// Every checkpoint tensor the image path reads, with its shape, in load order.
+    public func expectedWeights() throws -> [(name: String, shape: [Int])] {
+        try validate()
+        let r = ShapeRecorder()
+        _ = try ImageEncoderWeights(r, self)
+        _ = try PromptEncoderWeights(r, self)
+        _ = try MaskDecoderWeights(r, self)
+        return r.requests
+    }
+
+    /// Checkpoint prefixes of SAM2's video modules: present in every checkpoint, unused by the image path.
+    public static let videoOnlyPrefixes = [
+        "memory_attention.", "memory_encoder.", "mask_downsample.", "obj_ptr_proj.", "obj_ptr_tpos_proj.",
+        "maskmem_tpos_enc", "no_mem_pos_enc", "no_obj_ptr", "no_obj_embed_spatial",
+    ]
 }

@@ -30,8 +30,9 @@ final class Workspace {
     /// Planning pass pointers point here; nothing is read or written through them.
     nonisolated(unsafe) private static let dummy: UnsafeMutablePointer<Float> = .allocate(capacity: 16)
 
-    var totalBytes: Int { arena?.plan.totalBytes ?? 0 }
-    var plan: ArenaPlan? { arena?.plan }
+    private var planOnly: ArenaPlan?
+    var totalBytes: Int { plan?.totalBytes ?? 0 }
+    var plan: ArenaPlan? { arena?.plan ?? planOnly }
     /// Where the next alloc lands (a phase marker for `seek`).
     var mark: (id: Int, step: Int) { (planning ? lifetimes.count : cursor, step) }
 
@@ -68,15 +69,20 @@ final class Workspace {
         step = lifetimes[b.id].lastUse + 1
     }
 
-    /// Ends planning: open lifetimes run to the end; places everything and allocates the arena.
-    func finishPlanning() throws {
+    /// Ends planning: open lifetimes run to the end; places everything and, if `allocate`, allocates
+    /// the arena (otherwise the workspace can only report its plan).
+    @discardableResult
+    func finishPlanning(allocate: Bool = true) throws -> ArenaPlan {
         precondition(planning)
         for i in lifetimes.indices where lifetimes[i].lastUse < 0 { lifetimes[i].lastUse = step }
         let plan = try ArenaPlanner.plan(lifetimes)
+        planOnly = plan
+        guard allocate else { return plan }
         let arena = try Arena(plan: plan)
         pointers = try (0..<lifetimes.count).map { try arena.view($0, as: Float.self).baseAddress }
         self.arena = arena
         planning = false
+        return plan
     }
 
     /// Next execution replays from `mark`.
