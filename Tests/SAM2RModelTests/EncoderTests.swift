@@ -36,6 +36,6 @@ final class EncoderTests: XCTestCase {
             }
             print("[\(name)] encoder max |Δ|:\n  " + report.joined(separator: "\n  "))
         }
-        print("arena bytes (micro, 160x160): \(p.arenaBytes)")
+        print("arena bytes (micro, last image): \(p.arenaBytes)")
     }
 }

@@ -13,7 +13,19 @@ enum Goldens {
         return here.deletingLastPathComponent().appendingPathComponent("Goldens/micro").path
     }()
 
-    static func store(_ rel: String) throws -> Checkpoint { try Checkpoint(path: dir + "/" + rel) }
+    /// Goldens of the tiny preset at 1024² (tools/reference/make_goldens.py --config tiny), opt-in
+    /// (~2 min in a debug build): $SAM2R_TINY_GOLDENS=<dir>, or SAM2R_TINY=1 for out/reference/tiny.
+    static let tinyDir: String? = {
+        let env = ProcessInfo.processInfo.environment
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        guard env["SAM2R_TINY_GOLDENS"] != nil || env["SAM2R_TINY"] == "1" else { return nil }
+        let d = env["SAM2R_TINY_GOLDENS"] ?? here.appendingPathComponent("out/reference/tiny").path
+        return FileManager.default.fileExists(atPath: d + "/manifest.json")
+            && FileManager.default.fileExists(atPath: d + "/checkpoint.safetensors") ? d : nil
+    }()
+
+    static func store(_ rel: String, in dir: String = dir) throws -> Checkpoint { try Checkpoint(path: dir + "/" + rel) }
 
     /// Tensor `name` of `file` as channels-last floats: NCHW [1,C,H,W] goldens are transposed to [H][W][C].
     static func tensor(_ s: Checkpoint, _ name: String, nchw: Bool) throws -> (shape: [Int], values: [Float]) {
@@ -26,10 +38,12 @@ enum Goldens {
         return ([1, h, w, c], out)
     }
 
-    static func image(_ name: String) throws -> Image { try decodeImage(path: dir + "/images/\(name).png") }
+    static func image(_ name: String, in dir: String = dir) throws -> Image {
+        try decodeImage(path: dir + "/images/\(name).png")
+    }
 
-    static func predictor(threads: Int = 1) throws -> SAM2ImagePredictor {
-        let ckpt = try store("checkpoint.safetensors")
+    static func predictor(threads: Int = 1, in dir: String = dir) throws -> SAM2ImagePredictor {
+        let ckpt = try store("checkpoint.safetensors", in: dir)
         let cfg = try ModelConfigJSON.load(path: dir + "/config.json")
         return try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: threads)
     }
