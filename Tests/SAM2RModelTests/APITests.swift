@@ -79,6 +79,8 @@ final class APITests: XCTestCase {
         let tiny = try SAM2ImagePredictor.arenaPlan(config: .tiny, height: 1024, width: 1024)
         print("arena micro 160x160: \(micro.totalBytes) bytes (lower bound \(micro.lowerBound))")
         print("arena tiny 1024x1024: \(tiny.totalBytes) bytes (lower bound \(tiny.lowerBound)), \(tiny.tensors.count) buffers")
+        let top = tiny.tensors.sorted { $0.size > $1.size }.prefix(6).map { "\($0.name) \($0.size)" }
+        print("tiny largest buffers: " + top.joined(separator: ", "))
         XCTAssertGreaterThanOrEqual(tiny.totalBytes, tiny.lowerBound)
         // No buffer is a global-attention score matrix (4 heads x 4096^2 floats).
         XCTAssertLessThan(tiny.tensors.map(\.size).max()!, 4 * 4096 * 4096 * 4)
