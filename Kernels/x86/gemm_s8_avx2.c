@@ -137,13 +137,19 @@ static TGT void tile_setup(const sam2r_gemm_s8_args *a, int32_t nt, int32_t n1, 
         ROWS(EPI_F32)                                                                               \
     }
 
-static TGT __attribute__((noinline)) void tile_prepared(const sam2r_gemm_s8_args *a, const tile_consts *t,
-                                                        const int16_t *ab, size_t as, const int8_t *w, int32_t kg,
-                                                        int32_t m, int32_t rows, int32_t nt) {
-    ROWS(DECL)
-    DOT_LOOP(ab, w, kg)
+/* Micro-tiles over all of K from prepared rows (ab, stride as) for the ntiles 16-column tiles
+ * starting at column nt0 (constants tc[], packed W from w). */
+static TGT __attribute__((noinline)) void tiles_prepared(const sam2r_gemm_s8_args *a, const tile_consts *tc,
+                                                         int32_t ntiles, const int16_t *ab, size_t as, const int8_t *w,
+                                                         size_t wtile, int32_t kg, int32_t m, int32_t rows, int32_t nt0) {
     const size_t ldc = (size_t)a->ldc;
-    EPILOGUE
+    for (int32_t i = 0; i < ntiles; i++, w += wtile) {
+        const tile_consts *t = tc + i;
+        const int32_t nt = nt0 + i * NR;
+        ROWS(DECL)
+        DOT_LOOP(ab, w, kg)
+        EPILOGUE
+    }
 }
 
 #define KCHUNK (ABUF_BYTES / 2 / 8)   /* int16 elements per row in the chunked path (8 >= MR rows) */
@@ -170,18 +176,23 @@ static TGT void qs8_gemm_rect_avx2(const sam2r_gemm_s8_args *a, int32_t m0, int3
     const int8_t *wdata = a->w->data;
     const size_t stride = ((size_t)k + 15) & ~(size_t)15;   /* int16 elements */
     tile_consts t;
+    /* Epilogue constants of up to TC_MAX column tiles, computed once per row block. */
+    enum { TC_MAX = 32 };
+    tile_consts tc[TC_MAX];
     if (stride * 2 * MR <= ABUF_BYTES) {
         const int32_t rb = (int32_t)(ABUF_BYTES / 2 / stride) / MR * MR;
         for (int32_t mb = m0; mb < m1; mb += rb) {
             const int32_t me = mb + rb < m1 ? mb + rb : m1;
             const int32_t rows_pad = (me - mb + MR - 1) / MR * MR;
             prep_rows(abuf, stride, a->a + (size_t)mb * (size_t)a->lda, (size_t)a->lda, me - mb, rows_pad, k);
-            for (int32_t m = mb; m < me; m += MR)
-                for (int32_t nt = n0; nt < n1; nt += NR) {
-                    tile_setup(a, nt, n1, &t);
-                    tile_prepared(a, &t, abuf + (size_t)(m - mb) * stride, stride, wdata + (size_t)(nt / NR) * wtile,
-                                  kg, m, me - m < MR ? me - m : MR, nt);
-                }
+            for (int32_t nc = n0; nc < n1; nc += TC_MAX * NR) {
+                const int32_t nce = nc + TC_MAX * NR < n1 ? nc + TC_MAX * NR : n1;
+                const int32_t ntiles = (nce - nc + NR - 1) / NR;
+                for (int32_t i = 0; i < ntiles; i++) tile_setup(a, nc + i * NR, n1, &tc[i]);
+                for (int32_t m = mb; m < me; m += MR)
+                    tiles_prepared(a, tc, ntiles, abuf + (size_t)(m - mb) * stride, stride,
+                                   wdata + (size_t)(nc / NR) * wtile, wtile, kg, m, me - m < MR ? me - m : MR, nc);
+            }
         }
     } else {
         for (int32_t m = m0; m < m1; m += MR)
