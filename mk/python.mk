@@ -1,5 +1,5 @@
 # Python reference tools (Meta's SAM2.1 in CPU fp32 PyTorch). Included by the top Makefile.
-# Targets: venv, reference (= venv), goldens, check-tiny. See tools/reference/README.md.
+# Targets: venv, reference (= venv), goldens, verify-goldens, check-tiny. See tools/reference/README.md.
 
 VENV       ?= tools/.venv
 PY         ?= $(VENV)/bin/python
@@ -11,7 +11,7 @@ GOLDEN_DIR ?= Tests/Goldens
 OUT_REF    ?= out/reference
 TINY_SEED  ?= 1
 
-.PHONY: venv reference goldens check-tiny
+.PHONY: venv reference goldens verify-goldens check-tiny
 
 venv: $(VENV_STAMP)
 
@@ -32,8 +32,14 @@ reference: venv
 
 # Regenerates the committed goldens (micro config; small, deterministic).
 goldens: venv
+	rm -rf $(GOLDEN_DIR)/micro
 	$(PY) tools/reference/make_goldens.py --config micro --seed 0 \
 	    --out $(GOLDEN_DIR)/micro --write-checkpoint
+
+# Re-runs Meta's predictor on the committed goldens and compares every tensor.
+verify-goldens: venv
+	rm -rf $(GOLDEN_DIR)/micro
+	$(PY) tools/reference/verify_goldens.py $(GOLDEN_DIR)/micro
 
 # Full-size hiera-tiny end to end, only when the venv exists (never builds it: it is big and slow).
 check-tiny:

@@ -109,8 +109,11 @@ def make(config: str, seed: int, out_pt: str, out_st: str | None = None, verify:
         from safetensors.torch import save_file
 
         save_file({k: v.contiguous() for k, v in sd.items()}, out_st,
-                  metadata={"format": "pt", "source": "sam2r tools/reference/make_checkpoint.py",
-                            "config": config if isinstance(config, str) else config.get("name", "custom"), "seed": str(seed)})
+                  # one metadata key: safetensors writes the metadata map in hash order, several keys would make
+                  # the file bytes differ from run to run
+                  metadata={"sam2r": json.dumps({"source": "tools/reference/make_checkpoint.py", "seed": seed,
+                                                 "config": config if isinstance(config, str)
+                                                 else config.get("name", "custom")}, sort_keys=True)})
     if verify:  # strict load, exactly like Meta's _load_checkpoint
         m2 = sam2cfg.build_model(config)
         ck = torch.load(out_pt, map_location="cpu", weights_only=True)["model"]
