@@ -78,7 +78,8 @@ public enum ISA: Int, CaseIterable, Sendable, CustomStringConvertible {
         KernelNames(
             gemmS8: sam2r_gemm_s8_ukernel_for(cValue).map { String(cString: $0.pointee.name) },
             gemmF32: sam2r_gemm_f32_ukernel_for(cValue).map { String(cString: $0.pointee.name) },
-            rowOps: sam2r_rowops_for(cValue).map { String(cString: $0.pointee.name) })
+            rowOps: sam2r_rowops_for(cValue).map { String(cString: $0.pointee.name) },
+            attention: sam2r_attention_f32_ukernel_for(cValue).map { String(cString: $0.pointee.name) })
     }
 
     /// The kernel variant names of one ISA.
@@ -86,8 +87,9 @@ public enum ISA: Int, CaseIterable, Sendable, CustomStringConvertible {
         public var gemmS8: String?
         public var gemmF32: String?
         public var rowOps: String?
+        public var attention: String?
         public var description: String {
-            "gemm_s8=\(gemmS8 ?? "-") gemm_f32=\(gemmF32 ?? "-") rowops=\(rowOps ?? "-")"
+            "gemm_s8=\(gemmS8 ?? "-") gemm_f32=\(gemmF32 ?? "-") rowops=\(rowOps ?? "-") attention=\(attention ?? "-")"
         }
     }
 }

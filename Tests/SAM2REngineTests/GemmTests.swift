@@ -110,8 +110,9 @@ final class GemmTests: XCTestCase {
             try ISA.force(isa)
             XCTAssertEqual(ISA.active, isa)
             // default-ISA packing follows the forced ISA
-            let p = try PackedWeightsS8(weights: UnsafeBufferPointer(start: [Int8](repeating: 1, count: 8), count: 8),
-                                        n: 2, k: 4)
+            let p = try [Int8](repeating: 1, count: 8).withUnsafeBufferPointer {
+                try PackedWeightsS8(weights: $0, n: 2, k: 4)
+            }
             XCTAssertEqual(p.kernel.isa, isa)
         }
     }
