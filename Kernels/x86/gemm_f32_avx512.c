@@ -62,6 +62,10 @@ static inline __attribute__((always_inline)) T512 void ukr_8x48(
         }
     }
     for (int32_t k = 0; k < kc; k++) {
+        /* the weight panel streams from L2: ask for it 8 k steps (1.5 KiB) ahead */
+        _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + 8 * NR + 32), _MM_HINT_T0);
         const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), b2 = _mm512_load_ps(b + 32);
         b += NR;
 #define ROW(r)                                                          \
