@@ -220,6 +220,28 @@ void test_gemm_s8(void) {
     if (!pools[2] || !pools[3]) return;
     harness_rng r = {0x5EED5EEDull};
 
+    /* The table: a kernel for every variant this CPU supports (and scalar), none for the other
+     * architecture's variants. */
+    for (int i = 0; i < SAM2R_ISA_COUNT; i++) {
+        const sam2r_gemm_s8_ukernel *uk = sam2r_gemm_s8_ukernel_for((sam2r_isa)i);
+        const int x86 = i == SAM2R_ISA_AVX2 || i == SAM2R_ISA_AVXVNNI || i == SAM2R_ISA_AVX512VNNI;
+        const int arm = i == SAM2R_ISA_NEON || i == SAM2R_ISA_DOTPROD || i == SAM2R_ISA_I8MM;
+#if defined(__x86_64__)
+        const int expect = !arm;
+#elif defined(__aarch64__)
+        const int expect = !x86;
+#else
+        const int expect = !x86 && !arm;
+#endif
+        harness_check(expect ? uk != NULL : uk == NULL, "gemm_s8: ukernel_for(%s) is %s", sam2r_isa_name((sam2r_isa)i),
+                      uk ? uk->name : "NULL");
+        if (uk)
+            harness_check(uk->isa == (sam2r_isa)i && uk->mr >= 1 && uk->nr >= 1 && uk->kr >= 1 && uk->rect && uk->name,
+                          "gemm_s8: ukernel_for(%s) describes itself wrongly", sam2r_isa_name((sam2r_isa)i));
+        if (sam2r_isa_supported((sam2r_isa)i))
+            harness_check(uk != NULL, "gemm_s8: %s is supported but has no kernel", sam2r_isa_name((sam2r_isa)i));
+    }
+
     tie_case(vars, nv);
 
     /* Every M, N, K of harness_dims, all combinations up to a work budget. */
