@@ -118,11 +118,12 @@ public enum ArenaPlanner {
         }
         let orders: [Order] = strategy == .greedyBySize ? [.sizeDescending] : Order.allCases
         var best: (offsets: [Int], total: Int, order: Order)? = nil
-        var scratch = [Int]()
-        scratch.reserveCapacity(tensors.count)
+        let conflicts = Conflicts(tensors)
+        var scratch = [(offset: Int, end: Int)]()
         for order in orders {
             let visit = priority(tensors, order)
-            let (offsets, total) = place(tensors, visit: visit, guardBytes: guardBytes, scratch: &scratch)
+            let (offsets, total) = place(tensors, visit: visit, guardBytes: guardBytes, conflicts: conflicts,
+                                         scratch: &scratch)
             if best == nil || total < best!.total { best = (offsets, total, order) }
         }
         let b = best ?? ([], 0, .sizeDescending)
@@ -153,28 +154,28 @@ public enum ArenaPlanner {
 
     static func priority(_ t: [TensorLifetime], _ order: Order) -> [Int] {
         var idx = Array(t.indices)
-        func len(_ i: Int) -> Int { t[i].lastUse - t[i].firstUse + 1 }
+        let size = t.map(\.size), first = t.map(\.firstUse)
+        let len = t.map { $0.lastUse - $0.firstUse + 1 }
         switch order {
         case .sizeDescending:
             idx.sort { a, b in
-                t[a].size != t[b].size ? t[a].size > t[b].size
-                    : t[a].firstUse != t[b].firstUse ? t[a].firstUse < t[b].firstUse : a < b
+                size[a] != size[b] ? size[a] > size[b] : first[a] != first[b] ? first[a] < first[b] : a < b
             }
         case .areaDescending:
+            let area = t.indices.map { i -> Int in
+                let r = size[i].multipliedReportingOverflow(by: len[i])
+                return r.overflow ? Int.max : r.partialValue
+            }
             idx.sort { a, b in
-                let x = t[a].size.multipliedReportingOverflow(by: len(a))
-                let y = t[b].size.multipliedReportingOverflow(by: len(b))
-                let xa = x.overflow ? Int.max : x.partialValue, ya = y.overflow ? Int.max : y.partialValue
-                return xa != ya ? xa > ya : t[a].size != t[b].size ? t[a].size > t[b].size : a < b
+                area[a] != area[b] ? area[a] > area[b] : size[a] != size[b] ? size[a] > size[b] : a < b
             }
         case .lifetimeDescending:
             idx.sort { a, b in
-                len(a) != len(b) ? len(a) > len(b) : t[a].size != t[b].size ? t[a].size > t[b].size : a < b
+                len[a] != len[b] ? len[a] > len[b] : size[a] != size[b] ? size[a] > size[b] : a < b
             }
         case .firstUseAscending:
             idx.sort { a, b in
-                t[a].firstUse != t[b].firstUse ? t[a].firstUse < t[b].firstUse
-                    : t[a].size != t[b].size ? t[a].size > t[b].size : a < b
+                first[a] != first[b] ? first[a] < first[b] : size[a] != size[b] ? size[a] > size[b] : a < b
             }
         }
         return idx
@@ -183,34 +184,64 @@ public enum ArenaPlanner {
     @inline(__always)
     static func alignUp(_ x: Int, _ a: Int) -> Int { (x + a - 1) & ~(a - 1) }
 
-    /// First-fit placement in visiting order. `placedByOffset` holds placed tensor indices sorted
-    /// by offset (insertion keeps it sorted), so each tensor scans its conflicts bottom-up once.
-    static func place(_ t: [TensorLifetime], visit: [Int], guardBytes: Int,
-                      scratch placedByOffset: inout [Int]) -> (offsets: [Int], total: Int) {
+    /// For every tensor, the tensors whose lifetimes intersect its own, in one flat array
+    /// (CSR: `list[start[i]..<start[i + 1]]`). Built by a sweep over first uses: O(n log n + pairs).
+    struct Conflicts {
+        var start: [Int]
+        var list: [Int]
+
+        init(_ t: [TensorLifetime]) {
+            let n = t.count
+            let first = t.map(\.firstUse), last = t.map(\.lastUse)
+            let byFirst = t.indices.sorted { first[$0] != first[$1] ? first[$0] < first[$1] : $0 < $1 }
+            // A pair (p < q in first-use order) overlaps iff first[q] <= last[p]. Visit each pair once.
+            func forEachPair(_ body: (Int, Int) -> Void) {
+                for p in 0..<n {
+                    let i = byFirst[p]
+                    var q = p + 1
+                    while q < n, first[byFirst[q]] <= last[i] {
+                        body(i, byFirst[q])
+                        q += 1
+                    }
+                }
+            }
+            var count = [Int](repeating: 0, count: n)
+            forEachPair { i, j in count[i] += 1; count[j] += 1 }
+            var start = [Int](repeating: 0, count: n + 1)
+            for i in 0..<n { start[i + 1] = start[i] + count[i] }
+            var list = [Int](repeating: 0, count: start[n])
+            var cursor = Array(start.prefix(n))
+            forEachPair { i, j in
+                list[cursor[i]] = j; cursor[i] += 1
+                list[cursor[j]] = i; cursor[j] += 1
+            }
+            self.start = start
+            self.list = list
+        }
+    }
+
+    /// First-fit placement in visiting order: each tensor goes to the lowest aligned offset below,
+    /// between or above its already-placed conflicts (scanned in increasing offset).
+    static func place(_ t: [TensorLifetime], visit: [Int], guardBytes: Int, conflicts: Conflicts,
+                      scratch placed: inout [(offset: Int, end: Int)]) -> (offsets: [Int], total: Int) {
+        let footprint = t.map { $0.size + guardBytes }
         var offsets = [Int](repeating: -1, count: t.count)
-        placedByOffset.removeAll(keepingCapacity: true)
         var total = 0
         for i in visit {
-            let ti = t[i]
-            let footprint = ti.size + guardBytes
+            placed.removeAll(keepingCapacity: true)
+            for c in conflicts.start[i]..<conflicts.start[i + 1] {
+                let j = conflicts.list[c]
+                if offsets[j] >= 0 { placed.append((offsets[j], offsets[j] + footprint[j])) }
+            }
+            placed.sort { $0.offset != $1.offset ? $0.offset < $1.offset : $0.end < $1.end }
+            let fi = footprint[i], ai = t[i].alignment
             var candidate = 0
-            for j in placedByOffset {
-                let tj = t[j]
-                guard ti.overlapsInTime(tj) else { continue }
-                let oj = offsets[j]
-                if candidate + footprint <= oj { break }  // fits in the gap below j
-                candidate = max(candidate, alignUp(oj + tj.size + guardBytes, ti.alignment))
+            for p in placed {
+                if candidate + fi <= p.offset { break }  // fits in the gap below p
+                candidate = max(candidate, alignUp(p.end, ai))
             }
             offsets[i] = candidate
-            total = max(total, candidate + footprint)
-            // Insert keeping placedByOffset sorted by offset (ties by index, for determinism).
-            var lo = 0, hi = placedByOffset.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                let m = placedByOffset[mid]
-                if offsets[m] < candidate || (offsets[m] == candidate && m < i) { lo = mid + 1 } else { hi = mid }
-            }
-            placedByOffset.insert(i, at: lo)
+            total = max(total, candidate + fi)
         }
         return (offsets, total)
     }

@@ -157,3 +157,35 @@ final class ArenaPlannerTests: XCTestCase {
         }, where: { if case .invalidParameter = $0 { return true } else { return false } })
     }
 }
+
+extension ArenaPlannerTests {
+    /// A model-sized graph (thousands of tensors, mostly short-lived chains plus a few long-lived
+    /// features) plans quickly even in a debug build, and the plan is valid.
+    func testLargeGraphPlansQuickly() throws {
+        var rng = SplitMix64(seed: 42)
+        var tensors = [TensorLifetime]()
+        for step in 0..<3000 {
+            let size = 64 * Int.random(in: 1...20_000, using: &rng)
+            let long = Int.random(in: 0..<50, using: &rng) == 0
+            let len = long ? Int.random(in: 10...600, using: &rng) : Int.random(in: 0...3, using: &rng)
+            tensors.append(TensorLifetime(name: "t\(step)", size: size, firstUse: step, lastUse: step + len))
+        }
+        let start = ContinuousClock.now
+        let plan = try ArenaPlanner.plan(tensors)
+        let elapsed = ContinuousClock.now - start
+        print("planner: 3000 tensors in \(elapsed), \(plan.totalBytes) bytes, ratio to lower bound "
+              + "\(Double(plan.totalBytes) / Double(plan.lowerBound)), order \(plan.order)")
+        XCTAssertLessThan(elapsed, .seconds(20))
+        // full pairwise overlap check on plain arrays
+        let first = tensors.map(\.firstUse), last = tensors.map(\.lastUse), size = tensors.map(\.size)
+        let offsets = plan.offsets, g = plan.guardBytes
+        var bad = 0
+        for i in tensors.indices {
+            for j in (i + 1)..<max(i + 1, tensors.count) where first[i] <= last[j] && first[j] <= last[i] {
+                if !(offsets[i] + size[i] + g <= offsets[j] || offsets[j] + size[j] + g <= offsets[i]) { bad += 1 }
+            }
+        }
+        XCTAssertEqual(bad, 0, "overlapping live tensors")
+        XCTAssertEqual(plan.totalBytes, tensors.indices.map { offsets[$0] + size[$0] + g }.max())
+    }
+}
