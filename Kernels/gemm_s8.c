@@ -87,16 +87,21 @@ void sam2r_pack_s8(const int8_t *w, int32_t ldw, int32_t n, int32_t k, int32_t n
 typedef struct gemm_ctx {
     const sam2r_gemm_s8_ukernel *uk;
     const sam2r_gemm_s8_args *args;
-    int32_t mb, nb, tiles_n;
+    int32_t mr, nr;            /* micro-tile */
+    int32_t mtl, ntl;          /* micro-tiles along M and N */
+    int32_t tiles_m, tiles_n;  /* blocks along M and N: block i gets micro-tiles [i*tl/tiles, (i+1)*tl/tiles) */
 } gemm_ctx;
 
 static void gemm_task(void *vctx, int32_t task, int32_t worker) {
     (void)worker;
     const gemm_ctx *c = (const gemm_ctx *)vctx;
-    const int32_t tm = task / c->tiles_n, tn = task % c->tiles_n;
-    const int32_t m0 = tm * c->mb, n0 = tn * c->nb;
-    const int32_t m1 = m0 + c->mb < c->args->m ? m0 + c->mb : c->args->m;
-    const int32_t n1 = n0 + c->nb < c->args->n ? n0 + c->nb : c->args->n;
+    const int64_t tm = task / c->tiles_n, tn = task % c->tiles_n;
+    const int32_t m0 = (int32_t)(tm * c->mtl / c->tiles_m) * c->mr;
+    int32_t m1 = (int32_t)((tm + 1) * c->mtl / c->tiles_m) * c->mr;
+    const int32_t n0 = (int32_t)(tn * c->ntl / c->tiles_n) * c->nr;
+    int32_t n1 = (int32_t)((tn + 1) * c->ntl / c->tiles_n) * c->nr;
+    if (m1 > c->args->m) m1 = c->args->m;
+    if (n1 > c->args->n) n1 = c->args->n;
     c->uk->rect(c->args, m0, m1, n0, n1);
 }
 
@@ -121,36 +126,28 @@ void sam2r_gemm_s8(const sam2r_gemm_s8_ukernel *uk, const sam2r_gemm_s8_args *a,
     const int32_t kp = (a->k + a->w->kr - 1) / a->w->kr * a->w->kr;
     const int32_t nthreads = sam2r_pool_threads(pool);
 
-    /* Column block: a multiple of NR whose packed panel fits the budget (at least NR). */
-    int32_t nb = (int32_t)((SAM2R_S8_COLUMN_BLOCK_BYTES / (size_t)kp) / (size_t)nr) * nr;
-    if (nb < nr) nb = nr;
-    const int32_t n_round = (n + nr - 1) / nr * nr;
-    if (nb > n_round) nb = n_round;
-    int32_t tiles_n = (n + nb - 1) / nb;
-    /* Equalize the column blocks (e.g. 1152 = 576 + 576 rather than 672 + 480). */
-    nb = ((n_round / nr + tiles_n - 1) / tiles_n) * nr;
-    tiles_n = (n + nb - 1) / nb;
+    /* Column blocks: as few as keep each block's packed panel within the L2 budget; sizes differ by
+     * at most one micro-tile. */
+    const int32_t ntl = (n + nr - 1) / nr, mtl = (m + mr - 1) / mr;
+    int32_t per_block = (int32_t)((SAM2R_S8_COLUMN_BLOCK_BYTES / (size_t)kp) / (size_t)nr);
+    if (per_block < 1) per_block = 1;
+    int32_t tiles_n = (ntl + per_block - 1) / per_block;
+    int32_t tiles_m = 1;
 
-    /* Row blocks: enough tasks for load balance (about 4 per thread), each a multiple of MR rows. */
-    int32_t mb = m;
+    /* Threads: about 8 equal tasks per thread (row blocks first, then finer column blocks), and a
+     * task count that is a multiple of the thread count when possible. */
     const uint64_t macs = (uint64_t)m * (uint64_t)n * (uint64_t)a->k;
     if (nthreads > 1 && macs >= (1u << 18)) {
-        int32_t want = 4 * nthreads;
-        if (tiles_n < want) {
-            int32_t tiles_m = (want + tiles_n - 1) / tiles_n;
-            mb = (m + tiles_m - 1) / tiles_m;
-            mb = (mb + mr - 1) / mr * mr;
-            if (mb < mr) mb = mr;
-        }
-        /* Too few column tiles and too few rows (tall-skinny N): split columns finer instead. */
-        if ((m + mb - 1) / mb * tiles_n < nthreads && nb > nr) {
-            int32_t cols = (n_round / nr + nthreads - 1) / nthreads;
-            nb = cols * nr;
-            tiles_n = (n + nb - 1) / nb;
+        const int32_t want = 8 * nthreads;
+        if (tiles_n < want) tiles_m = (want + tiles_n - 1) / tiles_n;
+        if (tiles_m > mtl) tiles_m = mtl;
+        while ((tiles_m * tiles_n) % nthreads != 0 && tiles_m < mtl) tiles_m++;
+        if (tiles_m * tiles_n < want) {
+            tiles_n = (want + tiles_m - 1) / tiles_m;
+            if (tiles_n > ntl) tiles_n = ntl;
         }
     }
-    const int32_t tiles_m = (m + mb - 1) / mb;
-    gemm_ctx ctx = {uk, a, mb, nb, tiles_n};
+    gemm_ctx ctx = {uk, a, mr, nr, mtl, ntl, tiles_m, tiles_n};
     const int32_t ntasks = tiles_m * tiles_n;
     if (!pool || nthreads == 1 || ntasks == 1) {
         for (int32_t t = 0; t < ntasks; t++) gemm_task(&ctx, t, 0);
