@@ -108,18 +108,24 @@ final class ZeroAllocationTests: XCTestCase {
             XCTFail("malloc interposer NOT active (known allocation counted 0): the zero-allocation check would be vacuous")
             return
         }
+        // The active variant first, then every other one this machine runs.
+        for isa in [ISA.active] + ISA.supported.filter({ $0 != ISA.active }) {
+            try checkChain(isa: isa)
+        }
+    }
 
+    func checkChain(isa: ISA) throws {
         // 1. Load time: weights packed, parameters, plan, arena, pool. Allocations allowed here.
         typealias C = KernelChain
         var rng = SplitMix64(seed: 2025)
         let w1 = try [Int8].randomWeights(C.n1 * C.k1, using: &rng).withUnsafeBufferPointer {
-            try PackedWeightsS8(weights: $0, n: C.n1, k: C.k1)
+            try PackedWeightsS8(weights: $0, n: C.n1, k: C.k1, isa: isa)
         }
         let w2 = try [Float].random(C.n2 * C.n1, in: -0.2...0.2, using: &rng).withUnsafeBufferPointer {
-            try PackedWeightsF32(weights: $0, n: C.n2, k: C.n1)
+            try PackedWeightsF32(weights: $0, n: C.n2, k: C.n1, isa: isa)
         }
         let w3 = try [Int8].randomWeights(C.n3 * C.n2, using: &rng).withUnsafeBufferPointer {
-            try PackedWeightsS8(weights: $0, n: C.n3, k: C.n2)
+            try PackedWeightsS8(weights: $0, n: C.n3, k: C.n2, isa: isa)
         }
         func persistent<T>(_ values: [T]) -> UnsafeBufferPointer<T> {
             let p = UnsafeMutableBufferPointer<T>.allocate(capacity: values.count)
@@ -145,10 +151,10 @@ final class ZeroAllocationTests: XCTestCase {
             TensorLifetime(name: "f5", count: C.m * C.n3, of: Float.self, firstUse: 8, lastUse: 9),
             TensorLifetime(name: "pooled", count: 9 * C.n3, of: Float.self, firstUse: 9, lastUse: 9),
         ])
-        print(plan)  // the arena size is known before anything runs
+        if isa == ISA.active { print(plan) }  // the arena size is known before anything runs
         let arena = try Arena(plan: plan)
         let chain = KernelChain(
-            arena: arena, pool: try ThreadPool(threads: 2), ops: try RowOps(),
+            arena: arena, pool: try ThreadPool(threads: 2), ops: try RowOps(isa: isa),
             w1: w1, w2: w2, w3: w3, scale1: scale1, scale3: scale3, gamma: gamma, beta: beta, bias2: bias2,
             bias1: bias1,
             a8: try arena.view(0, as: Int8.self), c8: try arena.view(1, as: Int8.self), q: try arena.view(6, as: Int8.self),
@@ -172,12 +178,12 @@ final class ZeroAllocationTests: XCTestCase {
         MallocInterposerSwift.unhook()
         let stats = MallocInterposerSwift.getStatistics()
 
-        XCTAssertEqual(stats.mallocCount, 0, "heap allocations during the planned run: \(stats.mallocBytesCount) bytes")
-        XCTAssertEqual(stats.freeCount, 0, "frees during the planned run")
+        XCTAssertEqual(stats.mallocCount, 0, "\(isa): heap allocations during the planned run: \(stats.mallocBytesCount) bytes")
+        XCTAssertEqual(stats.freeCount, 0, "\(isa): frees during the planned run")
         XCTAssertEqual(Array(chain.pooled.readOnly).map(\.bitPattern), firstOutput.map(\.bitPattern),
                        "second run differs from the first")
         try arena.checkCanaries(step: 9)
-        print("zero-allocation chain: \(stats.mallocCount) mallocs, \(stats.freeCount) frees; "
+        print("zero-allocation chain [\(isa)]: \(stats.mallocCount) mallocs, \(stats.freeCount) frees; "
               + "gemm_s8=\(w1.kernel.name) gemm_f32=\(w2.kernel.name) rowops=\(chain.ops.name)")
     }
 }
