@@ -11,15 +11,15 @@
  *   Qt [tile][dk][QT]   Q of the task's queries, transposed, pre-multiplied by scale*log2(e)
  *   Ot [tile][dv][QT]   running output accumulator, transposed
  *   m, l [tile][QT]     running max (base-2 logits) and running sum
- *   Kp [KB/JT][dk][JT]  the current key block, JT keys interleaved per dk step (broadcast operands)
  *   St [KB][QT]         scores / probabilities of the current (key block, query tile)
  * For each key block (outer) and query tile (inner):
- *   St[j][:] = sum_e Kp[j][e] * Qt[e][:]               (JT x NQV vector FMAs per e)
+ *   St[j][:] = sum_e K[j][e] * Qt[e][:]                (JT x NQV vector FMAs per e; K read in
+ *                                                        place, JT row pointers, broadcast operands)
  *   mnew = max(m, max_j St[j]); alpha = 2^(m - mnew); P = 2^(St - mnew); l = l*alpha + sum_j P
  *   Ot[d][:] = Ot[d][:]*alpha + sum_j V[j][d] * P[j][:] (DC x NQV vector FMAs per key)
  * and finally O[i][d] = Ot[d][i] / l[i]. Query rows past the task's end are zero in Qt and never
- * stored; key rows past the block's end are zero in Kp and skipped by the softmax and P*V loops.
- * Scratch (floats): ntiles*QT*(dk + dv + 2) + KB*(dk + QT) <= q_block*(dk + dv + 2) + k_block*(dk + q_block). */
+ * stored; key rows past the block's end get scores that the softmax and P*V loops skip.
+ * Scratch (floats): ntiles*QT*(dk + dv + 2) + KB*QT <= q_block*(dk + dv + 2) + k_block*q_block. */
 #ifndef SAM2R_ATTENTION_FLASH_IMPL_H
 #define SAM2R_ATTENTION_FLASH_IMPL_H
 
@@ -31,8 +31,12 @@
 
 #define FA_AI __attribute__((always_inline)) inline
 
-/* St[0..JT)[QT] of one key micro-tile. */
-static FA_AI FA_TGT void fa_s_tile(const float *qt, int32_t dk, const float *kp, float *st) {
+/* St[0..JT)[QT] of one key micro-tile: keys k0 + jj*ldk for jj < nrows; rows past nrows repeat the
+ * last valid key (their scores are computed and ignored). */
+static FA_AI FA_TGT void fa_s_tile(const float *qt, int32_t dk, const float *k0, size_t ldk, int32_t nrows, float *st) {
+    const float *kr[FA_JT];
+#pragma GCC unroll 16
+    for (int jj = 0; jj < FA_JT; jj++) kr[jj] = k0 + (size_t)(jj < nrows ? jj : nrows - 1) * ldk;
     FA_V acc[FA_JT][FA_NQV];
 #pragma GCC unroll 16
     for (int jj = 0; jj < FA_JT; jj++)
@@ -44,7 +48,7 @@ static FA_AI FA_TGT void fa_s_tile(const float *qt, int32_t dk, const float *kp,
         for (int v = 0; v < FA_NQV; v++) q[v] = FA_LOAD(qt + (size_t)e * FA_QT + v * FA_VL);
 #pragma GCC unroll 16
         for (int jj = 0; jj < FA_JT; jj++) {
-            const FA_V kb = FA_SET1(kp[(size_t)e * FA_JT + jj]);
+            const FA_V kb = FA_SET1(kr[jj][e]);
 #pragma GCC unroll 4
             for (int v = 0; v < FA_NQV; v++) acc[jj][v] = FA_FMA(kb, q[v], acc[jj][v]);
         }
@@ -119,8 +123,7 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
     float *ot = qt + (size_t)ntiles * dk * FA_QT;
     float *mbuf = ot + (size_t)ntiles * dv * FA_QT;
     float *lbuf = mbuf + (size_t)ntiles * FA_QT;
-    float *kp = lbuf + (size_t)ntiles * FA_QT;
-    float *st = kp + (size_t)FA_KB * dk;
+    float *st = lbuf + (size_t)ntiles * FA_QT;
     const float *Q = a->q + (size_t)b * a->q_batch_stride + (size_t)h * dk;
     const float *K = a->k + (size_t)b * a->k_batch_stride + (size_t)h * dk;
     const float *V = a->v + (size_t)b * a->v_batch_stride + (size_t)h * dv;
@@ -149,24 +152,13 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
     for (int32_t kb = 0; kb < nk; kb += FA_KB) {
         const int32_t kv = nk - kb < FA_KB ? nk - kb : FA_KB;
         const int32_t nkt = (kv + FA_JT - 1) / FA_JT;
-        for (int32_t jt = 0; jt < nkt; jt++) {
-            float *kpt = kp + (size_t)jt * dk * FA_JT;
-            for (int32_t jj = 0; jj < FA_JT; jj++) {
-                const int32_t j = jt * FA_JT + jj;
-                if (j < kv) {
-                    const float *kr = K + (size_t)(kb + j) * ldk;
-                    for (int32_t e = 0; e < dk; e++) kpt[(size_t)e * FA_JT + jj] = kr[e];
-                } else {
-                    for (int32_t e = 0; e < dk; e++) kpt[(size_t)e * FA_JT + jj] = 0.0f;
-                }
-            }
-        }
+        const float *kblk = K + (size_t)kb * ldk;
         const float *vblk = V + (size_t)kb * ldv;
         for (int32_t t = 0; t < ntiles; t++) {
             const float *qtt = qt + (size_t)t * dk * FA_QT;
             float *ott = ot + (size_t)t * dv * FA_QT;
             for (int32_t jt = 0; jt < nkt; jt++)
-                fa_s_tile(qtt, dk, kp + (size_t)jt * dk * FA_JT, st + (size_t)jt * FA_JT * FA_QT);
+                fa_s_tile(qtt, dk, kblk + (size_t)jt * FA_JT * ldk, ldk, kv - jt * FA_JT, st + (size_t)jt * FA_JT * FA_QT);
             FA_V mold[FA_NQV], mx[FA_NQV], alpha[FA_NQV], sum[FA_NQV];
             for (int v = 0; v < FA_NQV; v++) mx[v] = mold[v] = FA_LOAD(mbuf + t * FA_QT + v * FA_VL);
             for (int32_t j = 0; j < kv; j++)

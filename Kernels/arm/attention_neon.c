@@ -29,7 +29,7 @@
 #define FA_JT 6
 #define FA_DC 6
 #define FA_KB 96
-#define Q_BLOCK 64
+#define Q_BLOCK 128
 
 static inline __attribute__((always_inline)) float32x4_t fa_exp2_neon(float32x4_t x) {
     x = vmaxq_f32(x, vdupq_n_f32(-127.0f));

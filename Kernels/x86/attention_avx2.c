@@ -28,7 +28,7 @@
 #define FA_JT 6
 #define FA_DC 6
 #define FA_KB 96
-#define Q_BLOCK 128
+#define Q_BLOCK 256
 
 static inline __attribute__((always_inline)) FA_TGT __m256 fa_exp2_avx2(__m256 x) {
     x = _mm256_max_ps(x, _mm256_set1_ps(-127.0f));

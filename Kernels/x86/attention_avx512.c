@@ -1,5 +1,5 @@
 /* attention_avx512.c — flash attention f32_attention_flash_32xkb96__avx512f: 32 queries per tile
- * (two zmm of query lanes), 12-key S micro-tile (24 zmm accumulators), 12-column P*V micro-tile
+ * (two zmm of query lanes), 8-key S micro-tile (16 zmm accumulators), 12-column P*V micro-tile
  * (24 accumulators), 96-key blocks. Algorithm and layout: ../attention_flash_impl.h.
  *
  * exp2: x clamped to >= -127 (2^-127 underflows to 0 against the row max, which has p = 1),
@@ -25,10 +25,10 @@
 #define FA_DIV(a, b) _mm512_div_ps((a), (b))
 #define FA_EXP2(x) fa_exp2_avx512(x)
 #define FA_NQV 2
-#define FA_JT 12
+#define FA_JT 8
 #define FA_DC 12
 #define FA_KB 96
-#define Q_BLOCK 128
+#define Q_BLOCK 256
 
 static inline __attribute__((always_inline)) FA_TGT __m512 fa_exp2_avx512(__m512 x) {
     x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
