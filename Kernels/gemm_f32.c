@@ -84,7 +84,9 @@ void sam2r_gemm_f32(const sam2r_gemm_f32_ukernel *uk, const sam2r_gemm_f32_args 
     const int32_t nchunks = (n + 511) / 512;
     int32_t nt_tiles = (ntiles + nchunks - 1) / nchunks;
     int32_t mt_tiles = mtiles < 32 ? mtiles : 32;
-    if (threads > 1) {
+    /* below ~64K MACs (a few microseconds) waking the pool costs more than it saves */
+    const int small = (int64_t)m * n * args->k < 65536;
+    if (threads > 1 && !small) {
         const int64_t want = 4 * (int64_t)threads;
         while ((int64_t)((mtiles + mt_tiles - 1) / mt_tiles) * ((ntiles + nt_tiles - 1) / nt_tiles) < want) {
             if (mt_tiles > 4) mt_tiles = (mt_tiles + 1) / 2;
@@ -96,7 +98,7 @@ void sam2r_gemm_f32(const sam2r_gemm_f32_ukernel *uk, const sam2r_gemm_f32_args 
     gemm_f32_job job = {uk, args, mt_tiles * mr, nt_tiles * nr, 0};
     job.tiles_n = (n + job.nt - 1) / job.nt;
     const int32_t tasks = ((m + job.mt - 1) / job.mt) * job.tiles_n;
-    if (threads <= 1 || tasks == 1) {
+    if (threads <= 1 || tasks == 1 || small) {
         for (int32_t t = 0; t < tasks; t++) gemm_f32_task(&job, t, 0);
         return;
     }
