@@ -30,7 +30,8 @@ let package = Package(
         .target(
             name: "SAM2REngine",
             dependencies: ["SAM2RKernels"],
-            path: "Sources/SAM2REngine"
+            path: "Sources/SAM2REngine",
+            exclude: ["README.md"]
         ),
         .executableTarget(
             name: "sam2r",
