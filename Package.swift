@@ -39,6 +39,10 @@ let package = Package(
                 "SAM2REngine",
                 "SAM2RKernels",
                 "SAM2RProfiles",
+                "SAM2RModel",
+                "SAM2RHost",
+                "SAM2RCheckpoint",
+                "SAM2RImageIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sam2r"
