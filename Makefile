@@ -20,12 +20,14 @@ HARNESS_CFLAGS := -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/in
 # CPUs the aarch64 harness runs on: no dot product (Pi 4), SDOT (Pi 5 / RK3588), N1, everything (i8mm).
 ARM_CPUS := cortex-a72 cortex-a76 neoverse-n1 max
 
-.PHONY: help deps build release test test-kernels test-arm test-swift bench bench-kernels clean
+.PHONY: help deps build release test test-kernels test-arm test-swift test-cli bench bench-kernels clean
 
 help:
 	@echo "make test          install missing system packages, run every test (native + qemu aarch64 + Swift)"
 	@echo "make test-kernels  kernel harness, native"
 	@echo "make test-arm      kernel harness cross-compiled for aarch64 under qemu ($(ARM_CPUS))"
+	@echo "make test-swift    swift test (engine, readers, model vs goldens, profiles)"
+	@echo "make test-cli      sam2r on the committed micro model, and bad input"
 	@echo "make bench-kernels sam2r bench kernels (release build)"
 
 deps:
@@ -41,7 +43,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps test-kernels test-arm test-swift
+test: deps test-kernels test-arm test-swift test-cli
 	@echo "make test: all suites passed"
 
 # ---- kernel harness: the same C program natively and for aarch64 under qemu ----
@@ -74,6 +76,11 @@ test-arm: deps $(BUILD)/harness-aarch64
 
 test-swift: deps
 	$(SWIFT) test
+
+# The command line end to end on the committed micro model: a real run and bad input.
+test-cli: deps
+	$(SWIFT) build
+	Tests/CLI/run_cli_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r"
 
 # ---- benchmarks (never timed unit tests) ----
 bench-kernels: release

@@ -12,20 +12,32 @@ struct SAM2R: ParsableCommand {
     )
 }
 
-// Usage errors, help and --version go through ArgumentParser; every failure while running is one
-// line "error: <what>" on stderr and exit status 1 (the errors of sam2r's modules describe themselves
-// as "<file>: <what>" where a file is involved).
+// Help and --version print through ArgumentParser. Every error — a usage mistake or a failure while
+// running — is one line "error: <what>" on stderr (errors of sam2r's modules describe themselves as
+// "<file>: <what>" where a file is involved) and a non-zero exit: 64 for usage, 1 otherwise.
+func fail(_ error: Error) -> Never {
+    let code = SAM2R.exitCode(for: error)
+    // Help and version requests carry no message of their own: ArgumentParser prints them.
+    guard code != .success, let message = SAM2R.message(for: error).split(separator: "\n").first.map(String.init) else {
+        SAM2R.exit(withError: error)
+    }
+    printErr("error: " + (message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message))
+    exit(code.rawValue)
+}
+
 let command: ParsableCommand
 do {
     command = try SAM2R.parseAsRoot()
 } catch {
-    SAM2R.exit(withError: error)
+    fail(error)
 }
 do {
     var runnable = command
     try runnable.run()
 } catch let error as ValidationError {
-    SAM2R.exit(withError: error)
+    fail(error)
+} catch where String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") {
+    fail(error)  // e.g. --help, which parses into a command whose run() throws the help request
 } catch {
     printErr("error: \(error)")
     exit(1)
