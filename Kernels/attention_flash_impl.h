@@ -96,7 +96,10 @@ typedef void (*fa_pv_fn)(float *ot, const float *pt, const float *v0, size_t ldv
                                  const FA_V *alpha) {                                                   \
         fa_pv_chunk(n, ot, pt, v0, ldv, kv, alpha);                                                     \
     }
-FA_PV_INST(1) FA_PV_INST(2) FA_PV_INST(3) FA_PV_INST(4) FA_PV_INST(5) FA_PV_INST(6)
+FA_PV_INST(1) FA_PV_INST(2) FA_PV_INST(3) FA_PV_INST(4)
+#if FA_DC > 4
+FA_PV_INST(5) FA_PV_INST(6)
+#endif
 #if FA_DC > 6
 FA_PV_INST(7) FA_PV_INST(8)
 #endif
@@ -105,8 +108,14 @@ FA_PV_INST(9) FA_PV_INST(10) FA_PV_INST(11) FA_PV_INST(12)
 #endif
 #undef FA_PV_INST
 
+#if FA_DC != 4 && FA_DC != 6 && FA_DC != 8 && FA_DC != 12
+#error "FA_DC must be 4, 6, 8 or 12"
+#endif
 static const fa_pv_fn fa_pv_tab[FA_DC + 1] = {
-    0, fa_pv_1, fa_pv_2, fa_pv_3, fa_pv_4, fa_pv_5, fa_pv_6,
+    0, fa_pv_1, fa_pv_2, fa_pv_3, fa_pv_4,
+#if FA_DC > 4
+    fa_pv_5, fa_pv_6,
+#endif
 #if FA_DC > 6
     fa_pv_7, fa_pv_8,
 #endif
