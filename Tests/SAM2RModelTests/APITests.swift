@@ -136,4 +136,18 @@ final class APITests: XCTestCase {
         let at = try pt.predict(points: [[64, 48]], labels: [1], multimask: false)
         XCTAssertLessThanOrEqual(maxAbsDiff(at.lowResLogits, a.lowResLogits), 1e-4)
     }
+
+    func testOddImageSizesReplanAndRun() throws {
+        let p = try Goldens.predictor()
+        var rng = SystemRandomNumberGenerator()
+        for (w, h) in [(1, 1), (300, 7), (5, 333), (1100, 900)] {
+            let px = (0..<(w * h * 3)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            try p.setImage(rgb: px, width: w, height: h)
+            let r = try p.predict(points: [[Float(w) / 2, Float(h) / 2]], labels: [1], box: [0, 0, Float(w), Float(h)],
+                                  multimask: false)
+            XCTAssertEqual(r.masks.count, w * h)
+            XCTAssertTrue(r.lowResLogits.allSatisfy { $0.isFinite && abs($0) <= 32 })
+            XCTAssertTrue(r.iou.allSatisfy(\.isFinite))
+        }
+    }
 }

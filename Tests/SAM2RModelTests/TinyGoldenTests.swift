@@ -16,6 +16,21 @@ final class TinyGoldenTests: XCTestCase {
         p.observer = rec.observer
         let img = try Goldens.image("astronaut", in: dir)
         try p.setImage(rgb: img.pixels, width: img.width, height: img.height)
+        // Timing: an observer that only timestamps (the recorder copies every tap).
+        let clock = ContinuousClock()
+        var marks = [(String, ContinuousClock.Instant)]()
+        p.observer = { name, _, offset in if offset == 0 { marks.append((name, clock.now)) } }
+        let start = clock.now
+        let tEnc = try clock.measure { try p.setImage(rgb: img.pixels, width: img.width, height: img.height) }
+        var prev = start
+        print("tiny encoder stages: " + marks.map { m in defer { prev = m.1 }; return "\(m.0) \(prev.duration(to: m.1))" }
+            .joined(separator: ", "))
+        p.observer = nil
+        let tDec = try clock.measure { _ = try p.predict(points: [[100, 100]], labels: [1], multimask: true) }
+        print("tiny timing (2 threads): setImage \(tEnc), predict \(tDec)")
+        p.observer = rec.observer
+        rec.tensors = [:]
+        try p.setImage(rgb: img.pixels, width: img.width, height: img.height)
         let g = try Goldens.store("astronaut/encoder.safetensors", in: dir)
         var report = [String]()
         for t in g.names.sorted() where g[t]!.dtype == .float32 {
