@@ -150,4 +150,17 @@ final class APITests: XCTestCase {
             XCTAssertTrue(r.iou.allSatisfy(\.isFinite))
         }
     }
+
+    func testTorchCheckpointGivesSameResult() throws {
+        let pt = try Goldens.store("checkpoint.pt")
+        try WeightValidation.validate(pt, names: pt.names, config: .micro)
+        let a = try SAM2ImagePredictor(config: .micro, weights: pt)
+        let b = try Goldens.predictor()
+        let img = try Goldens.image("rocket")
+        try a.setImage(rgb: img.pixels, width: img.width, height: img.height)
+        try b.setImage(rgb: img.pixels, width: img.width, height: img.height)
+        let ra = try a.predict(points: [[83, 48]], labels: [1]), rb = try b.predict(points: [[83, 48]], labels: [1])
+        XCTAssertEqual(ra.lowResLogits, rb.lowResLogits)
+        XCTAssertEqual(ra.iou, rb.iou)
+    }
 }
