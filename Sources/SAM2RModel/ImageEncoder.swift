@@ -250,19 +250,33 @@ enum ImageEncoder {
     }
 
     /// Trunk, neck, conv_s0/s1 and no_mem_embed: from the preprocessed `img` [S][S][3] into `out`.
+    /// Levels 0 and 1 of the FPN are lateral-only, so they (and conv_s0/conv_s1) run as soon as their
+    /// stage ends and the stage output is released early: the 4x-stride activations never coexist
+    /// with the deep stages.
     static func forward(_ ex: Exec, _ w: ImageEncoderWeights, img: Buf, into out: ImageFeatures) throws {
-        let cfg = w.config
         var x = try patchEmbed(ex, w, img: img)
         try ex.ws.release(img)
         var stageOut = [Buf]()
+        var pendingRelease: Buf? = nil
         for bw in w.blocks {
             let y = try block(ex, bw, x: x)
+            if let r = pendingRelease, r.id == x.id, y.id != x.id {
+                try ex.ws.release(r)
+                pendingRelease = nil
+            }
             if y.id != x.id && !(stageOut.last.map { $0.id == x.id } ?? false) { try ex.ws.release(x) }
             x = y
-            if bw.geo.stageEnd { stageOut.append(x) }
+            if bw.geo.stageEnd {
+                stageOut.append(x)
+                let level = stageOut.count - 1
+                if level < 2 {
+                    try lateralOnlyLevel(ex, w, level: level, stage: x, into: level == 1 ? out.featS1 : out.featS0)
+                    // The next (pooling) block still reads this stage output; release it after that block.
+                    pendingRelease = x
+                }
+            }
         }
         try neck(ex, w, stages: stageOut, into: out)
-        _ = cfg
     }
 
     static func neck(_ ex: Exec, _ w: ImageEncoderWeights, stages s: [Buf], into out: ImageFeatures) throws {
@@ -292,23 +306,25 @@ enum ImageEncoder {
         }
         try ex.ws.release(lat3)
         try ex.ws.release(s[2])
-        // Levels 1 and 0: lateral only, then conv_s1 / conv_s0, tiled by rows.
-        for (level, conv, dst) in [(1, w.convS1, out.featS1), (0, w.convS0, out.featS0)] {
-            let rows = sides[level] * sides[level], tile = min(rows, rowTile)
-            let t = try ex.ws.alloc(tile * d, "neck.lateral.\(level)")
-            if !ex.planning {
-                var r0 = 0
-                while r0 < rows {
-                    let rc = min(tile, rows - r0)
-                    try ex.linear(s[level].p + r0 * s[level].count / rows, rows: rc, w.lateral[level], t.p)
-                    ex.tap("neck.fpn.\(level)", t.p, rc * d, offset: r0 * d)
-                    try ex.linear(t.p, rows: rc, conv, dst.p + r0 * conv.outFeatures)
-                    r0 += rc
-                }
-                ex.tap(level == 1 ? "feat_s1" : "feat_s0", dst.p, dst.count)
+    }
+
+    /// FPN level 0 or 1 (lateral 1x1 conv only), then conv_s0 / conv_s1, tiled by rows.
+    static func lateralOnlyLevel(_ ex: Exec, _ w: ImageEncoderWeights, level: Int, stage: Buf, into dst: Buf) throws {
+        let d = w.config.dModel, side = w.config.patchGrid >> level
+        let conv = level == 1 ? w.convS1 : w.convS0
+        let rows = side * side, tile = min(rows, rowTile), cin = stage.count / rows
+        let t = try ex.ws.alloc(tile * d, "neck.lateral.\(level)")
+        if !ex.planning {
+            var r0 = 0
+            while r0 < rows {
+                let rc = min(tile, rows - r0)
+                try ex.linear(stage.p + r0 * cin, rows: rc, w.lateral[level], t.p)
+                ex.tap("neck.fpn.\(level)", t.p, rc * d, offset: r0 * d)
+                try ex.linear(t.p, rows: rc, conv, dst.p + r0 * conv.outFeatures)
+                r0 += rc
             }
-            try ex.ws.release(t)
-            try ex.ws.release(s[level])
+            ex.tap(level == 1 ? "feat_s1" : "feat_s0", dst.p, dst.count)
         }
+        try ex.ws.release(t)
     }
 }
