@@ -34,11 +34,11 @@ const sam2r_attention_f32_ukernel *sam2r_attention_f32_ukernel_for(sam2r_isa isa
     }
 }
 
-/* Covers every variant's layout (see attention_flash_impl.h: q_block*(dk + dv + 2) + k_block*q_tile,
- * q_tile <= q_block; the scalar variant needs dv + k_block), rounded up to 64 bytes. */
+/* Covers every variant's layout (attention_flash_impl.h: q_block*(dk + dv + 3 + k_block); the scalar
+ * variant needs dv + k_block), rounded up to 64 bytes. */
 size_t sam2r_attention_f32_scratch_floats(const sam2r_attention_f32_ukernel *uk, int32_t dk, int32_t dv) {
     const size_t qb = (size_t)uk->q_block, kb = (size_t)uk->k_block;
-    const size_t n = qb * ((size_t)dk + (size_t)dv + 2) + kb * qb;
+    const size_t n = qb * ((size_t)dk + (size_t)dv + 3 + kb);
     return (n + 15) & ~(size_t)15;
 }
 

@@ -10,16 +10,17 @@
  * Layout — queries live in vector lanes, so the softmax needs no horizontal reductions:
  *   Qt [tile][dk][QT]   Q of the task's queries, transposed, pre-multiplied by scale*log2(e)
  *   Ot [tile][dv][QT]   running output accumulator, transposed
- *   m, l [tile][QT]     running max (base-2 logits) and running sum
- *   St [KB][QT]         scores / probabilities of the current (key block, query tile)
- * For each key block (outer) and query tile (inner):
+ *   m, l, alpha [tile][QT]  running max (base-2 logits), running sum, this block's rescale factor
+ *   St [tile][KB][QT]   scores / probabilities of the current key block
+ * For each key block, over all query tiles of the task (S with key micro-tiles outer, P*V with
+ * value-column chunks outer, so the broadcast operands - K rows, V row segments - stay in L1):
  *   St[j][:] = sum_e K[j][e] * Qt[e][:]                (JT x NQV vector FMAs per e; K read in
  *                                                        place, JT row pointers, broadcast operands)
  *   mnew = max(m, max_j St[j]); alpha = 2^(m - mnew); P = 2^(St - mnew); l = l*alpha + sum_j P
  *   Ot[d][:] = Ot[d][:]*alpha + sum_j V[j][d] * P[j][:] (DC x NQV vector FMAs per key)
  * and finally O[i][d] = Ot[d][i] / l[i]. Query rows past the task's end are zero in Qt and never
  * stored; key rows past the block's end get scores that the softmax and P*V loops skip.
- * Scratch (floats): ntiles*QT*(dk + dv + 2) + KB*QT <= q_block*(dk + dv + 2) + k_block*q_block. */
+ * Scratch (floats): ntiles*QT*(dk + dv + 3 + KB) <= q_block*(dk + dv + 3 + k_block). */
 #ifndef SAM2R_ATTENTION_FLASH_IMPL_H
 #define SAM2R_ATTENTION_FLASH_IMPL_H
 
@@ -61,8 +62,10 @@ static FA_AI FA_TGT void fa_s_tile(const float *qt, int32_t dk, const float *k0,
 
 /* Ot[d0 .. d0+nd)[QT] = Ot * alpha + sum_{j < kv} V[j][d] * P[j][:]; nd <= FA_DC is a constant after inlining. */
 static FA_AI FA_TGT void fa_pv_chunk(const int nd, float *ot, const float *pt, const float *v0, size_t ldv, int32_t kv,
-                                     const FA_V *alpha) {
-    FA_V acc[FA_DC][FA_NQV];
+                                     const float *alpha_mem) {
+    FA_V acc[FA_DC][FA_NQV], alpha[FA_NQV];
+#pragma GCC unroll 4
+    for (int v = 0; v < FA_NQV; v++) alpha[v] = FA_LOAD(alpha_mem + v * FA_VL);
 #pragma GCC unroll 16
     for (int dd = 0; dd < FA_DC; dd++)
         if (dd < nd)
@@ -89,11 +92,11 @@ static FA_AI FA_TGT void fa_pv_chunk(const int nd, float *ot, const float *pt, c
             for (int v = 0; v < FA_NQV; v++) FA_STORE(ot + dd * FA_QT + v * FA_VL, acc[dd][v]);
 }
 
-typedef void (*fa_pv_fn)(float *ot, const float *pt, const float *v0, size_t ldv, int32_t kv, const FA_V *alpha);
+typedef void (*fa_pv_fn)(float *ot, const float *pt, const float *v0, size_t ldv, int32_t kv, const float *alpha);
 
 #define FA_PV_INST(n)                                                                                   \
     static FA_TGT void fa_pv_##n(float *ot, const float *pt, const float *v0, size_t ldv, int32_t kv,   \
-                                 const FA_V *alpha) {                                                   \
+                                 const float *alpha) {                                                  \
         fa_pv_chunk(n, ot, pt, v0, ldv, kv, alpha);                                                     \
     }
 FA_PV_INST(1) FA_PV_INST(2) FA_PV_INST(3) FA_PV_INST(4)
@@ -132,7 +135,8 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
     float *ot = qt + (size_t)ntiles * dk * FA_QT;
     float *mbuf = ot + (size_t)ntiles * dv * FA_QT;
     float *lbuf = mbuf + (size_t)ntiles * FA_QT;
-    float *st = lbuf + (size_t)ntiles * FA_QT;
+    float *abuf = lbuf + (size_t)ntiles * FA_QT;
+    float *st = abuf + (size_t)ntiles * FA_QT;   /* [tile][KB][QT] */
     const float *Q = a->q + (size_t)b * a->q_batch_stride + (size_t)h * dk;
     const float *K = a->k + (size_t)b * a->k_batch_stride + (size_t)h * dk;
     const float *V = a->v + (size_t)b * a->v_batch_stride + (size_t)h * dv;
@@ -163,35 +167,39 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
         const int32_t nkt = (kv + FA_JT - 1) / FA_JT;
         const float *kblk = K + (size_t)kb * ldk;
         const float *vblk = V + (size_t)kb * ldv;
+        /* Scores: key micro-tile outer, so its JT key rows stay in L1 while the query tiles stream. */
+        for (int32_t jt = 0; jt < nkt; jt++)
+            for (int32_t t = 0; t < ntiles; t++)
+                fa_s_tile(qt + (size_t)t * dk * FA_QT, dk, kblk + (size_t)jt * FA_JT * ldk, ldk, kv - jt * FA_JT,
+                          st + ((size_t)t * FA_KB + (size_t)jt * FA_JT) * FA_QT);
         for (int32_t t = 0; t < ntiles; t++) {
-            const float *qtt = qt + (size_t)t * dk * FA_QT;
-            float *ott = ot + (size_t)t * dv * FA_QT;
-            for (int32_t jt = 0; jt < nkt; jt++)
-                fa_s_tile(qtt, dk, kblk + (size_t)jt * FA_JT * ldk, ldk, kv - jt * FA_JT, st + (size_t)jt * FA_JT * FA_QT);
-            FA_V mold[FA_NQV], mx[FA_NQV], alpha[FA_NQV], sum[FA_NQV];
+            float *stt = st + (size_t)t * FA_KB * FA_QT;
+            FA_V mold[FA_NQV], mx[FA_NQV], sum[FA_NQV];
             for (int v = 0; v < FA_NQV; v++) mx[v] = mold[v] = FA_LOAD(mbuf + t * FA_QT + v * FA_VL);
             for (int32_t j = 0; j < kv; j++)
-                for (int v = 0; v < FA_NQV; v++) mx[v] = FA_MAX(mx[v], FA_LOAD(st + (size_t)j * FA_QT + v * FA_VL));
-            for (int v = 0; v < FA_NQV; v++) {
-                alpha[v] = FA_EXP2(FA_SUB(mold[v], mx[v]));
-                sum[v] = FA_ZERO();
-            }
+                for (int v = 0; v < FA_NQV; v++) mx[v] = FA_MAX(mx[v], FA_LOAD(stt + (size_t)j * FA_QT + v * FA_VL));
+            for (int v = 0; v < FA_NQV; v++) sum[v] = FA_ZERO();
             for (int32_t j = 0; j < kv; j++)
                 for (int v = 0; v < FA_NQV; v++) {
-                    float *sp = st + (size_t)j * FA_QT + v * FA_VL;
+                    float *sp = stt + (size_t)j * FA_QT + v * FA_VL;
                     const FA_V p = FA_EXP2(FA_SUB(FA_LOAD(sp), mx[v]));
                     FA_STORE(sp, p);
                     sum[v] = FA_ADD(sum[v], p);
                 }
             for (int v = 0; v < FA_NQV; v++) {
+                const FA_V alpha = FA_EXP2(FA_SUB(mold[v], mx[v]));
+                FA_STORE(abuf + t * FA_QT + v * FA_VL, alpha);
                 FA_STORE(mbuf + t * FA_QT + v * FA_VL, mx[v]);
                 FA_STORE(lbuf + t * FA_QT + v * FA_VL,
-                         FA_ADD(FA_MUL(FA_LOAD(lbuf + t * FA_QT + v * FA_VL), alpha[v]), sum[v]));
+                         FA_ADD(FA_MUL(FA_LOAD(lbuf + t * FA_QT + v * FA_VL), alpha), sum[v]));
             }
-            int32_t d0 = 0;
-            for (; d0 + FA_DC <= dv; d0 += FA_DC)
-                fa_pv_tab[FA_DC](ott + (size_t)d0 * FA_QT, st, vblk + d0, ldv, kv, alpha);
-            if (d0 < dv) fa_pv_tab[dv - d0](ott + (size_t)d0 * FA_QT, st, vblk + d0, ldv, kv, alpha);
+        }
+        /* P*V: value-column chunk outer, so its kv row segments stay in L1 across the query tiles. */
+        for (int32_t d0 = 0; d0 < dv; d0 += FA_DC) {
+            const int32_t nd = dv - d0 < FA_DC ? dv - d0 : FA_DC;
+            for (int32_t t = 0; t < ntiles; t++)
+                fa_pv_tab[nd](ot + ((size_t)t * dv + d0) * FA_QT, st + (size_t)t * FA_KB * FA_QT, vblk + d0, ldv, kv,
+                              abuf + t * FA_QT);
         }
     }
 
