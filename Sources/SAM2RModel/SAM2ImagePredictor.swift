@@ -71,6 +71,9 @@ public final class SAM2ImagePredictor {
     private init(config: ModelConfig, weights: WeightSource, threads: Int, promptCapacity: Int,
                  allocate: Bool) throws {
         try config.validate()
+        guard (1...ThreadPool.maxThreads).contains(threads) else {
+            throw ModelError.invalidInput(argument: "threads", reason: "\(threads) outside 1...\(ThreadPool.maxThreads)")
+        }
         guard promptCapacity >= 2 else {
             throw ModelError.invalidInput(argument: "promptCapacity", reason: "\(promptCapacity) < 2")
         }

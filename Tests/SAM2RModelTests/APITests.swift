@@ -98,6 +98,8 @@ final class APITests: XCTestCase {
                 XCTAssertTrue(a.hasPrefix(arg), "\(a)", line: line)
             }
         }
+        XCTAssertThrowsError(try SAM2ImagePredictor(config: .micro, weights: Goldens.store("checkpoint.safetensors"),
+                                                    threads: 0))
         invalid({ try p.predict() }, "prompt")
         invalid({ try p.predict(points: [[.nan, 3]], labels: [1]) }, "points[0]")
         invalid({ try p.predict(points: [[10, 3], [-1, 3]], labels: [1, 1]) }, "points[1]")
