@@ -106,10 +106,22 @@ let package = Package(
             dependencies: ["SAM2RModel", "SAM2RHost", "SAM2RCheckpoint", "SAM2RImageIO"],
             path: "Tests/SAM2RModelTests"
         ),
+        // Other input sizes vs Meta (Tests/Goldens/micro-sizes; tiny at 512 opt-in with SAM2R_TINY512=1).
+        .testTarget(
+            name: "SAM2RSizeTests",
+            dependencies: ["SAM2RModel", "SAM2RHost", "SAM2RCheckpoint", "SAM2RImageIO"],
+            path: "Tests/SAM2RSizeTests"
+        ),
         .testTarget(
             name: "SAM2RImageIOTests",
             dependencies: ["SAM2RImageIO"],
             path: "Tests/SAM2RImageIOTests"
+        ),
+        // Malformed-input corpus (Tests/Malformed): every reader fails with its one-line typed error.
+        .testTarget(
+            name: "SAM2RMalformedTests",
+            dependencies: ["SAM2RCheckpoint", "SAM2RImageIO", "SAM2RProfiles"],
+            path: "Tests/SAM2RMalformedTests"
         ),
     ]
 )

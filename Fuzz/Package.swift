@@ -1,0 +1,41 @@
+// swift-tools-version:6.1
+// libFuzzer targets for sam2r's readers. A separate package so that the main manifest and its
+// normal `swift build` / `swift test` never see them: Sources/SAM2RCheckpoint and
+// Sources/SAM2RProfiles are symlinks to the real reader sources (compiled here with the fuzzer's
+// coverage instrumentation). Only builds with `-sanitize=fuzzer` (libFuzzer provides main):
+//
+//   swift build --package-path Fuzz --scratch-path .build-fuzz -c debug \
+//       -Xswiftc -sanitize=fuzzer,address --product FuzzTorch
+//
+// (`make fuzz-build` / `make fuzz`, mk/hardening.mk). Debug builds keep the standard library's
+// bounds checks on unsafe buffers and allow `@testable import`.
+import PackageDescription
+
+let fuzzFlags: [SwiftSetting] = []
+
+func fuzzer(_ name: String, _ deps: [Target.Dependency]) -> Target {
+    .executableTarget(name: name, dependencies: deps + ["FuzzSupport"], path: "Sources/\(name)", swiftSettings: fuzzFlags)
+}
+
+let package = Package(
+    name: "sam2r-fuzz",
+    products: [
+        .executable(name: "FuzzUnpickler", targets: ["FuzzUnpickler"]),
+        .executable(name: "FuzzZip", targets: ["FuzzZip"]),
+        .executable(name: "FuzzTorch", targets: ["FuzzTorch"]),
+        .executable(name: "FuzzSafeTensors", targets: ["FuzzSafeTensors"]),
+        .executable(name: "FuzzNPY", targets: ["FuzzNPY"]),
+        .executable(name: "FuzzProfile", targets: ["FuzzProfile"]),
+    ],
+    targets: [
+        .target(name: "SAM2RCheckpoint", path: "Sources/SAM2RCheckpoint"),
+        .target(name: "SAM2RProfiles", path: "Sources/SAM2RProfiles"),
+        .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        fuzzer("FuzzUnpickler", ["SAM2RCheckpoint"]),
+        fuzzer("FuzzZip", ["SAM2RCheckpoint"]),
+        fuzzer("FuzzTorch", ["SAM2RCheckpoint"]),
+        fuzzer("FuzzSafeTensors", ["SAM2RCheckpoint"]),
+        fuzzer("FuzzNPY", ["SAM2RCheckpoint"]),
+        fuzzer("FuzzProfile", ["SAM2RProfiles"]),
+    ]
+)
