@@ -140,24 +140,44 @@ public final class SAM2ImagePredictor {
         try rgb.withUnsafeBufferPointer { try setImage(rgb: $0, width: width, height: height) }
     }
 
+    /// Preprocessing + encoder. The antialiased squash resize runs as the kernel does it (horizontal
+    /// pass, then vertical), split so that the image is never held as floats: the horizontal pass
+    /// converts and resizes stripes of input rows (a same-height AA resize is the identity, exactly),
+    /// then one vertical pass (same-width: identity horizontally) finishes. Bit-identical to a single
+    /// sam2r_resize_f32 call on the whole float image.
     private func runEncoder(_ e: Exec, rgb: UnsafeBufferPointer<UInt8>?, height h: Int, width w: Int,
                             features: ImageFeatures) throws {
         let s = config.imageSize
+        let aa = SAM2R_RESIZE_BILINEAR_AA
         let img = try e.ws.alloc(s * s * 3, "input")
-        let f = try e.ws.alloc(h * w * 3, "input.float")
-        let scratch = try e.ws.alloc(Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR_AA, inH: h, inW: w, outH: s, outW: s, c: 3),
-                                     "input.resize.scratch")
+        let hor = try e.ws.alloc(h * s * 3, "input.horizontal")
+        let stripe = max(1, min(h, (1 << 20) / (w * 3)))
+        let sf = try e.ws.alloc(stripe * w * 3, "input.stripe")
+        let ss = try e.ws.alloc(Exec.resizeScratchFloats(aa, inH: stripe, inW: w, outH: stripe, outW: s, c: 3),
+                                "input.stripe.scratch")
         if !e.planning, let rgb {
-            for i in 0..<(h * w * 3) { f.p[i] = Float(rgb[i]) / 255 }
-            e.resize(SAM2R_RESIZE_BILINEAR_AA, f.p, inH: h, inW: w, c: 3, img.p, outH: s, outW: s, scratch: scratch)
+            var r0 = 0
+            while r0 < h {
+                let rc = min(stripe, h - r0)
+                let src = rgb.baseAddress! + r0 * w * 3
+                for i in 0..<(rc * w * 3) { sf.p[i] = Float(src[i]) / 255 }
+                e.resize(aa, sf.p, inH: rc, inW: w, c: 3, hor.p + r0 * s * 3, outH: rc, outW: s, scratch: ss)
+                r0 += rc
+            }
+        }
+        try e.ws.release(ss)
+        try e.ws.release(sf)
+        let vs = try e.ws.alloc(Exec.resizeScratchFloats(aa, inH: h, inW: s, outH: s, outW: s, c: 3), "input.vertical.scratch")
+        if !e.planning, rgb != nil {
+            e.resize(aa, hor.p, inH: h, inW: s, c: 3, img.p, outH: s, outW: s, scratch: vs)
             let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
             for px in 0..<(s * s) {
                 for c in 0..<3 { img.p[px * 3 + c] = (img.p[px * 3 + c] - mean[c]) / std[c] }
             }
             e.tap("input", img.p, img.count)
         }
-        try e.ws.release(scratch)
-        try e.ws.release(f)
+        try e.ws.release(vs)
+        try e.ws.release(hor)
         try ImageEncoder.forward(e, encoder, img: img, into: features)
     }
 

@@ -79,6 +79,10 @@ final class APITests: XCTestCase {
         let tiny = try SAM2ImagePredictor.arenaPlan(config: .tiny, height: 1024, width: 1024)
         print("arena micro 160x160: \(micro.totalBytes) bytes (lower bound \(micro.lowerBound))")
         print("arena tiny 1024x1024: \(tiny.totalBytes) bytes (lower bound \(tiny.lowerBound)), \(tiny.tensors.count) buffers")
+        let photo = try SAM2ImagePredictor.arenaPlan(config: .tiny, height: 3024, width: 4032)
+        print("arena tiny, 4032x3024 photo: \(photo.totalBytes) bytes (input-size buffers: " +
+              photo.tensors.filter { $0.name.hasPrefix("input") || $0.name.hasPrefix("postprocess") }
+              .map { "\($0.name) \($0.size)" }.joined(separator: ", ") + ")")
         let top = tiny.tensors.sorted { $0.size > $1.size }.prefix(6).map { "\($0.name) \($0.size)" }
         print("tiny largest buffers: " + top.joined(separator: ", "))
         XCTAssertGreaterThanOrEqual(tiny.totalBytes, tiny.lowerBound)
