@@ -49,13 +49,18 @@ def bint(v):
     return b"J" + struct.pack("<i", v)
 
 
+def lint(v):  # LONG1, 8 bytes: 64-bit values
+    return b"\x8a\x08" + struct.pack("<q", v)
+
+
 def tup(*items):
     return b"(" + b"".join(items) + b"t"
 
 
 def tensor(key="0", dtype="FloatStorage", numel=4, offset=0, shape=(2, 2), stride=(2, 1), nargs=6):
-    pid = tup(su("storage"), glob("torch", dtype), su(key), su("cpu"), bint(numel))
-    args = [pid + b"Q", bint(offset), tup(*map(bint, shape)), tup(*map(bint, stride)), b"\x89",
+    i = lambda v: bint(v) if -2**31 <= v < 2**31 else lint(v)
+    pid = tup(su("storage"), glob("torch", dtype), su(key), su("cpu"), i(numel))
+    args = [pid + b"Q", i(offset), tup(*map(i, shape)), tup(*map(i, stride)), b"\x89",
             glob("collections", "OrderedDict") + b")R"]
     args = args[:nargs] if nargs <= 6 else args + [b"N"] * (nargs - 6)
     return glob("torch._utils", "_rebuild_tensor_v2") + tup(*args) + b"R"
@@ -514,6 +519,70 @@ put(R, "profile", "input_size_odd.json", profile(input_size=1000), RK, "input_si
 put(R, "profile", "input_size_huge.json", profile(input_size=2**62), RK, "is not a multiple of 32 in 128...2048")
 put(R, "profile", "precision_fp16.json", profile(precision="fp16"), RK, "precision: 'fp16' is not int8 or fp32")
 put(R, "profile", "float_ops_empty_pattern.json", profile(float_ops=["*.attn", ""]), RK, "float_ops: empty pattern")
+
+# ---- input text with line breaks copied into messages (known defect, flagged)
+put(P, "pt", "global_name_newline.pt",
+    torch_zip(b"\x80\x04\x8c\x09os\nsystem\x8c\x01x\x93."), K + "forbiddenGlobal", "forbidden global 'os", "multiline")
+put(S, "safetensors", "name_newline.safetensors", st('{"a\\nb":{"dtype":"Q8","shape":[1],"data_offsets":[0,1]}}', b"\0"),
+    K + "tensor", "unsupported dtype 'Q8'", "multiline")
+put(R, "profile", "arch_newline.json", profile(arch="x86\nerror: forged"), RK, "is not one of aarch64, x86_64", "multiline")
+
+# --------------------------------------------------------------------------------------------
+# Pending: inputs that crash or hang a reader today (found while hardening; docs/hardening.md).
+# Not run by the tests until fixed; pending/pending.tsv gives the error each should produce.
+pending = []
+
+
+def pend(name, data, reader, what, expected):
+    os.makedirs(os.path.join(ROOT, "pending"), exist_ok=True)
+    with open(os.path.join(ROOT, "pending", name), "wb") as f:
+        f.write(data)
+    pending.append("\t".join([reader, "pending/" + name, expected, what]))
+
+
+# A ZIP64 extra field gives a compressed entry an uncompressed size >= 2^63: Int(usize) traps.
+def zip64_huge_usize():
+    name = b"archive/data.pkl"
+    data = b"\x03\x00"  # an empty deflate stream
+    lh = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 8, 0, 0, 0, len(data), 0, len(name), 0) + name + data
+    extra = struct.pack("<HHQ", 1, 8, 0xFFFFFFFFFFFFFFFF)
+    cdr = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 8, 0, 0, 0, len(data), 0xFFFFFFFF,
+                      len(name), len(extra), 0, 0, 0, 0, 0) + name + extra
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(cdr), len(lh), 0)
+    return lh + cdr + end
+
+
+pend("zip64_uncompressed_size_2_64.pt", zip64_huge_usize(), "checkpoint", "ZipArchive.init: Int(usize) traps",
+     K + "zip\tsize or offset exceeds the file length")
+# A storage used a second time with a numel whose byte size overflows: unchecked multiply traps.
+pend("storage_reused_numel_overflow.pt",
+     torch_zip(state_dict(("a", tensor()), ("b", tensor(dtype="LongStorage", numel=2**62, shape=(1,), stride=(1,))))),
+     "checkpoint", "TorchCheckpoint: s.count * s.dtype.byteSize overflows (cached-storage path)",
+     K + "tensor\tstorage '0' is used with two different sizes or dtypes")
+# A zero-sized dimension hides huge others from the size check; the stride computation overflows.
+pend("zero_dim_stride_overflow.safetensors",
+     st('{"w":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}}'),
+     "checkpoint", "SafeTensors: strides s *= shape[d] overflows",
+     K + "tensor\tstrides of [0, 4294967296, 4294967296] overflow")
+# A size-1 dimension with a huge stride passes the extent check; reading it overflows the odometer.
+pend("size1_huge_stride_read.pt",
+     torch_zip(state_dict(("w", tensor(offset=1, shape=(1, 2), stride=(2**63 - 1, 2))))),
+     "checkpoint+read", "Checkpoint.readFloats/forEachOffset: e += strides[d] overflows",
+     K + "tensor\textent of [1, 2] with strides [9223372036854775807, 2] overflows")
+# Two stride-0 tensors of 2^62 elements each: parameterCount overflows (and floats() would try to
+# allocate 2^64 bytes).
+pend("stride0_count_2_62.pt",
+     torch_zip(state_dict(("a", tensor(shape=(2**31, 2**31), stride=(0, 0))),
+                          ("b", tensor(shape=(2**31, 2**31), stride=(0, 0))))),
+     "checkpoint+parameterCount", "Checkpoint.parameterCount: sum overflows; floats(): 2^64-byte allocation",
+     K + "tensor\telement count limit")
+# A float_ops glob of many '*' that cannot match: keepsInFloat() backtracks exponentially (hang),
+# and a very long pattern recurses once per character (stack overflow).
+pend("float_ops_glob_blowup.json", profile(float_ops=["*" * 24 + "#"]), "profile+keepsInFloat",
+     "DeviceProfile.keepsInFloat: exponential backtracking in globMatch", RK + "\tfloat_ops: pattern")
+with open(os.path.join(ROOT, "pending", "pending.tsv"), "w") as f:
+    f.write("# reader\tfile\tkind once fixed\tmessage fragment once fixed\tdefect   (see docs/hardening.md)\n")
+    f.write("\n".join(pending) + "\n")
 
 with open(os.path.join(ROOT, "manifest.tsv"), "w") as f:
     f.write("# reader\tfile\tkind\tmessage fragment\t[flags]   (generated by make_malformed.py; see README.md)\n")
