@@ -1,6 +1,8 @@
 /* attention_neon.c — flash attention f32_attention_flash_16xkb96__neon: 16 queries per tile (four
- * q registers of query lanes), 6-key S micro-tile and 6-column P*V micro-tile (24 accumulators
- * each, broadcasts as fmla-by-element), 96-key blocks. Algorithm and layout: ../attention_flash_impl.h.
+ * q registers of query lanes), 4-key S micro-tile and 4-column P*V micro-tile (16 accumulators
+ * each, broadcasts as fmla-by-element; 6x4 spilled: 24 accumulators + 4 operands + 6 broadcast
+ * scalars exceed 32 registers), 96-key blocks, 128 queries per task. Algorithm and layout:
+ * ../attention_flash_impl.h.
  * Plain Armv8.0 Advanced SIMD: the dotprod and i8mm levels use the same kernel.
  *
  * exp2: x clamped to >= -127, n = round-to-nearest(x) (frintn), f = x - n in [-0.5, 0.5], 2^f by
@@ -26,8 +28,8 @@
 #define FA_DIV(a, b) vdivq_f32((a), (b))
 #define FA_EXP2(x) fa_exp2_neon(x)
 #define FA_NQV 4
-#define FA_JT 6
-#define FA_DC 6
+#define FA_JT 4
+#define FA_DC 4
 #define FA_KB 96
 #define Q_BLOCK 128
 
