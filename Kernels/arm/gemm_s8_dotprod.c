@@ -1,11 +1,13 @@
-/* gemm_s8_dotprod.c — qs8_qc8w_gemm_fp32_8x12c4__neondot (Armv8.2 dotprod: Cortex-A76/A78,
+/* gemm_s8_dotprod.c — qs8_qc8w_gemm_fp32_8x8c4__neondot (Armv8.2 dotprod: Cortex-A76/A78,
  * Neoverse-N1, Apple M1 ...).
- * SDOT (vector form): each int32 lane += the dot product of 4 signed bytes. Micro-tile 8 rows x 12
- * columns = 24 int32x4 accumulators (of 32 registers) + 3 W vectors + the broadcast A word.
- * Per K group of 4: 3 W loads (4 columns x 4 k each), 8 LD1R broadcasts of 4 activation bytes,
- * 24 SDOT. Packed W: [n / 12][k / 4][12][4]. Activations are copied per row block into a 32 KB
- * stack buffer zero padded to a multiple of 16 (A is never read beyond k). Accumulators start at
- * bias[n] - a_zero_point * wsum[n].
+ * SDOT by element: each int32 lane of the accumulator += the dot product of 4 signed weight bytes
+ * with the 4 activation bytes in lane l of the A register. Micro-tile 8 rows x 8 columns = 16
+ * int32x4 accumulators + 8 A registers (16 bytes = 4 K groups of one row) + 2 W vectors.
+ * Per 16 k: 8 A loads (LDR q), 8 W loads, 64 SDOT; loads use only the load pipes (LD1R would also
+ * take a vector-pipe slot on A76/N1), so the two SDOT pipes are the bound.
+ * Packed W: [n / 8][k / 4][8][4]. Activations are copied per row block into a 32 KB stack buffer
+ * zero padded to a multiple of 16 (A is never read beyond k; the padding lets a row's last K
+ * groups load as one vector). Accumulators start at bias[n] - a_zero_point * wsum[n].
  * Epilogue: SCVTF, FMUL, FMAX/FMIN clamp, FCVTNS (round to nearest even), + zero point, SQXTN.
  */
 #if defined(__aarch64__)
@@ -18,7 +20,7 @@
 #define TGT __attribute__((target("arch=armv8.2-a+dotprod")))
 
 #define MR 8
-#define NR 12
+#define NR 8
 #define KR 4
 #define ABUF_BYTES 32768
 /* GCC's pre-register-allocation scheduler hoists every load of the loop body ahead of the
@@ -88,37 +90,35 @@ static inline void epi_vec(const sam2r_gemm_s8_args *a, const tile_consts *t, in
     }
 }
 
-/* 4 activation bytes broadcast to all lanes. GCC turns vld1q_dup into LDR S + DUP (a vector-pipe op
- * competing with SDOT), so it gets the instruction spelled out. */
-#if defined(__GNUC__) && !defined(__clang__)
-#define LD1R(dst, p) __asm__("ld1r {%0.4s}, %1" : "=w"(dst) : "Q"(*(const int32_t *)(const void *)(p)))
-#else
-#define LD1R(dst, p) ((dst) = vreinterpretq_s8_s32(vld1q_dup_s32((const int32_t *)(const void *)(p))))
-#endif
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7)
-#define DECL(r) int32x4_t x##r##0 = t->init[0], x##r##1 = t->init[1], x##r##2 = t->init[2];
-#define STEP(r)                                                                          \
+#define DECL(r) int32x4_t x##r##0 = t->init[0], x##r##1 = t->init[1];
+#define LOADA(r) const int8x16_t a##r = vld1q_s8(ap + (r) * as);
+#define STEP(r, l)                                                                       \
+    x##r##0 = vdotq_laneq_s32(x##r##0, w0, a##r, l);                                     \
+    x##r##1 = vdotq_laneq_s32(x##r##1, w1, a##r, l);
+#define GROUP(l)                                                                         \
     {                                                                                    \
-        int8x16_t av;                                                                    \
-        LD1R(av, ap##r);                                                                 \
-        ap##r += KR;                                                                     \
-        x##r##0 = vdotq_s32(x##r##0, w0, av);                                            \
-        x##r##1 = vdotq_s32(x##r##1, w1, av);                                            \
-        x##r##2 = vdotq_s32(x##r##2, w2, av);                                            \
+        const int8x16_t w0 = vld1q_s8(wp);                                               \
+        const int8x16_t w1 = vld1q_s8(wp + 16);                                          \
+        wp += KR * NR;                                                                   \
+        STEP(0, l) STEP(1, l) STEP(2, l) STEP(3, l) STEP(4, l) STEP(5, l) STEP(6, l) STEP(7, l) \
     }
-#define DOT_LOOP(abase, wp0, ngroups)                                                      \
+/* ngroups K groups of 4 of the prepared rows at abase (stride as) against W at wp0; rows are
+ * zero padded to 16 bytes, so the last 1-3 groups still load whole A vectors. */
+#define DOT_LOOP(abase, wp0, ngroups)                                                    \
     {                                                                                    \
-        /* one pointer per row: LD1R with post-increment, no address arithmetic or DUP */ \
-        const int8_t *ap0_ = (abase);                                                      \
-        const int8_t *ap0 = ap0_, *ap1 = ap0_ + as, *ap2 = ap0_ + 2 * as, *ap3 = ap0_ + 3 * as; \
-        const int8_t *ap4 = ap0_ + 4 * as, *ap5 = ap0_ + 5 * as, *ap6 = ap0_ + 6 * as, *ap7 = ap0_ + 7 * as; \
+        const int8_t *ap = (abase);                                                      \
         const int8_t *wp = (wp0);                                                        \
-        for (int32_t g = 0; g < (ngroups); g++) {                                        \
-            const int8x16_t w0 = vld1q_s8(wp);                                           \
-            const int8x16_t w1 = vld1q_s8(wp + 16);                                      \
-            const int8x16_t w2 = vld1q_s8(wp + 32);                                      \
-            ROWS(STEP)                                                                   \
-            wp += KR * NR;                                                               \
+        int32_t g = 0;                                                                   \
+        for (; g + 4 <= (ngroups); g += 4, ap += 16) {                                   \
+            ROWS(LOADA)                                                                  \
+            GROUP(0) GROUP(1) GROUP(2) GROUP(3)                                          \
+        }                                                                                \
+        if (g < (ngroups)) {                                                             \
+            ROWS(LOADA)                                                                  \
+            GROUP(0)                                                                     \
+            if (g + 1 < (ngroups)) GROUP(1)                                              \
+            if (g + 2 < (ngroups)) GROUP(2)                                              \
         }                                                                                \
     }
 #define EPI(r)                                                                                          \
@@ -126,7 +126,6 @@ static inline void epi_vec(const sam2r_gemm_s8_args *a, const tile_consts *t, in
         char *cr = c0 + (size_t)(r) * (size_t)a->ldc * esz;                                             \
         epi_vec(a, t, 0, x##r##0, cr);                                                                  \
         epi_vec(a, t, 1, x##r##1, cr);                                                                  \
-        epi_vec(a, t, 2, x##r##2, cr);                                                                  \
     }
 #define EPILOGUE                                                                                        \
     {                                                                                                   \
@@ -188,7 +187,7 @@ static TGT void qs8_gemm_rect_dotprod(const sam2r_gemm_s8_args *a, int32_t m0, i
 }
 
 const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_dotprod = {
-    "qs8_qc8w_gemm_fp32_8x12c4__neondot", SAM2R_ISA_DOTPROD, MR, NR, KR, qs8_gemm_rect_dotprod,
+    "qs8_qc8w_gemm_fp32_8x8c4__neondot", SAM2R_ISA_DOTPROD, MR, NR, KR, qs8_gemm_rect_dotprod,
 };
 
 #endif
