@@ -10,6 +10,8 @@ let package = Package(
     products: [
         .executable(name: "sam2r", targets: ["sam2r"]),
         .library(name: "SAM2REngine", targets: ["SAM2REngine"]),
+        // LD_PRELOAD heap-allocation counter for `sam2r bench` (never linked into sam2r).
+        .library(name: "sam2r-alloccount", type: .dynamic, targets: ["SAM2RAllocCount"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -24,6 +26,13 @@ let package = Package(
             publicHeadersPath: "include",
             cSettings: kernelCFlags,
             linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]
+        ),
+        // malloc/calloc/realloc/free/... wrappers with counters (Sources/SAM2RAllocCount); preloaded by `sam2r bench`.
+        .target(
+            name: "SAM2RAllocCount",
+            path: "Sources/SAM2RAllocCount",
+            publicHeadersPath: "include",
+            linkerSettings: [.linkedLibrary("dl")]
         ),
         // Engine: tensors, arena planner, kernel wrappers with validation, thread pool handle.
         // Standard library + Glibc only (no Foundation): it is the inference path.

@@ -5,6 +5,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks.",
-        subcommands: [BenchKernelsCommand.self]
+        subcommands: [BenchModelCommand.self, BenchKernelsCommand.self],
+        defaultSubcommand: BenchModelCommand.self
     )
 }

@@ -1,0 +1,43 @@
+# Model benchmark: sam2r vs PyTorch / ONNX Runtime (fp32, int8) on one checkpoint. Included by the top Makefile.
+#
+#   make bench         release build (own scratch path) + tools/bench/bench.py on $(BENCH_CHECKPOINT): every system at
+#                      $(BENCH_THREADS) thread(s), median of $(BENCH_RUNS) after a warm-up, one process per configuration;
+#                      writes the table into BENCHMARKS.md between <!-- bench:model:start/end -->. Run on a quiet machine.
+#   make bench-quick   the same pipeline on the committed micro model, 1 run, into $(BUILD)/BENCHMARKS.quick.md
+#   make bench-model   `sam2r bench` alone (per-stage table) on $(BENCH_CHECKPOINT)
+#   make test-bench-cli  Tests/CLI/run_bench_tests.sh on a debug build
+#
+# The tiny checkpoint is created (make_checkpoint.py, seed $(TINY_SEED)) when missing. Needs the venv (make venv).
+
+BENCH_SCRATCH    ?= .build-bench
+BENCH_BIN        := $(BENCH_SCRATCH)/release
+BENCH_CHECKPOINT ?= $(OUT_REF)/tiny/checkpoint.pt
+BENCH_CONFIG     ?= tiny
+BENCH_THREADS    ?= 1 2
+BENCH_RUNS       ?= 3
+BENCH_OUT        ?= BENCHMARKS.md
+BENCH_FLAGS      ?=
+
+.PHONY: bench bench-build bench-quick bench-model test-bench-cli
+
+bench-build:
+	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product sam2r
+	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product sam2r-alloccount
+
+bench: bench-build
+	@test -x $(PY) || { echo "bench: $(PY) missing, run 'make venv' first"; exit 1; }
+	$(PY) tools/bench/bench.py --checkpoint $(BENCH_CHECKPOINT) --config $(BENCH_CONFIG) --seed $(TINY_SEED) \
+	    --threads $(BENCH_THREADS) --runs $(BENCH_RUNS) --sam2r $(BENCH_BIN)/sam2r --out $(BENCH_OUT) $(BENCH_FLAGS)
+
+bench-quick: bench-build
+	@test -x $(PY) || { echo "bench-quick: $(PY) missing, run 'make venv' first"; exit 1; }
+	@mkdir -p $(BUILD)
+	$(PY) tools/bench/bench.py --checkpoint $(GOLDEN_DIR)/micro/checkpoint.pt --config micro --quick \
+	    --threads $(BENCH_THREADS) --sam2r $(BENCH_BIN)/sam2r --out $(BUILD)/BENCHMARKS.quick.md $(BENCH_FLAGS)
+
+bench-model: bench-build
+	$(BENCH_BIN)/sam2r bench --model $(BENCH_CHECKPOINT) --config $(BENCH_CONFIG) --runs $(BENCH_RUNS)
+
+test-bench-cli:
+	$(SWIFT) build
+	Tests/CLI/run_bench_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r"
