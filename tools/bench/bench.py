@@ -162,7 +162,7 @@ def main(argv=None):
 
     onnx = os.path.join(work, "encoder.onnx")
     onnx8 = os.path.join(work, "encoder.int8.onnx")
-    if any(s.startswith("ort") for s in systems) and not cached(onnx, [a.checkpoint, peer_py]):
+    if any(s.startswith("ort") for s in systems) and not cached(onnx, [a.checkpoint]):
         print("exporting %s" % onnx, file=log, flush=True)
         r, _, err = Runner.run([py, peer_py, "export", "--config", a.config, "--checkpoint", a.checkpoint,
                                 "--out", onnx], 1, log)
@@ -180,7 +180,7 @@ def main(argv=None):
     common = ["--threads", "{t}", "--runs", str(a.runs)]
     configs = []  # (system, precision, command template, json key of seconds or None)
     if "torch" in systems:
-        configs.append(("PyTorch %s eager (forward_image)" % "fp32", "fp32",
+        configs.append(("PyTorch eager (`forward_image`)", "fp32",
                         [py, peer_py, "torch", "--config", a.config, "--checkpoint", a.checkpoint] + common))
     if "ort" in systems:
         configs.append(("ONNX Runtime", "fp32", [py, peer_py, "ort", "--onnx", onnx, "--size", str(size)] + common))
@@ -188,7 +188,7 @@ def main(argv=None):
         configs.append(("sam2r", "fp32", [a.sam2r, "bench", "--model", a.checkpoint, "--config", a.config, "--json"]
                         + common))
     if "ort-int8" in systems:
-        configs.append(("ONNX Runtime (quantize_static QDQ, per-channel, u8 act, MinMax, 4 photos)", "int8",
+        configs.append(("ONNX Runtime (quantize_static¹)", "int8",
                         [py, peer_py, "ort", "--onnx", onnx8, "--size", str(size)] + common))
     if "sam2r-int8" in systems:
         # HOOK (sam2r int8): runs once a .sam2q model exists; the command line is a guess at the future interface
@@ -241,18 +241,29 @@ def main(argv=None):
                  "configuration; peak RSS = that process's ru_maxrss.%s" % (
                      cmdline, a.checkpoint, a.runs, " **Quick mode: not a measurement.**" if a.quick else ""))
     if gmac:
-        lines.append("Encoder work: %.1f GMAC (from the config's shapes, Sources/sam2r/ModelMACs.swift)." % gmac)
-    lines += ["", "| system | precision | threads | encoder median s | min s | GMAC/s | peak RSS MB | notes |",
-              "|---|---|---:|---:|---:|---:|---:|---|"]
+        lines.append("Encoder work: %.4g GMAC (from the config's shapes, Sources/sam2r/ModelMACs.swift); sam2r's encoder "
+                     "time is setImage minus preprocessing, the peers' is the encoder graph on a ready tensor." % gmac)
+    lines += ["", "| system | precision | threads | encoder median s | min s | GMAC/s | vs PyTorch | peak RSS MB | notes |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    order = {id(r): i for i, r in enumerate(rows)}
+    rows.sort(key=lambda r: (r["threads"], order[id(r)]))
+    base = {r["threads"]: r.get("median_s") for r in rows if r["system"].startswith("PyTorch")}
     for r in rows:
-        rate = "%.1f" % (gmac / r["median_s"]) if gmac and r.get("median_s") else "–"
+        rate = "%.3g" % (gmac / r["median_s"]) if gmac and r.get("median_s") else "–"
+        b = base.get(r["threads"])
+        speed = "%.2f×" % (b / r["median_s"]) if b and r.get("median_s") else "–"
         note = r.get("error", "")
         if "decoder_ms" in r:
             note = "preprocess %.0f ms, decoder %.1f ms/prompt, arena %.0f MB, heap allocs/inference %s" % (
                 r["preprocess_ms"], r["decoder_ms"], r["arena_bytes"] / 1e6, r.get("heap_allocations"))
-        lines.append("| %s | %s | %d | %s | %s | %s | %.0f | %s |" % (
-            r["system"], r["precision"], r["threads"], fmt_s(r.get("median_s")), fmt_s(r.get("min_s")), rate,
+        lines.append("| %s | %s | %d | %s | %s | %s | %s | %.0f | %s |" % (
+            r["system"], r["precision"], r["threads"], fmt_s(r.get("median_s")), fmt_s(r.get("min_s")), rate, speed,
             r["peak_rss_bytes"] / 1e6, note))
+    if "ort-int8" in systems:
+        notes.insert(0, "¹ ORT int8: `quantize_static` after `quant_pre_process(skip_symbolic_shape=True)`, QDQ, per-channel "
+                        "int8 weights, uint8 activations, MinMax calibration on 4 scikit-image photos (%s); ORT fp32 "
+                        "graph: `torch.onnx.export(opset_version=17, dynamo=False)` of forward_image + no_mem_embed."
+                     % ", ".join(peer.CALIBRATION_PHOTOS))
     if notes:
         lines += [""] + ["- " + n for n in notes]
     lines += ["", END]
