@@ -22,7 +22,9 @@ SWIFT_FUZZ_TARGETS := unpickler zip torch safetensors npy profile
 C_FUZZ_TARGETS     := png jpeg
 FUZZ_TARGETS   ?= $(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)
 FUZZ_CC        ?= clang
-FUZZ_CFLAGS    ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+# lld when present: GNU gold prints a warning per ASan symbol when linking sanitized binaries.
+LLD_FLAG       := $(if $(shell command -v ld.lld 2>/dev/null),-fuse-ld=lld)
+FUZZ_CFLAGS    ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $(LLD_FLAG)
 # Swift: debug keeps the standard library's bounds checks on unsafe buffers and `@testable import`.
 SWIFT_FUZZ_BUILD = $(SWIFT) build --package-path Fuzz --scratch-path $(FUZZ_SCRATCH) -c debug \
                    -Xswiftc -sanitize=fuzzer,address
@@ -89,7 +91,7 @@ test-malformed-cli:
 # ---- sanitizers ----
 
 SAN_CC       ?= clang
-SAN_FLAGS    ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_FLAGS    ?= -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer $(LLD_FLAG)
 SAN_SCRATCH  ?= .build-asan
 SAN_TESTS    ?= SAM2RCheckpointTests|SAM2RImageIOTests|SAM2RProfilesTests|SAM2RMalformedTests
 # The harness under ASan is ~3x slower: the quick sweep unless HARNESS_QUICK= is overridden.
