@@ -1,5 +1,6 @@
 # sam2r — build, test, bench. `make test` is what CI runs (.ci/run); it installs what it needs.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 .DEFAULT_GOAL := help
 
 SWIFT      ?= swift
@@ -20,7 +21,7 @@ HARNESS_CFLAGS := -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/in
 # CPUs the aarch64 harness runs on: no dot product (Pi 4), SDOT (Pi 5 / RK3588), N1, everything (i8mm).
 ARM_CPUS := cortex-a72 cortex-a76 neoverse-n1 max
 
-.PHONY: help deps build release test test-kernels test-arm test-swift test-cli bench bench-kernels clean
+.PHONY: help deps build release test test-kernels test-arm test-swift test-cli clean-results bench bench-kernels clean
 
 help:
 	@echo "make test          install missing system packages, run every test (native + qemu aarch64 + Swift)"
@@ -43,8 +44,11 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps test-kernels test-arm test-swift test-cli
-	@echo "make test: all suites passed"
+test: deps clean-results test-kernels test-arm test-swift test-cli
+	@Tests/summarize_results.sh $(BUILD)/results
+
+clean-results:
+	@rm -rf $(BUILD)/results
 
 # ---- kernel harness: the same C program natively and for aarch64 under qemu ----
 $(BUILD)/harness-native: $(KERNEL_SRC) $(KERNEL_HDR) $(HARNESS_SRC)
@@ -56,7 +60,8 @@ $(BUILD)/harness-aarch64: $(KERNEL_SRC) $(KERNEL_HDR) $(HARNESS_SRC)
 	$(CC_ARM) $(HARNESS_CFLAGS) -static -o $@ $(KERNEL_SRC) $(HARNESS_SRC) -lpthread -lm
 
 test-kernels: deps $(BUILD)/harness-native
-	$(BUILD)/harness-native native
+	@mkdir -p $(BUILD)/results
+	$(BUILD)/harness-native native | tee $(BUILD)/results/harness-native.log
 	@# An unknown or unsupported forced variant is an error with a message, not a crash.
 	@out=$$(SAM2R_ISA=avx1024 $(BUILD)/harness-native 2>&1); rc=$$?; \
 	  if [ $$rc -ne 2 ] || ! grep -q "not a variant" <<<"$$out"; then echo "FAIL: SAM2R_ISA=avx1024 gave rc=$$rc: $$out"; exit 1; fi
@@ -67,7 +72,9 @@ test-kernels: deps $(BUILD)/harness-native
 test-arm: deps $(BUILD)/harness-aarch64
 	@for cpu in $(ARM_CPUS); do \
 	  echo "== qemu-aarch64 -cpu $$cpu"; \
-	  HARNESS_QUICK=1 $(QEMU_ARM) -cpu $$cpu $(BUILD)/harness-aarch64 $$cpu || { echo "FAIL: aarch64 harness on $$cpu"; exit 1; }; \
+	  mkdir -p $(BUILD)/results; \
+	  HARNESS_QUICK=1 $(QEMU_ARM) -cpu $$cpu $(BUILD)/harness-aarch64 $$cpu | tee $(BUILD)/results/harness-$$cpu.log \
+	    || { echo "FAIL: aarch64 harness on $$cpu"; exit 1; }; \
 	done
 	@# Cortex-A72 has no SDOT: forcing dotprod there must be refused by the dispatcher, not executed.
 	@out=$$(SAM2R_ISA=dotprod $(QEMU_ARM) -cpu cortex-a72 $(BUILD)/harness-aarch64 cortex-a72 2>&1); rc=$$?; \
@@ -75,12 +82,15 @@ test-arm: deps $(BUILD)/harness-aarch64
 	@echo "cortex-a72 refuses a forced dotprod variant: ok"
 
 test-swift: deps
-	$(SWIFT) test
+	@mkdir -p $(BUILD)/results
+	$(SWIFT) test --disable-swift-testing 2>&1 | tee $(BUILD)/results/swift.log
+	@grep -q "Executed [0-9]* tests, with 0 failures" $(BUILD)/results/swift.log
 
 # The command line end to end on the committed micro model: a real run and bad input.
 test-cli: deps
 	$(SWIFT) build
-	Tests/CLI/run_cli_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r"
+	@mkdir -p $(BUILD)/results
+	Tests/CLI/run_cli_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli.log
 
 # ---- benchmarks (never timed unit tests) ----
 bench-kernels: release
