@@ -27,7 +27,14 @@ import tempfile
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CFLAGS = ["-O2", "-std=gnu11", "-ffp-contract=off", "-I" + os.path.join(ROOT, "Kernels", "include")]
 KERNELS = ["neon", "dotprod", "i8mm"]
-TILE = {"neon": "2x8c16 SMULL/SMLAL2/SADALP", "dotprod": "8x12c4 SDOT", "i8mm": "8x8c8 SMMLA"}
+MAC_INSN = {"neon": "SMULL/SMLAL2/SADALP", "dotprod": "SDOT", "i8mm": "SMMLA"}
+
+
+def tile_of(k: str) -> str:
+    """MRxNRcKR from the micro-kernel's name string in the source (e.g. qs8_qc8w_gemm_fp32_2x8c16__neon)."""
+    with open(os.path.join(ROOT, "Kernels", "arm", f"gemm_s8_{k}.c")) as f:
+        m = re.search(r'"qs8_\w*?_(\d+x\d+c\d+)__\w+"', f.read())
+    return f"{m.group(1) if m else '?'} {MAC_INSN[k]}"
 
 # int8 MAC/cycle/core peaks (2 x 128-bit ASIMD pipes):
 #   A72: SMULL/SMLAL2 .8h (8 MACs) issue on one pipe (F1) only -> 8 MAC/cycle (the brief's figure)
@@ -155,6 +162,7 @@ def main():
     a = ap.parse_args()
 
     blocks = {}
+    TILE = {k: tile_of(k) for k in KERNELS}
     with tempfile.TemporaryDirectory() as tmp:
         for k in KERNELS:
             s = os.path.join(tmp, f"gemm_s8_{k}.s")
