@@ -9,6 +9,9 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <execinfo.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -60,10 +63,38 @@ static void resolve(void) {
 
 __attribute__((constructor)) static void init(void) { resolve(); }
 
+// Tracing: while on, every counted allocation prints its size and a backtrace to stderr (backtrace_symbols_fd does
+// not allocate; backtrace() loads libgcc_s on first use, so sam2r_alloccount_trace(1) warms it up first).
+static int trace_on;
+static __thread int in_trace;
+
+void sam2r_alloccount_trace(int on) {
+    if (on) {
+        void *bt[2];
+        in_trace = 1;
+        backtrace(bt, 2);
+        in_trace = 0;
+    }
+    __atomic_store_n(&trace_on, on, __ATOMIC_RELEASE);
+}
+
+static void trace(size_t n) {
+    if (in_trace || !__atomic_load_n(&trace_on, __ATOMIC_ACQUIRE)) return;
+    in_trace = 1;
+    char line[80];
+    int len = snprintf(line, sizeof line, "sam2r-alloccount: allocation of %zu bytes\n", n);
+    if (len > 0) (void)!write(2, line, (size_t)len);
+    void *bt[32];
+    int k = backtrace(bt, 32);
+    backtrace_symbols_fd(bt + 2, k > 2 ? k - 2 : 0, 2);
+    in_trace = 0;
+}
+
 static inline void counted(void *p, size_t n) {
     if (p) {
         __atomic_fetch_add(&n_alloc, 1, __ATOMIC_RELAXED);
         __atomic_fetch_add(&n_bytes, (uint64_t)n, __ATOMIC_RELAXED);
+        trace(n);
     }
 }
 

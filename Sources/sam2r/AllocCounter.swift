@@ -9,6 +9,8 @@ struct AllocCounter {
     typealias Fn = @convention(c) () -> UInt64
     let allocations: Fn
     let bytes: Fn
+    /// sam2r_alloccount_trace: backtraces of every allocation to stderr while on.
+    let trace: (@convention(c) (Int32) -> Void)?
 
     static let reexecMarker = "SAM2R_ALLOCCOUNT_REEXEC"
     static let libraryName = "libsam2r-alloccount.so"
@@ -21,7 +23,10 @@ struct AllocCounter {
         guard let a = dlsym(nil, "sam2r_alloccount_allocations"), let b = dlsym(nil, "sam2r_alloccount_bytes") else {
             return nil
         }
-        let c = AllocCounter(allocations: unsafeBitCast(a, to: Fn.self), bytes: unsafeBitCast(b, to: Fn.self))
+        let c = AllocCounter(allocations: unsafeBitCast(a, to: Fn.self), bytes: unsafeBitCast(b, to: Fn.self),
+                             trace: dlsym(nil, "sam2r_alloccount_trace").map {
+                                 unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self)
+                             })
         // Self-check: one malloc must show. Called through the pointer the dynamic linker resolves (the compiler
         // may delete a direct malloc/free pair whose memory is never used).
         guard let m = dlsym(nil, "malloc"), let f = dlsym(nil, "free") else { return nil }

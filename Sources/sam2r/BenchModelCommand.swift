@@ -54,6 +54,9 @@ struct BenchModelCommand: ParsableCommand {
     @Flag(help: "Do not count heap allocations (no LD_PRELOAD re-exec).")
     var noAllocCount = false
 
+    @Flag(help: "Print the size and a backtrace of every allocation of the counted iteration to stderr.")
+    var traceAllocs = false
+
     @Flag(help: "Print one JSON object instead of the table.")
     var json = false
 
@@ -125,11 +128,13 @@ struct BenchModelCommand: ParsableCommand {
         // One more iteration without the observer: the allocation count.
         var allocs: (total: UInt64, setImage: UInt64, predict: UInt64, bytes: UInt64)?
         if let counter {
+            if traceAllocs { counter.trace?(1) }
             let a = counter.snapshot()
             try predictor.setImage(rgb: img.pixels, width: img.width, height: img.height)
             let b = counter.snapshot()
             _ = try predictor.predict(points: click, labels: [1], multimask: multimask)
             let c = counter.snapshot()
+            if traceAllocs { counter.trace?(0) }
             allocs = (c.allocations - a.allocations, b.allocations - a.allocations, c.allocations - b.allocations,
                       c.bytes - a.bytes)
         }

@@ -13,4 +13,7 @@ uint64_t sam2r_alloccount_frees(void);
 /// Bytes requested by the counted allocations.
 uint64_t sam2r_alloccount_bytes(void);
 
+/// Nonzero: print every counted allocation (size + backtrace) to stderr until called with 0.
+void sam2r_alloccount_trace(int on);
+
 #endif
