@@ -40,6 +40,10 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
         if !Self.inputSizes.contains(inputSize) { return "input_size: \(inputSize) is not a multiple of 32 in 128...2048" }
         if !Self.precisions.contains(precision) { return "precision: '\(precision)' is not int8 or fp32" }
         if let bad = floatOps.first(where: { $0.isEmpty }) { return "float_ops: empty pattern '\(bad)'" }
+        if floatOps.count > 4096 { return "float_ops: \(floatOps.count) patterns (at most 4096)" }
+        if let long = floatOps.first(where: { $0.utf8.count > 512 }) {
+            return "float_ops: pattern of \(long.utf8.count) bytes (at most 512)"
+        }
         return nil
     }
 
@@ -49,17 +53,23 @@ public struct DeviceProfile: Codable, Equatable, Sendable {
     }
 }
 
+/// `*` matches any run of characters. Iterative, with backtracking only to the most recent `*`, so the
+/// cost is O(pattern × text) at worst — a recursive matcher is exponential on patterns like "*a*a*a*…b".
 func globMatch(pattern: Substring, text: Substring) -> Bool {
-    guard let p = pattern.first else { return text.isEmpty }
-    if p == "*" {
-        let rest = pattern.dropFirst()
-        var t = text
-        while true {
-            if globMatch(pattern: rest, text: t) { return true }
-            if t.isEmpty { return false }
-            t = t.dropFirst()
+    let p = Array(pattern.utf8), t = Array(text.utf8)
+    var i = 0, j = 0
+    var star = -1, resume = 0
+    while j < t.count {
+        if i < p.count && p[i] != UInt8(ascii: "*") && p[i] == t[j] {
+            i += 1; j += 1
+        } else if i < p.count && p[i] == UInt8(ascii: "*") {
+            star = i; resume = j; i += 1
+        } else if star >= 0 {
+            i = star + 1; resume += 1; j = resume
+        } else {
+            return false
         }
     }
-    guard let c = text.first, c == p else { return false }
-    return globMatch(pattern: pattern.dropFirst(), text: text.dropFirst())
+    while i < p.count && p[i] == UInt8(ascii: "*") { i += 1 }
+    return i == p.count
 }

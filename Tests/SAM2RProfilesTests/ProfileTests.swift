@@ -93,6 +93,18 @@ final class ProfileTests: XCTestCase {
         XCTAssertFalse(p.keepsInFloat("iou_head"))
     }
 
+    func testGlobMatchingIsNotExponential() {
+        let pattern = String(repeating: "*a", count: 12) + "*b"
+        let text = String(repeating: "a", count: 4000)
+        XCTAssertFalse(globMatch(pattern: Substring(pattern), text: Substring(text)))
+        XCTAssertTrue(globMatch(pattern: Substring(pattern), text: Substring(text + "b")))
+        // (A recursive matcher would not finish these two calls in the age of the universe.)
+        XCTAssertTrue(globMatch(pattern: "a*b*c", text: "axxbyyc"))
+        XCTAssertFalse(globMatch(pattern: "a*b*c", text: "axxbyy"))
+        XCTAssertTrue(globMatch(pattern: "*", text: ""))
+        XCTAssertFalse(globMatch(pattern: "", text: "x"))
+    }
+
     func testDetectCoreTakesTheBigCoreOfBigLittle() {
         let rk3588 = (0..<4).map { _ in "CPU part\t: 0xd05" } + (0..<4).map { _ in "CPU part\t: 0xd0b" }
         XCTAssertEqual(ProfileCatalog.detectCore(cpuinfo: rk3588.joined(separator: "\n")), "cortex-a76")
