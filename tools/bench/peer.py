@@ -142,9 +142,7 @@ def run_quantize(a) -> dict:
     tmp = a.out + ".tmp"
     quantize_static(pre, tmp, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=CalibrationMethod.MinMax,
-                    # ranges merged after every photo: bounded memory, same MinMax result
-                    extra_options={"CalibMaxIntermediateOutputs": 1})
+                    calibrate_method=CalibrationMethod.MinMax)
     os.replace(tmp, a.out)
     os.remove(pre)
     return {"onnx_int8": a.out, "calibration": CALIBRATION_PHOTOS}
