@@ -4,7 +4,7 @@
 LLVM_MCA  ?= llvm-mca-19
 ARM_SCRATCH ?= .build-arm
 
-.PHONY: mca check-tiny-512 test-swift-arm
+.PHONY: mca check-tiny-512 test-swift-arm sa-check
 
 # llvm-mca on the innermost K loop of each aarch64 int8 GEMM micro-kernel, per profile core: MAC/cycle vs peak and
 # predicted encoder latency per board (tools/mca/estimate.py; compiles the kernels into a temp dir, edits nothing).
@@ -39,12 +39,18 @@ check-tiny-512:
 # (regular Swift, the engine sources unmodified) must print the same non-# lines.
 SWIFTC        ?= swiftc
 SA            := $(BUILD)/swift-arm
-SA_EMBEDDED   := /opt/swift/usr/lib/swift/embedded/aarch64-none-none-elf
+SA_TOOLCHAIN  := $(shell d=$$(dirname $$(readlink -f $$(command -v $(SWIFTC) 2>/dev/null) 2>/dev/null) 2>/dev/null); echo $${d%/bin})
+SA_EMBEDDED   := $(SA_TOOLCHAIN)/lib/swift/embedded/aarch64-none-none-elf
 SA_SWIFT_SRC  := Tests/SwiftARM/SwiftArmSmoke.swift
 SA_ENGINE_SRC := $(wildcard Sources/SAM2REngine/*.swift)
 SA_KOBJ_ARM   := $(patsubst %.c,$(SA)/arm/%.o,$(KERNEL_SRC))
 SA_KOBJ_X86   := $(patsubst %.c,$(SA)/x86/%.o,$(KERNEL_SRC))
 SA_KCFLAGS    := -O2 -std=gnu11 -ffp-contract=off -IKernels/include
+
+sa-check:
+	@command -v $(QEMU_ARM) >/dev/null || { echo "test-swift-arm: $(QEMU_ARM) missing (make deps)"; exit 1; }
+	@command -v $(CC_ARM) >/dev/null || { echo "test-swift-arm: $(CC_ARM) missing (make deps)"; exit 1; }
+	@test -f $(SA_EMBEDDED)/libswiftUnicodeDataTables.a || { echo "test-swift-arm: no Embedded Swift stdlib for aarch64 in $(SA_EMBEDDED)"; exit 1; }
 
 $(SA)/arm/%.o: %.c $(KERNEL_HDR)
 	@mkdir -p $(dir $@)
@@ -87,8 +93,7 @@ $(SA)/smoke-x86: $(SA_SWIFT_SRC) $(SA_ENGINE_SRC) $(SA)/mods/.stamp $(SA_KOBJ_X8
 	$(SWIFTC) -O -parse-as-library -D SAM2R_ENGINE_IN_MODULE -module-name SwiftArmSmoke \
 	    -I $(SA)/mods/SAM2RKernels $(SA_SWIFT_SRC) $(SA_ENGINE_SRC) $(SA_KOBJ_X86) -lpthread -lm -o $@
 
-test-swift-arm: $(SA)/smoke-aarch64 $(SA)/smoke-x86
-	@command -v $(QEMU_ARM) >/dev/null || { echo "test-swift-arm: $(QEMU_ARM) missing (make deps)"; exit 1; }
+test-swift-arm: sa-check $(SA)/smoke-aarch64 $(SA)/smoke-x86
 	@echo "== x86-64 (native Swift)"; $(SA)/smoke-x86 | tee $(SA)/x86.txt | grep -v '^#'
 	@for cpu in $(ARM_CPUS); do \
 	  echo "== qemu-aarch64 -cpu $$cpu (Embedded Swift)"; \
