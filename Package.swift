@@ -52,6 +52,7 @@ let package = Package(
                 "SAM2RHost",
                 "SAM2RCheckpoint",
                 "SAM2RImageIO",
+                "SAM2RQuant",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sam2r"
@@ -125,6 +126,17 @@ let package = Package(
             name: "SAM2RImageIOTests",
             dependencies: ["SAM2RImageIO"],
             path: "Tests/SAM2RImageIOTests"
+        ),
+        // Calibration (host side, Foundation allowed): streaming histograms, calibrators, the quantization table.
+        .target(
+            name: "SAM2RQuant",
+            dependencies: ["SAM2RModel", "SAM2RCheckpoint"],
+            path: "Sources/SAM2RQuant"
+        ),
+        .testTarget(
+            name: "SAM2RQuantTests",
+            dependencies: ["SAM2RQuant", "SAM2RModel", "SAM2RHost", "SAM2RCheckpoint", "SAM2RImageIO"],
+            path: "Tests/SAM2RQuantTests"
         ),
         // Malformed-input corpus (Tests/Malformed): every reader fails with its one-line typed error.
         .testTarget(

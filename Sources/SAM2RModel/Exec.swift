@@ -9,12 +9,18 @@ import SAM2RKernels
 /// (tiled producers report a tensor in several pieces). Layouts are channels-last.
 public typealias TensorObserver = (_ name: String, _ values: UnsafeBufferPointer<Float>, _ offset: Int) -> Void
 
+/// Sees the input of GEMM `name` (a Linear / Conv / ConvTranspose, named by its weight's state_dict
+/// prefix, see `GemmLayer`) just before it runs: `rows` rows of `cols` floats, row stride `ld`.
+/// A layer may report several row tiles per forward (tiled producers).
+public typealias GemmInputObserver = (_ name: String, _ x: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ ld: Int) -> Void
+
 final class Exec {
     let ws: Workspace
     let pool: ThreadPool?
     let rowops: RowOps
     let attentionKernel: UnsafePointer<sam2r_attention_f32_ukernel>
     var observer: TensorObserver?
+    var gemmInputObserver: GemmInputObserver?
 
     init(ws: Workspace, pool: ThreadPool?) throws {
         self.ws = ws
@@ -43,6 +49,7 @@ final class Exec {
         guard !planning, rows > 0 else { return }
         let k = l.inFeatures, n = l.outFeatures
         let lda = ldx ?? k, ldc = ldy ?? n
+        if let o = gemmInputObserver, !l.name.isEmpty { o(l.name, x, rows, k, lda) }
         try l.bias.withUnsafeBufferPointer { b in
             try gemmF32(m: rows, n: n, k: k, a: UnsafeBufferPointer(start: x, count: (rows - 1) * lda + k), lda: lda,
                         weights: l.packed, bias: b,

@@ -7,6 +7,9 @@ import SAM2RKernels
 struct Linear {
     let packed: PackedWeightsF32
     let bias: [Float]
+    /// The weight's state_dict prefix (e.g. `image_encoder.trunk.blocks.3.attn.qkv`); the name under
+    /// which `Exec.gemmInputObserver` reports this GEMM's input. Empty for unnamed test layers.
+    var name: String = ""
     var outFeatures: Int { packed.n }
     var inFeatures: Int { packed.k }
 
@@ -19,6 +22,8 @@ struct Linear {
     /// PyTorch nn.Linear `prefix`.weight [out, in] + `prefix`.bias.
     init(_ src: WeightSource, _ prefix: String, out: Int, in k: Int) throws {
         try self.init(weights: src.load(prefix + ".weight", [out, k]), bias: src.load(prefix + ".bias", [out]), n: out, k: k)
+        name = prefix
+        (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .linear, inFeatures: k, outFeatures: out))
     }
 
     /// PyTorch Conv2d [out, in, kh, kw] as a GEMM over channels-last im2col rows (ky, kx, c).
@@ -31,6 +36,8 @@ struct Linear {
             }
         }
         try self.init(weights: hwc, bias: src.load(prefix + ".bias", [out]), n: out, k: kk * kk * c)
+        name = prefix
+        (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .conv, inFeatures: kk * kk * c, outFeatures: out))
     }
 
     /// PyTorch ConvTranspose2d [in, out, k, k] with stride == k as a GEMM to (ky, kx, out) columns;
@@ -47,6 +54,24 @@ struct Linear {
         var bias = [Float]()
         for _ in 0..<(kk * kk) { bias += b }
         try self.init(weights: g, bias: bias, n: kk * kk * out, k: c)
+        name = prefix
+        (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .convTranspose, inFeatures: c,
+                                                        outFeatures: kk * kk * out))
+    }
+}
+
+/// One GEMM of the model (Linear, Conv2d as im2col GEMM, ConvTranspose2d with stride == kernel as GEMM),
+/// named by its weight's state_dict prefix. `inFeatures` is the GEMM K (the row length of the input the
+/// gemm-input observer reports): in for Linear, kh*kw*in for Conv (im2col rows, channels-last), in for
+/// ConvTranspose. `outFeatures` is the GEMM N (kh*kw*out for ConvTranspose).
+public struct GemmLayer: Sendable, Equatable {
+    public enum Kind: String, Sendable { case linear, conv, convTranspose = "conv_transpose" }
+    public let name: String
+    public let kind: Kind
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public init(name: String, kind: Kind, inFeatures: Int, outFeatures: Int) {
+        self.name = name; self.kind = kind; self.inFeatures = inFeatures; self.outFeatures = outFeatures
     }
 }
 

@@ -48,6 +48,12 @@ public final class SAM2ImagePredictor {
         didSet { ex.observer = observer }
     }
 
+    /// Sees the input activation of every GEMM (Linear / Conv / ConvTranspose) during `setImage` /
+    /// `predict`, named by the weight's state_dict prefix (`ModelConfig.gemmLayers()` lists them).
+    public var gemmInputObserver: GemmInputObserver? {
+        didSet { ex.gemmInputObserver = gemmInputObserver }
+    }
+
     /// Bytes of the arena for the current plan.
     public var arenaBytes: Int { ws.totalBytes }
     /// The current arena plan.
@@ -102,6 +108,7 @@ public final class SAM2ImagePredictor {
         try w.finishPlanning(allocate: allocate)
         ws = w
         e.observer = observer
+        e.gemmInputObserver = gemmInputObserver
         ex = e
         decoderMark = mark
         planned = (height, width)

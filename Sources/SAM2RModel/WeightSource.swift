@@ -27,6 +27,7 @@ extension WeightSource {
 /// running the loaders against it yields the exact key/shape list a config needs.
 final class ShapeRecorder: WeightSource {
     var requests: [(name: String, shape: [Int])] = []
+    var gemms: [GemmLayer] = []
     func shape(of name: String) -> [Int]? { nil }
     func readFloats(_ name: String, into: UnsafeMutableBufferPointer<Float>) throws {
         throw ModelError.missingWeight(name)
@@ -42,6 +43,16 @@ extension ModelConfig {
         _ = try PromptEncoderWeights(r, self)
         _ = try MaskDecoderWeights(r, self)
         return r.requests
+    }
+
+    /// Every GEMM of the image path (the layers a quantization table may cover), in load order.
+    public func gemmLayers() throws -> [GemmLayer] {
+        try validate()
+        let r = ShapeRecorder()
+        _ = try ImageEncoderWeights(r, self)
+        _ = try PromptEncoderWeights(r, self)
+        _ = try MaskDecoderWeights(r, self)
+        return r.gemms
     }
 
     /// Checkpoint prefixes of SAM2's video modules: present in every checkpoint, unused by the image path.
