@@ -91,6 +91,7 @@ test-cli: deps
 	$(SWIFT) build
 	@mkdir -p $(BUILD)/results
 	Tests/CLI/run_cli_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli.log
+	Tests/CLI/run_bench_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli-bench.log
 
 # ---- benchmarks (never timed unit tests) ----
 bench-kernels: release

@@ -53,5 +53,5 @@ err=$("$BIN" bench --model "$ROOT/nonexistent.pt" --config "$G/config.json" --ru
 err=$("$BIN" bench "${MODEL[@]}" --runs 0 2>&1 >/dev/null); rc=$?
 [ $rc -ne 0 ] && [[ "$err" == error:* ]] && ok || bad "--runs 0: rc=$rc $err"
 
-echo "bench CLI tests: $pass passed, $fail failed"
+echo "bench: $pass passed, $fail failed"
 [ $fail -eq 0 ]
