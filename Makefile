@@ -27,6 +27,7 @@ help:
 	@echo "make test          install missing system packages, run every test (native + qemu aarch64 + Swift)"
 	@echo "make test-kernels  kernel harness, native"
 	@echo "make test-arm      kernel harness cross-compiled for aarch64 under qemu ($(ARM_CPUS))"
+	@echo "make test-swift-arm the engine (Embedded Swift) + C kernels for aarch64 under qemu, checked against x86"
 	@echo "make test-swift    swift test (engine, readers, model vs goldens, profiles)"
 	@echo "make test-cli      sam2r on the committed micro model, and bad input"
 	@echo "make bench-kernels sam2r bench kernels (release build)"
@@ -44,7 +45,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps clean-results test-kernels test-arm test-swift test-cli
+test: deps clean-results test-kernels test-arm test-swift-arm test-swift test-cli
 	@Tests/summarize_results.sh $(BUILD)/results
 
 clean-results:
