@@ -5,8 +5,13 @@
 public enum NPY {
     /// Writes `data` (row-major, `shape.product` elements) atomically.
     public static func write(path: String, shape: [Int], data: UnsafeBufferPointer<Float>) throws {
-        let count = shape.reduce(1) { $0 * max($1, 0) }
-        guard shape.allSatisfy({ $0 >= 0 }), count == data.count else {
+        var count: Int? = 1
+        for d in shape {
+            guard let c = count, d >= 0 else { count = nil; break }
+            let (p, o) = c.multipliedReportingOverflow(by: d)
+            count = o ? nil : p
+        }
+        guard let count, count == data.count else {
             throw CheckpointError(path: path, .npy("shape \(shape) does not match \(data.count) elements"))
         }
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"

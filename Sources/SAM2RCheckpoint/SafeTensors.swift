@@ -74,8 +74,15 @@ extension Checkpoint {
                 throw bad("shape \(e.shape) × \(dt.rawValue) needs \(count) × \(dt.byteSize) bytes, data_offsets span \(end - begin)")
             }
             var strides = [Int](repeating: 1, count: e.shape.count)
+            // A zero dimension keeps the element count at 0 whatever the others are, so the stride
+            // products are checked on their own.
             var s = 1
-            for d in e.shape.indices.reversed() { strides[d] = s; s *= e.shape[d] }
+            for d in e.shape.indices.reversed() {
+                strides[d] = s
+                let (next, o) = s.multipliedReportingOverflow(by: e.shape[d])
+                guard !o else { throw bad("strides of \(e.shape) overflow") }
+                s = next
+            }
             rows.append((TensorInfo(name: name, dtype: dt, shape: e.shape, strides: strides, storageOffset: 0), begin, end))
         }
         rows.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }

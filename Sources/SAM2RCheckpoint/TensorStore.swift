@@ -11,13 +11,17 @@ public struct TensorInfo: Equatable, Sendable {
     /// Offset of element 0 within the storage, in elements.
     public let storageOffset: Int
 
+    /// Element count (a `Checkpoint` checks it is at most `Checkpoint.maxTensorElements` at load).
     public var count: Int { shape.reduce(1, *) }
 
     public var isContiguous: Bool {
         var expected = 1
         for d in shape.indices.reversed() where shape[d] != 1 {
             if strides[d] != expected { return false }
-            expected *= shape[d]
+            // Overflows only past a zero dimension (an empty tensor, never read element-wise).
+            let (e, o) = expected.multipliedReportingOverflow(by: shape[d])
+            if o { return false }
+            expected = e
         }
         return true
     }
@@ -71,27 +75,49 @@ public final class Checkpoint: @unchecked Sendable {
 
     public var count: Int { names.count }
 
-    /// Total number of elements over all tensors.
-    public var parameterCount: Int { tensors.values.reduce(0) { $0 + $1.info.count } }
+    /// Most elements one tensor may have: 2³¹ (8 GiB as Float, far above any SAM2 weight). A torch
+    /// tensor is a view, so stride-0 dimensions can describe far more elements than its storage
+    /// holds; `floats()` would allocate them all. Checked when the checkpoint is opened (and again
+    /// before each allocation), so `count`, `parameterCount` and reads stay within bounds.
+    public static let maxTensorElements = 1 << 31
 
-    /// Checks that `storageOffset + Σ (shape[d]-1)·stride[d]` stays inside the storage.
+    /// Total number of elements over all tensors (saturates at `Int.max`; cannot overflow with at
+    /// most `maxTensorElements` per tensor and fewer than 2³² tensors).
+    public var parameterCount: Int {
+        tensors.values.reduce(0) { sum, t in
+            let (s, o) = sum.addingReportingOverflow(t.info.count)
+            return o ? Int.max : s
+        }
+    }
+
+    /// Checks that `storageOffset + Σ (shape[d]-1)·stride[d]` stays inside the storage, that the
+    /// element count is at most `maxTensorElements`, and that `storageOffset + Σ shape[d]·stride[d]`
+    /// does not overflow: the strided readers' odometer steps one stride past the last index of a
+    /// dimension (even of a size-1 one) before rewinding by `shape[d]·stride[d]`.
     static func checkExtent(_ info: TensorInfo, storageBytes: Int, path: String) throws {
         func fail(_ s: String) -> CheckpointError { CheckpointError(path: path, .tensor(name: info.name, s)) }
         guard info.shape.count == info.strides.count else { throw fail("\(info.shape.count) sizes but \(info.strides.count) strides") }
         guard info.storageOffset >= 0 else { throw fail("negative storage offset") }
         var count = 1
         var last = info.storageOffset
+        var reach = info.storageOffset  // storageOffset + Σ shape[d]·stride[d]
         for (n, s) in zip(info.shape, info.strides) {
             guard n >= 0, s >= 0 else { throw fail("negative size or stride in \(info.shape)/\(info.strides)") }
             let (c, o1) = count.multipliedReportingOverflow(by: n)
             guard !o1 else { throw fail("element count of \(info.shape) overflows") }
             count = c
             if n > 0 {
-                let (step, o2) = (n - 1).multipliedReportingOverflow(by: s)
-                let (l, o3) = last.addingReportingOverflow(step)
-                guard !o2, !o3 else { throw fail("extent of \(info.shape) with strides \(info.strides) overflows") }
-                last = l
+                let overflow = fail("extent of \(info.shape) with strides \(info.strides) overflows")
+                let (span, o2) = n.multipliedReportingOverflow(by: s)
+                guard !o2 else { throw overflow }
+                let (r, o3) = reach.addingReportingOverflow(span)
+                guard !o3 else { throw overflow }
+                reach = r
+                last += span - s  // (n-1)·s, and last ≤ reach: cannot overflow
             }
+        }
+        guard count <= maxTensorElements else {
+            throw fail("\(info.shape) has \(count) elements, over the element count limit of \(maxTensorElements) per tensor")
         }
         if count == 0 { return }
         let storageCount = storageBytes / info.dtype.byteSize
@@ -163,6 +189,7 @@ public final class Checkpoint: @unchecked Sendable {
     /// The tensor converted to Float, row-major.
     public func floats(_ name: String) throws -> [Float] {
         let n = try lookup(name).info.count
+        try checkAllocation(name, n)
         return try [Float](unsafeUninitializedCapacity: n) { buf, initialized in
             try readFloats(name, into: buf)
             initialized = n
@@ -177,6 +204,7 @@ public final class Checkpoint: @unchecked Sendable {
             throw CheckpointError(path: path, .tensor(name: name, "is \(dt.rawValue), not an integer tensor"))
         }
         guard info.count > 0 else { return [] }
+        try checkAllocation(name, info.count)
         let base = storage.baseAddress!
         var out: [Int64] = []
         out.reserveCapacity(info.count)
@@ -191,6 +219,14 @@ public final class Checkpoint: @unchecked Sendable {
             }
         }
         return out
+    }
+
+    /// Refuses to allocate more than `maxTensorElements` elements (already checked at load; kept
+    /// next to the allocation so no future path can bypass it).
+    func checkAllocation(_ name: String, _ n: Int) throws {
+        guard n >= 0, n <= Checkpoint.maxTensorElements else {
+            throw CheckpointError(path: path, .tensor(name: name, "\(n) elements, over the element count limit of \(Checkpoint.maxTensorElements) per tensor"))
+        }
     }
 
     func forEachOffset(_ info: TensorInfo, _ body: (Int) -> Void) {

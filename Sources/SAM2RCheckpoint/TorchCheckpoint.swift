@@ -39,7 +39,9 @@ extension Checkpoint {
             throw layout("top-level dict has no tensors and no 'model' state_dict (keys: \(keys.prefix(10).joined(separator: ", ")))")
         }
 
-        var storages: [String: UnsafeRawBufferPointer] = [:]
+        // Each storage key is read once; a later use must name the same dtype and element count
+        // (torch.save never writes one storage under two types), compared without arithmetic.
+        var storages: [String: (bytes: UnsafeRawBufferPointer, dtype: TensorDType, count: Int)] = [:]
         var ordered: [(TensorInfo, UnsafeRawBufferPointer)] = []
         ordered.reserveCapacity(sd.items.count)
         for item in sd.items {
@@ -48,7 +50,10 @@ extension Checkpoint {
             let s = t.storage
             let bytes: UnsafeRawBufferPointer
             if let cached = storages[s.key] {
-                bytes = cached
+                guard cached.dtype == s.dtype, cached.count == s.count else {
+                    throw CheckpointError(path: path, .tensor(name: name, "storage '\(s.key)' is used with two different sizes or dtypes"))
+                }
+                bytes = cached.bytes
             } else {
                 guard let e = zip.entry(named: root + "data/" + s.key) else {
                     throw CheckpointError(path: path, .tensor(name: name, "storage '\(s.key)' missing from the zip"))
@@ -59,10 +64,7 @@ extension Checkpoint {
                     throw CheckpointError(path: path, .tensor(name: name, "storage '\(s.key)' holds \(data.count) bytes, needs \(s.count) × \(s.dtype.byteSize)"))
                 }
                 bytes = UnsafeRawBufferPointer(rebasing: data[0..<need])
-                storages[s.key] = bytes
-            }
-            guard bytes.count == s.count * s.dtype.byteSize else {
-                throw CheckpointError(path: path, .tensor(name: name, "storage '\(s.key)' is used with two different sizes or dtypes"))
+                storages[s.key] = (bytes, s.dtype, s.count)
             }
             let info = TensorInfo(name: name, dtype: s.dtype, shape: t.shape, strides: t.strides, storageOffset: t.storageOffset)
             ordered.append((info, bytes))

@@ -316,7 +316,8 @@ public struct Unpickler {
 
     func int(_ v: PickleValue, _ what: String, at: Int) throws -> Int {
         guard case .int(let i) = v else { throw fail("\(what) is a \(v.kindName), expected int, at byte \(at)") }
-        return Int(i)
+        guard let n = Int(exactly: i) else { throw fail("\(what) \(i) is out of range at byte \(at)") }
+        return n
     }
 
     func ints(_ v: PickleValue, _ what: String, at: Int) throws -> [Int] {

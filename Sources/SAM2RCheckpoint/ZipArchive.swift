@@ -121,7 +121,10 @@ public final class ZipArchive: @unchecked Sendable {
                 }
                 x += 4 + len
             }
-            guard csize <= UInt64(b.count), usize <= UInt64(b.count) || method != 0, lho <= UInt64(b.count) else {
+            // A stored entry's size is its data length; a compressed entry's uncompressed size may
+            // exceed the file but must still be representable as an Int (ZIP64 gives 64 bits).
+            guard csize <= UInt64(b.count), lho <= UInt64(b.count),
+                  method == 0 ? usize <= UInt64(b.count) : usize <= UInt64(Int.max) else {
                 throw fail("entry '\(name)': size or offset exceeds the file length")
             }
             if flags & 1 != 0 { throw fail("entry '\(name)' is encrypted") }
@@ -160,6 +163,7 @@ public final class ZipArchive: @unchecked Sendable {
         let sorted = entries.sorted { $0.localHeaderOffset < $1.localHeaderOffset }
         for k in sorted.indices.dropFirst() {
             let prev = sorted[k - 1]
+            // Both terms are bounded by the file length (checked above), so the sum cannot overflow.
             if sorted[k].localHeaderOffset < prev.dataOffset + prev.compressedSize {
                 throw fail("entries '\(prev.name)' and '\(sorted[k].name)' overlap")
             }
