@@ -211,7 +211,8 @@ public struct QuantParams: Equatable, Sendable {
             let top = max(t, tiny)
             var scale = (top - lo) / 255
             if scale < tiny { scale = 1 }
-            let zp = Int(min(max((-128 - lo / scale).rounded(), -128), 127))
+            // Ceiling: the representable low end is at or below the minimum seen (GELU piles values at −0.17).
+            let zp = Int(min(max((-128 - lo / scale).rounded(.up), -128), 127))
             return QuantParams(scheme: .s8Asym, scale: scale, zeroPoint: zp,
                                clipLow: Float(-128 - zp) * scale, clipHigh: Float(127 - zp) * scale)
         }

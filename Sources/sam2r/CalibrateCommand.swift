@@ -34,8 +34,8 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Prompts per image file name (JSON); images not listed get the default prompts.")
     var prompts: String?
 
-    @Option(help: "minmax|percentile|entropy|mse.")
-    var method: String = "percentile"
+    @Option(help: "minmax|percentile|entropy|mse (mse: best mean SQNR on the micro model, docs/quantization-table.md).")
+    var method: String = "mse"
 
     @Option(help: "Percent of values kept by --method percentile.")
     var percentile: Double = 99.99
