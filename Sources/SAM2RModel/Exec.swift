@@ -21,6 +21,9 @@ final class Exec {
     let attentionKernel: UnsafePointer<sam2r_attention_f32_ukernel>
     var observer: TensorObserver?
     var gemmInputObserver: GemmInputObserver?
+    /// Arena buffer the int8 GEMMs quantize their input rows into (int8 view of the floats), planned
+    /// by the predictor when it has an int8 plan (SAM2ImagePredictor.replan).
+    var int8Input: Buf?
 
     init(ws: Workspace, pool: ThreadPool?) throws {
         self.ws = ws
@@ -46,6 +49,7 @@ final class Exec {
     /// y[rows, out] (stride ldy) = x[rows, in] (stride ldx) W^T + b.
     func linear(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil, _ l: Linear,
                 _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) throws {
+        if let q = l.int8 { return try linearS8(x, rows: rows, ldx: ldx, l, q, y, ldy: ldy) }
         guard !planning, rows > 0 else { return }
         let k = l.inFeatures, n = l.outFeatures
         let lda = ldx ?? k, ldc = ldy ?? n
@@ -54,6 +58,37 @@ final class Exec {
             try gemmF32(m: rows, n: n, k: k, a: UnsafeBufferPointer(start: x, count: (rows - 1) * lda + k), lda: lda,
                         weights: l.packed, bias: b,
                         c: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n), ldc: ldc, pool: pool)
+        }
+    }
+
+    /// The int8 GEMM of an int8 Linear (scheme: Int8.swift).
+    private func linearS8(_ x: UnsafePointer<Float>, rows: Int, ldx: Int?, _ l: Linear, _ q: Int8Linear,
+                          _ y: UnsafeMutablePointer<Float>, ldy: Int?) throws {
+        guard !planning, rows > 0 else { return }
+        let k = l.inFeatures, n = l.outFeatures
+        let lda = ldx ?? k, ldc = ldy ?? n
+        guard let qa = int8Input, rows * k <= qa.count * 4 else {
+            throw EngineError.planMismatch("int8 input of '\(l.name)' (\(rows * k) bytes) does not fit the planned buffer")
+        }
+        if let o = gemmInputObserver, !l.name.isEmpty { o(l.name, x, rows, k, lda) }
+        let a = UnsafeMutableRawPointer(qa.p).bindMemory(to: Int8.self, capacity: rows * k)
+        if lda == k {
+            try rowops.quantize(x: UnsafeBufferPointer(start: x, count: rows * k),
+                                y: UnsafeMutableBufferPointer(start: a, count: rows * k),
+                                inverseScale: q.inverseScale, zeroPoint: q.zeroPoint)
+        } else {
+            for r in 0..<rows {
+                try rowops.quantize(x: UnsafeBufferPointer(start: x + r * lda, count: k),
+                                    y: UnsafeMutableBufferPointer(start: a + r * k, count: k),
+                                    inverseScale: q.inverseScale, zeroPoint: q.zeroPoint)
+            }
+        }
+        try q.bias.withUnsafeBufferPointer { b in
+            try q.scale.withUnsafeBufferPointer { s in
+                try gemmS8(m: rows, n: n, k: k, a: UnsafeBufferPointer(start: a, count: rows * k), aZeroPoint: q.zeroPoint,
+                           weights: q.packed, bias: b, scale: s,
+                           c: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n), ldc: ldc, pool: pool)
+            }
         }
     }
 

@@ -10,6 +10,8 @@ struct Linear {
     /// The weight's state_dict prefix (e.g. `image_encoder.trunk.blocks.3.attn.qkv`); the name under
     /// which `Exec.gemmInputObserver` reports this GEMM's input. Empty for unnamed test layers.
     var name: String = ""
+    /// The int8 form when the predictor's int8 plan has an entry for `name` (Int8.swift); nil: fp32.
+    var int8: Int8Linear?
     var outFeatures: Int { packed.n }
     var inFeatures: Int { packed.k }
 
@@ -21,8 +23,10 @@ struct Linear {
 
     /// PyTorch nn.Linear `prefix`.weight [out, in] + `prefix`.bias.
     init(_ src: WeightSource, _ prefix: String, out: Int, in k: Int) throws {
-        try self.init(weights: src.load(prefix + ".weight", [out, k]), bias: src.load(prefix + ".bias", [out]), n: out, k: k)
+        let w = try src.load(prefix + ".weight", [out, k]), b = try src.load(prefix + ".bias", [out])
+        try self.init(weights: w, bias: b, n: out, k: k)
         name = prefix
+        try quantizeIfPlanned(src, weights: w)
         (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .linear, inFeatures: k, outFeatures: out))
     }
 
@@ -37,6 +41,7 @@ struct Linear {
         }
         try self.init(weights: hwc, bias: src.load(prefix + ".bias", [out]), n: out, k: kk * kk * c)
         name = prefix
+        try quantizeIfPlanned(src, weights: hwc)
         (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .conv, inFeatures: kk * kk * c, outFeatures: out))
     }
 
@@ -55,8 +60,17 @@ struct Linear {
         for _ in 0..<(kk * kk) { bias += b }
         try self.init(weights: g, bias: bias, n: kk * kk * out, k: c)
         name = prefix
+        try quantizeIfPlanned(src, weights: g)
         (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .convTranspose, inFeatures: c,
                                                         outFeatures: kk * kk * out))
+    }
+}
+
+extension Linear {
+    /// Builds the int8 form if `src` carries an int8 plan with an entry for `name`.
+    mutating func quantizeIfPlanned(_ src: WeightSource, weights w: [Float]) throws {
+        guard let q = src as? QuantizedWeightSource, let act = q.plan[name] else { return }
+        int8 = try Int8Linear(weights: w, bias: bias, n: outFeatures, k: inFeatures, act: act, name: name)
     }
 }
 

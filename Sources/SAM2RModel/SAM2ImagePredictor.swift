@@ -35,6 +35,10 @@ public final class SAM2ImagePredictor {
     let promptEncoder: PromptEncoderWeights
     let decoder: MaskDecoderWeights
     let pool: ThreadPool?
+    /// Some GEMM runs in int8 (an int8 plan was given, Int8.swift).
+    let hasInt8: Bool
+    /// Floats of the planned int8 GEMM input buffer (allocated right after the features).
+    private var int8Floats = 0
 
     private var ws: Workspace
     private var ex: Exec
@@ -65,6 +69,15 @@ public final class SAM2ImagePredictor {
                       allocate: true)
     }
 
+    /// With an int8 plan (Int8.swift has the scheme): every GEMM named in `quantization` runs in int8
+    /// (weights quantized and packed for the active ISA now), the others in fp32. Force the ISA
+    /// (`ISA.force`) before creating the predictor to pick the int8 kernel variant.
+    public convenience init(config: ModelConfig, weights: WeightSource, threads: Int = 1,
+                            promptCapacity: Int = 16, quantization: Int8Plan?) throws {
+        try self.init(config: config, weights: quantization.map { QuantizedWeightSource(weights, plan: $0) } ?? weights,
+                      threads: threads, promptCapacity: promptCapacity, allocate: true)
+    }
+
     /// The arena plan for images of `height` x `width`, from the config alone (no weights, no arena).
     public static func arenaPlan(config: ModelConfig, height: Int, width: Int, threads: Int = 1,
                                  promptCapacity: Int = 16) throws -> ArenaPlan {
@@ -88,6 +101,7 @@ public final class SAM2ImagePredictor {
         encoder = try ImageEncoderWeights(weights, config)
         promptEncoder = try PromptEncoderWeights(weights, config)
         decoder = try MaskDecoderWeights(weights, config)
+        hasInt8 = !((weights as? QuantizedWeightSource)?.plan.isEmpty ?? true)
         pool = threads > 1 ? try ThreadPool(threads: threads) : nil
         planned = (config.imageSize, config.imageSize)
         ws = Workspace()
@@ -96,6 +110,21 @@ public final class SAM2ImagePredictor {
     }
 
     private func replan(height: Int, width: Int, allocate: Bool = true) throws {
+        // With int8 layers: a first plan-only pass finds the largest tensor; the int8 input buffer
+        // (one, live throughout, bytes >= any GEMM input's floats, so >= rows * K) is then planned
+        // first, like every other tensor.
+        int8Floats = 0
+        if hasInt8 {
+            let w0 = Workspace()
+            let e0 = try Exec(ws: w0, pool: pool)
+            let f0 = try allocFeatures(e0)
+            try runEncoder(e0, rgb: nil, height: height, width: width, features: f0)
+            _ = try runDecoder(e0, features: f0, coords: [Float](repeating: 0, count: 2 * promptCapacity),
+                               labels: [Int32](repeating: 1, count: promptCapacity), mask: nil, multimask: true,
+                               height: height, width: width)
+            let largestFloats = (w0.lifetimes.map(\.size).max() ?? 4) / 4
+            int8Floats = (largestFloats + 3) / 4
+        }
         let w = Workspace()
         let e = try Exec(ws: w, pool: pool)
         let f = try allocFeatures(e)
@@ -118,9 +147,11 @@ public final class SAM2ImagePredictor {
 
     private func allocFeatures(_ e: Exec) throws -> ImageFeatures {
         let d = config.dModel, s = config.embedSize
-        return ImageFeatures(imageEmbed: try e.ws.alloc(s * s * d, "image_embed"),
-                             featS1: try e.ws.alloc(4 * s * s * (d / 4), "feat_s1"),
-                             featS0: try e.ws.alloc(16 * s * s * (d / 8), "feat_s0"))
+        let f = ImageFeatures(imageEmbed: try e.ws.alloc(s * s * d, "image_embed"),
+                              featS1: try e.ws.alloc(4 * s * s * (d / 4), "feat_s1"),
+                              featS0: try e.ws.alloc(16 * s * s * (d / 8), "feat_s0"))
+        if int8Floats > 0 { e.int8Input = try e.ws.alloc(int8Floats, "int8.gemm_input") }
+        return f
     }
 
     // MARK: - setImage

@@ -5,6 +5,7 @@ import SAM2RHost
 import SAM2RImageIO
 import SAM2RModel
 import SAM2RProfiles
+import SAM2RQuant
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,6 +57,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Device profile NAME|PATH|auto: threads, arena budget and input size (sam2r profiles).")
     var profile: String?
 
+    @Option(help: "Int8 table (sam2r calibrate): GEMMs with an entry run in int8, the others in fp32.")
+    var table: String?
+
     @Flag(help: "Print timings per stage, scores and arena bytes as JSON.")
     var json = false
 
@@ -92,7 +96,15 @@ struct RunCommand: ParsableCommand {
         } catch let e as WeightKeyError {
             throw CLIError("\(checkpoint): \(e.description) (config \(cfg.name))")
         }
-        let predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads)
+        var quantization: Int8Plan?
+        if let table {
+            let t = try QuantTable.read(path: table)
+            try t.validate(gemms: cfg.gemmLayers(), fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name,
+                           path: table)
+            quantization = Dictionary(t.entries.map { ($0.name, (scale: $0.params.scale, zeroPoint: Int32(clamping: $0.params.zeroPoint))) },
+                                      uniquingKeysWith: { a, _ in a })
+        }
+        let predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads, quantization: quantization)
         let tLoad = monotonicSeconds()
 
         // 5. Encoder once, then the decoder for the prompt.
