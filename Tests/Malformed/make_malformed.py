@@ -79,14 +79,17 @@ F32x4 = struct.pack("<4f", 1, 2, 3, 4)
 def torch_zip(pkl=GOOD_PKL, storages=None, extra=None, compress=zipfile.ZIP_STORED, root="archive/"):
     storages = {"0": F32x4} if storages is None else storages
     buf = io.BytesIO()
+    def entry(name):  # fixed timestamps: the generator's output is byte-for-byte reproducible
+        return zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
+
     with zipfile.ZipFile(buf, "w", compression=compress) as z:
-        z.writestr(root + "data.pkl", pkl)
-        z.writestr(root + "byteorder", "little")
+        z.writestr(entry(root + "data.pkl"), pkl, compress_type=compress)
+        z.writestr(entry(root + "byteorder"), "little", compress_type=compress)
         for k, v in storages.items():
-            z.writestr(root + "data/" + k, v, compress_type=zipfile.ZIP_STORED)
-        z.writestr(root + "version", "3\n")
+            z.writestr(entry(root + "data/" + k), v, compress_type=zipfile.ZIP_STORED)
+        z.writestr(entry(root + "version"), "3\n", compress_type=compress)
         for name, data in (extra or {}).items():
-            z.writestr(name, data)
+            z.writestr(entry(name), data, compress_type=compress)
     return bytearray(buf.getvalue())
 
 
@@ -176,7 +179,7 @@ put(P, "pt", "bzip2_pickle.pt", torch_zip(compress=zipfile.ZIP_BZIP2), K + "comp
 # ---- torch layout
 buf = io.BytesIO()
 with zipfile.ZipFile(buf, "w") as z:
-    z.writestr("archive/version", "3\n")
+    z.writestr(zipfile.ZipInfo("archive/version", date_time=(2024, 1, 1, 0, 0, 0)), "3\n")
 put(P, "pt", "no_data_pkl.pt", buf.getvalue(), K + "layout", "zip has no data.pkl (not a torch.save file)")
 put(P, "pt", "two_data_pkl.pt", torch_zip(extra={"other/data.pkl": GOOD_PKL}), K + "layout", "zip has 2 data.pkl entries")
 b = torch_zip(); i = bytes(b).find(b"little"); b[i:i + 6] = b"bigend"
@@ -528,19 +531,18 @@ put(S, "safetensors", "name_newline.safetensors", st('{"a\\nb":{"dtype":"Q8","sh
 put(R, "profile", "arch_newline.json", profile(arch="x86\nerror: forged"), RK, "is not one of aarch64, x86_64", "multiline")
 
 # --------------------------------------------------------------------------------------------
-# Pending: inputs that crash or hang a reader today (found while hardening; docs/hardening.md).
-# Not run by the tests until fixed; pending/pending.tsv gives the error each should produce.
-pending = []
+# Found while hardening (docs/hardening.md, findings 1-6): each crashed or hung a reader. They are
+# fixed now and run like the rest; the files stay in pending/ because
+# Tests/SAM2RCheckpointTests/MalformedRegressionTests.swift reads them there by path.
+# pending/pending.tsv lists the reproducers still open (none at the moment).
+open_rows = []
 
 
-def pend(name, data, reader, what, expected):
-    os.makedirs(os.path.join(ROOT, "pending"), exist_ok=True)
-    with open(os.path.join(ROOT, "pending", name), "wb") as f:
-        f.write(data)
-    pending.append("\t".join([reader, "pending/" + name, expected, what]))
+def found(name, data, reader, kind, fragment):
+    put(reader, "pending", name, data, kind, fragment)
 
 
-# A ZIP64 extra field gives a compressed entry an uncompressed size >= 2^63: Int(usize) traps.
+# 1. A ZIP64 extra field gives a compressed entry an uncompressed size >= 2^63 (Int(usize) trapped).
 def zip64_huge_usize():
     name = b"archive/data.pkl"
     data = b"\x03\x00"  # an empty deflate stream
@@ -552,37 +554,41 @@ def zip64_huge_usize():
     return lh + cdr + end
 
 
-pend("zip64_uncompressed_size_2_64.pt", zip64_huge_usize(), "checkpoint", "ZipArchive.init: Int(usize) traps",
-     K + "zip\tsize or offset exceeds the file length")
-# A storage used a second time with a numel whose byte size overflows: unchecked multiply traps.
-pend("storage_reused_numel_overflow.pt",
-     torch_zip(state_dict(("a", tensor()), ("b", tensor(dtype="LongStorage", numel=2**62, shape=(1,), stride=(1,))))),
-     "checkpoint", "TorchCheckpoint: s.count * s.dtype.byteSize overflows (cached-storage path)",
-     K + "tensor\tstorage '0' is used with two different sizes or dtypes")
-# A zero-sized dimension hides huge others from the size check; the stride computation overflows.
-pend("zero_dim_stride_overflow.safetensors",
-     st('{"w":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}}'),
-     "checkpoint", "SafeTensors: strides s *= shape[d] overflows",
-     K + "tensor\tstrides of [0, 4294967296, 4294967296] overflow")
-# A size-1 dimension with a huge stride passes the extent check; reading it overflows the odometer.
-pend("size1_huge_stride_read.pt",
-     torch_zip(state_dict(("w", tensor(offset=1, shape=(1, 2), stride=(2**63 - 1, 2))))),
-     "checkpoint+read", "Checkpoint.readFloats/forEachOffset: e += strides[d] overflows",
-     K + "tensor\textent of [1, 2] with strides [9223372036854775807, 2] overflows")
-# Two stride-0 tensors of 2^62 elements each: parameterCount overflows (and floats() would try to
-# allocate 2^64 bytes).
-pend("stride0_count_2_62.pt",
-     torch_zip(state_dict(("a", tensor(shape=(2**31, 2**31), stride=(0, 0))),
-                          ("b", tensor(shape=(2**31, 2**31), stride=(0, 0))))),
-     "checkpoint+parameterCount", "Checkpoint.parameterCount: sum overflows; floats(): 2^64-byte allocation",
-     K + "tensor\telement count limit")
-# A float_ops glob of many '*' that cannot match: keepsInFloat() backtracks exponentially (hang),
-# and a very long pattern recurses once per character (stack overflow).
-pend("float_ops_glob_blowup.json", profile(float_ops=["*" * 24 + "#"]), "profile+keepsInFloat",
-     "DeviceProfile.keepsInFloat: exponential backtracking in globMatch", RK + "\tfloat_ops: pattern")
+found("zip64_uncompressed_size_2_64.pt", zip64_huge_usize(), P, K + "zip", "size or offset exceeds the file length")
+# 2. A storage used a second time with a numel whose byte size overflows (unchecked multiply trapped).
+found("storage_reused_numel_overflow.pt",
+      torch_zip(state_dict(("a", tensor()), ("b", tensor(dtype="LongStorage", numel=2**62, shape=(1,), stride=(1,))))),
+      P, K + "tensor", "storage '0' is used with two different sizes or dtypes")
+# 3. A zero-sized dimension hid huge others from the size check; the stride product overflowed.
+found("zero_dim_stride_overflow.safetensors",
+      st('{"w":{"dtype":"F32","shape":[0,4294967296,4294967296],"data_offsets":[0,0]}}'),
+      S, K + "tensor", "strides of [0, 4294967296, 4294967296] overflow")
+# 4. A size-1 dimension with a huge stride passed the extent check; reading overflowed the odometer.
+found("size1_huge_stride_read.pt", torch_zip(state_dict(("w", tensor(offset=1, shape=(1, 2), stride=(2**63 - 1, 2))))),
+      P, K + "tensor", "extent of [1, 2] with strides [9223372036854775807, 2] overflows")
+# 5. Two stride-0 tensors of 2^62 elements: parameterCount overflowed, floats() would allocate 2^64 bytes.
+found("stride0_count_2_62.pt",
+      torch_zip(state_dict(("a", tensor(shape=(2**31, 2**31), stride=(0, 0))),
+                           ("b", tensor(shape=(2**31, 2**31), stride=(0, 0))))),
+      P, K + "tensor", "over the element count limit")
+# 6. float_ops globs that backtracked exponentially in keepsInFloat (the second one found by FuzzProfile).
+#    Valid profiles: reader profile-glob loads them and matches op names, which must return at once.
+found("float_ops_glob_blowup.json", profile(float_ops=["*" * 24 + "#"]), "profile-glob", "ok", "")
+found("fuzz_profile_glob_timeout.json",
+      open(os.path.join(ROOT, "pending", "fuzz_profile_glob_timeout.json"), "rb").read()
+      if os.path.exists(os.path.join(ROOT, "pending", "fuzz_profile_glob_timeout.json")) else b"",
+      "profile-glob", "ok", "")
+put("profile-glob", "profile", "float_ops_512_stars.json", profile(float_ops=["*" * 511 + "#"] * 64), "ok", "")
+put(R, "profile", "float_ops_pattern_too_long.json", profile(float_ops=["*" * 513]), RK, "float_ops: pattern of 513 bytes (at most 512)")
+put(R, "profile", "float_ops_too_many.json", profile(float_ops=["a"] * 4097), RK, "float_ops: 4097 patterns (at most 4096)")
+# 9. One storage read as FloatStorage x4 and HalfStorage x8 (same 16 bytes) was accepted.
+put(P, "pt", "storage_same_bytes_two_dtypes.pt",
+    torch_zip(state_dict(("a", tensor()), ("b", tensor(dtype="HalfStorage", numel=8, shape=(8,), stride=(1,))))),
+    K + "tensor", "tensor 'b': storage '0' is used with two different sizes or dtypes")
+
 with open(os.path.join(ROOT, "pending", "pending.tsv"), "w") as f:
     f.write("# reader\tfile\tkind once fixed\tmessage fragment once fixed\tdefect   (see docs/hardening.md)\n")
-    f.write("\n".join(pending) + "\n")
+    f.write("".join(r + "\n" for r in open_rows))
 
 with open(os.path.join(ROOT, "manifest.tsv"), "w") as f:
     f.write("# reader\tfile\tkind\tmessage fragment\t[flags]   (generated by make_malformed.py; see README.md)\n")
