@@ -70,6 +70,13 @@ cat > "$TMP/tiny-budget.json" <<'JSON'
  "preferred_isa": ["scalar"], "threads": 1, "arena_budget_bytes": 1000, "input_size": 128, "precision": "fp32", "float_ops": []}
 JSON
 expect_error "arena over budget" "allows 1000" run "${MODEL[@]}" "${IMG[@]}" --point 3,3 --profile "$TMP/tiny-budget.json" --mask-out "$TMP/out.png"
+# A file cannot forge extra output lines: control characters it contains are escaped in the error.
+cat > "$TMP/forged.json" <<'JSON'
+{"schema": 1, "name": "forged", "description": "test", "arch": "x86\nerror: forged second line", "core": "x",
+ "required_isa": [], "preferred_isa": ["scalar"], "threads": 1, "arena_budget_bytes": 1000, "input_size": 128,
+ "precision": "fp32", "float_ops": []}
+JSON
+expect_error "newline in a file's string" 'x86\nerror: forged' run "${MODEL[@]}" "${IMG[@]}" --point 3,3 --profile "$TMP/forged.json" --mask-out "$TMP/out.png"
 SAM2R_ISA=avx1024 expect_error "forced unsupported ISA" "not a variant" cpu
 SAM2R_ISA=neon expect_error "forced ISA of another architecture" "not supported by this CPU" cpu
 expect_error "unknown subcommand" "nope" nope
