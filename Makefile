@@ -15,7 +15,7 @@ APT_PACKAGES := libpng-dev libjpeg-dev pkg-config gcc-aarch64-linux-gnu qemu-use
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 KERNEL_SRC  := $(wildcard Kernels/*.c Kernels/scalar/*.c Kernels/x86/*.c Kernels/arm/*.c)
-KERNEL_HDR  := $(wildcard Kernels/include/*.h)
+KERNEL_HDR  := $(wildcard Kernels/include/*.h Kernels/*.h Kernels/*/*.h)
 HARNESS_SRC := $(wildcard Tests/KernelHarness/*.c)
 HARNESS_CFLAGS := -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/include -ITests/KernelHarness
 # CPUs the aarch64 harness runs on: no dot product (Pi 4), SDOT (Pi 5 / RK3588), N1, everything (i8mm).
