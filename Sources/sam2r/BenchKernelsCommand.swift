@@ -45,8 +45,12 @@ struct BenchKernelsCommand: ParsableCommand {
         if let err = sam2r_isa_env_error() { throw CLIError(String(cString: err)) }
         let isas = try selectedVariants()
         var rows: [KernelBenchRow] = []
-        let pools = Dictionary(uniqueKeysWithValues: threadCounts.map { ($0, sam2r_pool_create(Int32($0))!) })
+        var pools: [Int: OpaquePointer] = [:]
         defer { pools.values.forEach { sam2r_pool_destroy($0) } }
+        for t in Set(threadCounts) {
+            guard let pool = sam2r_pool_create(Int32(t)) else { throw CLIError("could not start \(t) worker threads") }
+            pools[t] = pool
+        }
 
         for isa in isas {
             let peakS8 = sam2r_peak_gmacs(isa, SAM2R_PEAK_S8, 0.3)

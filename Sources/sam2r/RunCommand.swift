@@ -173,20 +173,3 @@ func checkWritableLocation(_ path: String) throws {
     guard access(dir.isEmpty ? "/" : dir, W_OK) == 0 else { throw CLIError("\(path): directory '\(dir)' is not writable") }
     if stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR { throw CLIError("\(path): is a directory") }
 }
-
-func onlineCPUs() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
-
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default:
-            if c.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16) }
-            else { out.unicodeScalars.append(c) }
-        }
-    }
-    return out + "\""
-}

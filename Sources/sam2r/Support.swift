@@ -62,3 +62,20 @@ struct SplitMix64 {
     }
     mutating func nextUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }
+
+func onlineCPUs() -> Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        default:
+            if c.value < 0x20 { out += "\\u" + String(repeating: "0", count: 4 - String(c.value, radix: 16).count) + String(c.value, radix: 16) }
+            else { out.unicodeScalars.append(c) }
+        }
+    }
+    return out + "\""
+}
