@@ -8,6 +8,8 @@
    LA(G, Lloc2) = G', PR(pr.sparse_in, prompt.coords, prompt.labels, G', Lloc2) = pr.sparse_out,
    MR(mr.M0, mr.U, feat_s0, Lloc0, I) = mr.M1..M3, bilinear(M3 -> h x w) > 0 = output.masks,
    clamp(M0, +-32) = output.low_res_logits, and for local_views 0: Lloc0 = up2(feat_s0).
+4. Definition: LA written out window by window / head by head, and PR's bilinear sampling + MLP token by token,
+   straight from docs/refiner.md on the stored tensors (independent of refiner.py's batched code).
 Usage: tools/.venv/bin/python tools/reference/verify_refiner_goldens.py Tests/Goldens/refiner-micro
 """
 
@@ -92,6 +94,80 @@ def check_modules(model, d: str, man: dict, chk: Checker):
             chk(where, "output.masks", masks.to(torch.uint8), t["output.masks"])
 
 
+def naive_la(R, G: torch.Tensor, L2: torch.Tensor, pe_g: torch.Tensor, pe_l: torch.Tensor) -> torch.Tensor:
+    """docs/refiner.md's LA written out window by window and head by head on channels-last maps (no shared code
+    with refiner.LocalizationAugment beyond its weights)."""
+    H, C = G.shape[0], G.shape[2]
+    w, la = R.la.window, R.la
+    out = G.clone()
+    for a in range(H // w):
+        for b in range(H // w):
+            x = G[a * w:(a + 1) * w, b * w:(b + 1) * w].reshape(-1, C)
+            lw = L2[2 * a * w:2 * (a + 1) * w, 2 * b * w:2 * (b + 1) * w].reshape(-1, C)
+            pg = pe_g[a * w:(a + 1) * w, b * w:(b + 1) * w].reshape(-1, C)
+            pl = pe_l[2 * a * w:2 * (a + 1) * w, 2 * b * w:2 * (b + 1) * w].reshape(-1, C)
+            for ly in la.layers:
+                xn = F.layer_norm(x, (C,), ly.norm_q.weight, ly.norm_q.bias, 1e-6)
+                ln = F.layer_norm(lw, (C,), ly.norm_kv.weight, ly.norm_kv.bias, 1e-6)
+                at = ly.attn
+                q, k, v = at.q_proj(xn + pg), at.k_proj(ln + pl), at.v_proj(ln)
+                dh = C // at.heads
+                heads = [torch.softmax(q[:, h * dh:(h + 1) * dh] @ k[:, h * dh:(h + 1) * dh].T / dh ** 0.5, -1)
+                         @ v[:, h * dh:(h + 1) * dh] for h in range(at.heads)]
+                x = x + at.out_proj(torch.cat(heads, 1))
+                xf = F.layer_norm(x, (C,), ly.norm_ffn.weight, ly.norm_ffn.bias, 1e-6)
+                x = x + ly.ffn.fc2(F.gelu(ly.ffn.fc1(xf)))
+            out[a * w:(a + 1) * w, b * w:(b + 1) * w] = x.reshape(w, w, C)
+    return out
+
+
+def bilinear_at(m: torch.Tensor, x: float, y: float) -> torch.Tensor:
+    """Channels-last map [h, w, c] at pixel-centre coordinates (x, y), zero outside (grid_sample zeros,
+    align_corners=False)."""
+    h, w, c = m.shape
+    x0, y0 = int(np.floor(x)), int(np.floor(y))
+    fx, fy = x - x0, y - y0
+    acc = torch.zeros(c, dtype=torch.float64)
+    for yy, wy in ((y0, 1 - fy), (y0 + 1, fy)):
+        for xx, wx in ((x0, 1 - fx), (x0 + 1, fx)):
+            if 0 <= yy < h and 0 <= xx < w:
+                acc += wy * wx * m[yy, xx].double()
+    return acc.float()
+
+
+def check_definition(model, d: str, man: dict, chk: Checker):
+    """Independent re-implementations of LA and PR's sampling + MLP, run on the stored tensors."""
+    from safetensors.torch import load_file
+
+    R, S = model.refiner, man["image_size"]
+    const = load_file(os.path.join(d, man["constants"]))
+    img = {im["name"]: load_file(os.path.join(d, im["image_file"])) for im in man["images"]}
+    la = {(e["local_views"], e["image"]): load_file(os.path.join(d, e["file"])) for e in man["la"]}
+    with torch.no_grad():
+        for (lv, n), t in la.items():
+            chk(f"definition lv{lv}/{n}/la", "G_prime", naive_la(R, img[n]["G"], t["Lloc2"], const["pe.G"],
+                                                                   const["pe.L"]), t["G_prime"])
+        for c in man["cases"]:
+            t = load_file(os.path.join(d, c["file"]))
+            if "pr.f" not in t:
+                continue
+            L = la[(c["local_views"], c["image"])]
+            where = f"definition {c['file']}"
+            f, f_loc, s_out = t["pr.f"].clone(), t["pr.f_loc"].clone(), t["pr.sparse_in"].clone()
+            for i, ((x, y), lab) in enumerate(zip(t["prompt.coords"].tolist(), t["prompt.labels"].tolist())):
+                if lab < 0:
+                    continue
+                for m, dst in ((L["G_prime"], f), (L["Lloc2"], f_loc)):
+                    n_side = m.shape[0]
+                    dst[i] = bilinear_at(m, (x + 0.5) * n_side / S - 0.5, (y + 0.5) * n_side / S - 0.5)
+                s = t["pr.sparse_in"][i]
+                mlp = R.pr.mlp
+                s_out[i] = s + mlp.fc2(F.gelu(mlp.fc1(torch.cat([s, f[i], f_loc[i]]))))
+            chk(where, "pr.f", f, t["pr.f"])
+            chk(where, "pr.f_loc", f_loc, t["pr.f_loc"])
+            chk(where, "pr.sparse_out", s_out, t["pr.sparse_out"])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("dir")
@@ -129,6 +205,7 @@ def main(argv=None):
     if missing:
         chk.bad.append(("manifest", "files not recomputed", sorted(missing)))
     check_modules(model, d, man, chk)
+    check_definition(model, d, man, chk)
     print(json.dumps({"dir": d, "files": len(seen), "tensors_compared": chk.count, "worst_abs_diff": chk.worst,
                       "failures": chk.bad[:20]}))
     return 1 if chk.bad else 0
