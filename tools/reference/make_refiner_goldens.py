@@ -112,16 +112,8 @@ LAYOUT = {
 }
 
 
-def layout_of(name: str) -> str:
-    for k, v in LAYOUT.items():
-        if name == k or (k.endswith(".") and name.startswith(k)):
-            return v
-    return ""
-
-
 def tensor_table(tensors: dict) -> dict:
-    return {k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""), "layout": layout_of(k)}
-            for k, v in tensors.items()}
+    return mg.tensor_table(tensors, LAYOUT.items())
 
 
 # ------------------------------------------------------------------------------------------------------------ compute
@@ -183,7 +175,7 @@ def case_tensors(pred, c: dict) -> tuple[dict, dict]:
     t["output.low_res_logits"] = masks_mhw(d["low_res_logits"])
     l0 = d["masks_raw"][0, 0]
     delta, thr = dec.dynamic_multimask_stability_delta, dec.dynamic_multimask_stability_thresh
-    s = float(stab.flatten()[0])
+    s = float(stab.flatten()[0])  # Meta's rule on token 0 of the decoder run on G' and the refined tokens
     info = {
         "num_masks": int(t["output.iou"].shape[0]),
         "stability_score_token0": s,

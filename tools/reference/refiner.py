@@ -244,6 +244,8 @@ class ResBlock(nn.Module):
         return x + self.conv2(self.act(self.norm(self.conv1(x))))
 
 
+# The three stages only hold parameters (names = the checkpoint keys of docs/refiner.md); MaskRefinement.forward
+# runs them, so the cascade reads in one place exactly as the doc writes it.
 class _Stage1(nn.Module):
     def __init__(self, c8: int, W: int):
         super().__init__()
