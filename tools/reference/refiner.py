@@ -477,6 +477,13 @@ class RefinedPredictor(SAM2ImagePredictor):
         super().reset_predictor()
         self.ref = None
 
+    # Meta's batch path calls Meta's _predict on the plain embedding: it would silently skip the refiner.
+    def set_image_batch(self, image_list) -> None:
+        raise NotImplementedError("RefinedPredictor: one image at a time (set_image / predict)")
+
+    def predict_batch(self, *args, **kwargs):
+        raise NotImplementedError("RefinedPredictor: one image at a time (set_image / predict)")
+
     def predict(self, point_coords=None, point_labels=None, box=None, mask_input=None, multimask_output=True,
                 return_logits=False, normalize_coords=True):
         d = self.predict_detailed(point_coords, point_labels, box, mask_input, multimask_output, normalize_coords)
