@@ -2,7 +2,7 @@
 #
 #   make fuzz-build        build every libFuzzer target (Swift: Fuzz/ package; C: PNG/JPEG harness)
 #   make fuzz              run each target FUZZ_SECONDS with its seed corpus; prints executions per target
-#   make fuzz-<target>     one target (unpickler zip torch safetensors npy profile png jpeg)
+#   make fuzz-<target>     one target (unpickler zip torch safetensors npy profile table prompts png jpeg)
 #   make test-malformed    the malformed-input corpus (Tests/Malformed) through every reader (seconds)
 #   make test-malformed-cli  malformed profiles through the sam2r CLI: one-line error, exit 1
 #   make test-sanitize     kernel harness and the reader tests under ASan + UBSan
@@ -18,7 +18,7 @@ FUZZ_SCRATCH   ?= .build-fuzz
 FUZZ_TIMEOUT   ?= 120
 FUZZ_RSS_MB    ?= 2048
 FUZZ_FLAGS     ?=
-SWIFT_FUZZ_TARGETS := unpickler zip torch safetensors npy profile
+SWIFT_FUZZ_TARGETS := unpickler zip torch safetensors npy profile table prompts
 C_FUZZ_TARGETS     := png jpeg
 FUZZ_TARGETS   ?= $(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)
 FUZZ_CC        ?= clang
@@ -31,7 +31,10 @@ SWIFT_FUZZ_BUILD = $(SWIFT) build --package-path Fuzz --scratch-path $(FUZZ_SCRA
 SWIFT_FUZZ_BIN   = $(FUZZ_SCRATCH)/debug
 
 fuzz_product = $(if $(filter unpickler,$1),FuzzUnpickler,$(if $(filter zip,$1),FuzzZip,$(if $(filter torch,$1),FuzzTorch,$(if \
-  $(filter safetensors,$1),FuzzSafeTensors,$(if $(filter npy,$1),FuzzNPY,$(if $(filter profile,$1),FuzzProfile))))))
+  $(filter safetensors,$1),FuzzSafeTensors,$(if $(filter npy,$1),FuzzNPY,$(if $(filter profile,$1),FuzzProfile,$(if \
+  $(filter table,$1),FuzzTable,$(if $(filter prompts,$1),FuzzPrompts))))))))
+# Targets with a libFuzzer dictionary (Fuzz/dict/<t>.dict: keywords and special number spellings).
+fuzz_dict = $(if $(wildcard Fuzz/dict/$1.dict),-dict=Fuzz/dict/$1.dict)
 fuzz_binary = $(if $(filter $(C_FUZZ_TARGETS),$1),$(FUZZ_DIR)/fuzz-$1,$(SWIFT_FUZZ_BIN)/$(call fuzz_product,$1))
 
 .PHONY: fuzz fuzz-build fuzz-build-swift fuzz-build-c $(addprefix fuzz-,$(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)) \
@@ -57,7 +60,7 @@ $(addprefix fuzz-,$(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)): fuzz-%:
 	@log=$(FUZZ_DIR)/logs/$*.log; \
 	$(if $(filter $(SWIFT_FUZZ_TARGETS),$*),ASAN_OPTIONS=detect_leaks=0) $(FUZZ_NICE) $(call fuzz_binary,$*) -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
 	  -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 $(if $(filter $(SWIFT_FUZZ_TARGETS),$*),-detect_leaks=0) \
-	  -artifact_prefix=$(FUZZ_DIR)/artifacts/$*- $(FUZZ_FLAGS) $(FUZZ_DIR)/corpus/$* Fuzz/corpus/$* >$$log 2>&1; rc=$$?; \
+	  -artifact_prefix=$(FUZZ_DIR)/artifacts/$*- $(call fuzz_dict,$*) $(FUZZ_FLAGS) $(FUZZ_DIR)/corpus/$* Fuzz/corpus/$* >$$log 2>&1; rc=$$?; \
 	n=$$(grep -o 'number_of_executed_units: [0-9]*' $$log | tail -1 | grep -o '[0-9]*$$'); \
 	printf 'fuzz %-12s %10s executions in %ss (corpus %s files)%s\n' $* "$${n:-?}" $(FUZZ_SECONDS) \
 	  "$$(ls $(FUZZ_DIR)/corpus/$* | wc -l)" "$$( [ $$rc -eq 0 ] || echo "  FAILED rc=$$rc, see $$log")"; \

@@ -53,6 +53,20 @@ public func checkMessage(_ description: String, path: String) {
     }
 }
 
+/// The contract of a line-oriented reader's error (quantization tables): "<path>: <what>" or
+/// "<path>:<line>: <what>", otherwise as `checkMessage`.
+public func checkLineMessage(_ description: String, path: String) {
+    var rest = Substring(description)
+    if rest.hasPrefix(path + ":") {
+        let afterColon = rest.dropFirst(path.count + 1)
+        let digits = afterColon.prefix(while: { $0.isASCII && $0.isNumber })
+        if !digits.isEmpty, afterColon.dropFirst(digits.count).hasPrefix(": ") {
+            rest = Substring(path) + afterColon.dropFirst(digits.count)
+        }
+    }
+    checkMessage(String(rest), path: path)
+}
+
 /// For an error of an unexpected type: the reader leaked an untyped error.
 public func untyped(_ error: Error) -> Never {
     fatalError("untyped error \(type(of: error)): \(error)")
