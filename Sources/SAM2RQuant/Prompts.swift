@@ -46,19 +46,27 @@ public enum CalibrationPrompts {
     /// "refine": false}, ...], ...}`. Every prompt needs points or a box (or refine after a prompt).
     public static func parse(_ data: Data, path: String) throws -> [String: [CalibrationPrompt]] {
         func fail(_ s: String) -> QuantTableError { QuantTableError("\(path): \(s)") }
+        // A JSON number as a finite Float: 1e39 (or 1e400, if the JSON reader lets it through) would
+        // become infinity, and the decoder's coordinate normalization NaN.
+        func coordinate(_ n: NSNumber, _ at: String) throws -> Float {
+            let x = n.doubleValue
+            guard x.isFinite, Float(x).isFinite else { throw fail("\(at): \(n) is not a finite coordinate") }
+            return Float(x)
+        }
         let root: Any
         do { root = try JSONSerialization.jsonObject(with: data) } catch {
             throw fail("not valid JSON")
         }
         guard let obj = root as? [String: Any] else { throw fail("top level must be an object {file name: [prompts]}") }
         var out: [String: [CalibrationPrompt]] = [:]
-        for (file, v) in obj {
+        // Sorted: with several bad entries the error names the same one in every run (hash order is per process).
+        for (file, v) in obj.sorted(by: { $0.key < $1.key }) {
             guard let list = v as? [Any], !list.isEmpty else { throw fail("'\(file)': expected a non-empty list of prompts") }
             var ps: [CalibrationPrompt] = []
             for (i, item) in list.enumerated() {
                 let at = "'\(file)'[\(i)]"
                 guard let d = item as? [String: Any] else { throw fail("\(at): a prompt is an object") }
-                if let extra = d.keys.first(where: { !["points", "box", "refine"].contains($0) }) {
+                if let extra = d.keys.sorted().first(where: { !["points", "box", "refine"].contains($0) }) {
                     throw fail("\(at): unknown key '\(extra)'")
                 }
                 var p = CalibrationPrompt()
@@ -68,14 +76,22 @@ public enum CalibrationPrompts {
                         guard let a = pt as? [NSNumber], a.count == 3 || a.count == 2 else {
                             throw fail("\(at).points[\(j)]: expected [x, y, label]")
                         }
-                        let label = a.count == 3 ? a[2].int32Value : 1
-                        guard label == 0 || label == 1 else { throw fail("\(at).points[\(j)]: label must be 0 or 1") }
-                        p.points.append((x: a[0].floatValue, y: a[1].floatValue, label: label))
+                        // The label's exact value: int32Value would truncate 1.5 or 4294967297 to 1.
+                        let label = a.count == 3 ? a[2].doubleValue : 1
+                        guard label == 0 || label == 1 else {
+                            throw fail("\(at).points[\(j)]: label must be 0 or 1, got \(a[2])")
+                        }
+                        p.points.append((x: try coordinate(a[0], "\(at).points[\(j)]"),
+                                         y: try coordinate(a[1], "\(at).points[\(j)]"), label: Int32(label)))
                     }
                 }
                 if let b = d["box"] {
                     guard let a = b as? [NSNumber], a.count == 4 else { throw fail("\(at).box: expected [x0, y0, x1, y1]") }
-                    p.box = SIMD4(a[0].floatValue, a[1].floatValue, a[2].floatValue, a[3].floatValue)
+                    let c = try a.map { try coordinate($0, "\(at).box") }
+                    guard c[0] <= c[2], c[1] <= c[3] else {
+                        throw fail("\(at).box: [\(c[0]), \(c[1]), \(c[2]), \(c[3])] is inverted (needs x0 <= x1, y0 <= y1)")
+                    }
+                    p.box = SIMD4(c[0], c[1], c[2], c[3])
                 }
                 if let r = d["refine"] {
                     guard let b = r as? Bool else { throw fail("\(at).refine: expected true or false") }

@@ -120,12 +120,18 @@ public struct QuantTable: Equatable, Sendable {
         var header: [String: String] = [:]
         var entries: [QuantEntry] = []
         var seen = Set<String>()
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // "\r\n" is one Character in Swift: split on it too, so CRLF tables read like LF ones.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         for (i, raw) in lines.enumerated() {
             let ln = i + 1
             func fail(_ why: String) -> QuantTableError { QuantTableError("\(path):\(ln): \(why)") }
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
+            // A lone "\r" (or any control character) in a value would not survive write + read (a "\r" before
+            // the writer's "\n" turns into a CRLF line end), and would end up in messages verbatim.
+            if let c = line.unicodeScalars.first(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
+                throw fail("control character U+\(String(c.value, radix: 16, uppercase: true)) (fields are separated by spaces or tabs)")
+            }
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
             let headerKeys = ["format", "model", "fingerprint", "calibrator", "images", "prompts"]
             if headerKeys.contains(f[0]) {
@@ -162,7 +168,8 @@ public struct QuantTable: Equatable, Sendable {
                 return x
             }
             let scale = try float("scale"), zp = try int("zp"), k = try int("in")
-            guard scale > 0 else { throw fail("scale \(scale) must be > 0") }
+            // A subnormal scale has an infinite reciprocal (the int8 layers quantize with 1/scale).
+            guard scale > 0, (1 / scale).isFinite else { throw fail("scale \(scale) must be > 0 with a finite reciprocal") }
             guard (-128...127).contains(zp) else { throw fail("zp \(zp) outside -128...127") }
             guard scheme == .s8Asym || zp == 0 else { throw fail("s8-sym needs zp=0, got \(zp)") }
             guard k > 0 else { throw fail("in=\(k) must be > 0") }
@@ -177,7 +184,8 @@ public struct QuantTable: Equatable, Sendable {
             guard let n = kv["n"].flatMap(UInt64.init) else { throw fail("n=\(kv["n"] ?? "") is not a count") }
             guard let cal = kv["cal"], !cal.isEmpty else { throw fail("missing field 'cal'") }
             let known = Set(["scale", "zp", "in", "cal", "min", "max", "clip", "clipped", "n"])
-            if let extra = kv.keys.first(where: { !known.contains($0) }) { throw fail("unknown field '\(extra)'") }
+            // Sorted: the same field is named in every run (dictionary order is per process).
+            if let extra = kv.keys.sorted().first(where: { !known.contains($0) }) { throw fail("unknown field '\(extra)'") }
             guard seen.insert(f[0]).inserted else { throw fail("duplicate entry '\(f[0])'") }
             entries.append(QuantEntry(
                 name: f[0], inFeatures: k,
@@ -188,8 +196,8 @@ public struct QuantTable: Equatable, Sendable {
         for k in ["format", "model", "fingerprint", "calibrator", "images", "prompts"] where header[k] == nil {
             throw QuantTableError("\(path): missing header line '\(k)'")
         }
-        guard let images = Int(header["images"]!), let prompts = Int(header["prompts"]!) else {
-            throw QuantTableError("\(path): 'images' and 'prompts' must be integers")
+        guard let images = Int(header["images"]!), let prompts = Int(header["prompts"]!), images >= 0, prompts >= 0 else {
+            throw QuantTableError("\(path): 'images' and 'prompts' must be integers >= 0")
         }
         return QuantTable(modelName: header["model"]!, fingerprint: header["fingerprint"]!,
                           calibrator: header["calibrator"]!.replacingOccurrences(of: ":", with: " "),
