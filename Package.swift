@@ -141,7 +141,7 @@ let package = Package(
         // Malformed-input corpus (Tests/Malformed): every reader fails with its one-line typed error.
         .testTarget(
             name: "SAM2RMalformedTests",
-            dependencies: ["SAM2RCheckpoint", "SAM2RImageIO", "SAM2RProfiles"],
+            dependencies: ["SAM2RCheckpoint", "SAM2RImageIO", "SAM2RProfiles", "SAM2RQuant", "SAM2RHost", "SAM2RModel"],
             path: "Tests/SAM2RMalformedTests"
         ),
     ]

@@ -35,6 +35,17 @@ public struct QuantEntry: Equatable, Sendable {
 public struct QuantTable: Equatable, Sendable {
     public static let formatVersion = 1
     public static let magic = "sam2r-quant-table"
+    /// Longest line the reader takes: entries are ~200 bytes; a longer line would be quoted whole in errors.
+    public static let maxLineBytes = 4096
+
+    /// Whether `label` (a calibrator as the table stores it, ':' read as ' ') names one `sam2r calibrate`
+    /// writes: minmax, entropy, mse or `percentile P` with P in (0, 100].
+    public static func isCalibratorLabel(_ label: String) -> Bool {
+        let parts = label.split(separator: " ", omittingEmptySubsequences: false)
+        if parts.count == 1, let m = CalibrationMethod(rawValue: String(parts[0])) { return m != .percentile }
+        guard parts.count == 2, parts[0] == "percentile", let p = Double(parts[1]) else { return false }
+        return p > 0 && p <= 100
+    }
 
     public var modelName: String
     /// `fnv1a64:<16 hex>` of the model's tensor names and shapes (`QuantTable.fingerprint`).
@@ -125,6 +136,7 @@ public struct QuantTable: Equatable, Sendable {
         for (i, raw) in lines.enumerated() {
             let ln = i + 1
             func fail(_ why: String) -> QuantTableError { QuantTableError("\(path):\(ln): \(why)") }
+            guard raw.utf8.count <= maxLineBytes else { throw fail("line of \(raw.utf8.count) bytes (at most \(maxLineBytes))") }
             let line = raw.trimmingCharacters(in: .whitespaces)
             if line.isEmpty || line.hasPrefix("#") { continue }
             // A lone "\r" (or any control character) in a value would not survive write + read (a "\r" before
@@ -142,6 +154,9 @@ public struct QuantTable: Equatable, Sendable {
                     guard f[1] == String(formatVersion) else {
                         throw fail("format \(f[1]) not supported (this sam2r reads format \(formatVersion))")
                     }
+                }
+                if f[0] == "calibrator", !isCalibratorLabel(f[1].replacingOccurrences(of: ":", with: " ")) {
+                    throw fail("unknown calibrator '\(f[1])' (minmax, percentile:P, entropy or mse)")
                 }
                 header[f[0]] = f[1]
                 continue
@@ -183,6 +198,9 @@ public struct QuantTable: Equatable, Sendable {
             }
             guard let n = kv["n"].flatMap(UInt64.init) else { throw fail("n=\(kv["n"] ?? "") is not a count") }
             guard let cal = kv["cal"], !cal.isEmpty else { throw fail("missing field 'cal'") }
+            guard isCalibratorLabel(cal.replacingOccurrences(of: ":", with: " ")) else {
+                throw fail("unknown calibrator '\(cal)' (minmax, percentile:P, entropy or mse)")
+            }
             let known = Set(["scale", "zp", "in", "cal", "min", "max", "clip", "clipped", "n"])
             // Sorted: the same field is named in every run (dictionary order is per process).
             if let extra = kv.keys.sorted().first(where: { !known.contains($0) }) { throw fail("unknown field '\(extra)'") }

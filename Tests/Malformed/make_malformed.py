@@ -8,8 +8,9 @@ Each file lands in Tests/Malformed/<reader>/ and gets one row in Tests/Malformed
 
 `reader` picks the entry point (Tests/SAM2RMalformedTests): checkpoint = Checkpoint(path:) (.pt
 and .safetensors, chosen by content), npy = NPY.read(path:), image = decodeImage(path:), profile =
-ProfileCatalog.load(path:). `kind` is the error's type and case (CheckpointError.zip,
-ImageIOError.corrupt, ProfileError.invalid, ...). The fragment must occur in the one-line message
+ProfileCatalog.load(path:), table = QuantTable.read(path:), table-micro = the same + validate against
+the micro model (Tests/Goldens/micro), prompts = CalibrationPrompts.parse. `kind` is the error's type
+and case (CheckpointError.zip, ImageIOError.corrupt, ProfileError.invalid, QuantTableError, ...). The fragment must occur in the one-line message
 after "<file>: ". Flags: `multiline` marks a known defect (the reader's message embeds input text
 with a line break; the test then checks everything but the single line and prints a note).
 """
@@ -528,6 +529,170 @@ put(R, "profile", "input_size_huge.json", profile(input_size=2**62), RK, "is not
 put(R, "profile", "precision_fp16.json", profile(precision="fp16"), RK, "precision: 'fp16' is not int8 or fp32")
 put(R, "profile", "float_ops_empty_pattern.json", profile(float_ops=["*.attn", ""]), RK, "float_ops: empty pattern")
 
+# --------------------------------------------------------------------------------------------
+# Quantization tables (QuantTable.read; reader table-micro also validates against the micro model's
+# GEMMs and fingerprint) and calibration prompts (CalibrationPrompts.parse). Their fragments are the
+# whole message after "<file>:" ("LINE: what" for a table line), i.e. the exact error.
+
+GOOD_TABLE = open(os.path.join(REPO, "Tests/Goldens/micro/int8-table.txt")).read()
+TL = GOOD_TABLE.split("\n")
+T_ENTRY = next(i for i, l in enumerate(TL) if l.startswith("image_encoder."))  # index of the first entry
+T_ASYM = next(i for i, l in enumerate(TL) if " s8-asym " in l)
+T_LAST = max(i for i, l in enumerate(TL) if l.strip())
+T_NAME = TL[T_ENTRY].split()[0]
+T, TM, TK = "table", "table-micro", "QuantTableError"
+
+
+def table(at=None, line=None, insert=None, drop=None, sub=None):
+    """The micro table with line `at` replaced by `line` (or `sub` = (old, new) applied to it),
+    `insert` placed before line `at`, or line `drop` removed."""
+    ls = list(TL)
+    if sub is not None:
+        assert sub[0] in ls[at], sub
+        ls[at] = ls[at].replace(*sub)
+    elif insert is not None:
+        ls.insert(at, insert)
+    elif drop is not None:
+        del ls[drop]
+    elif at is not None:
+        ls[at] = line
+    return "\n".join(ls).encode()
+
+
+def entry_sub(old, new, at=T_ENTRY):
+    return table(at=at, sub=(old, new))
+
+
+def tline(i):  # the 1-based line number of index i
+    return str(i + 1)
+
+
+def hdr(key):
+    return next(i for i, l in enumerate(TL) if l.startswith(key + " "))
+
+
+put(TM, "table", "control_good.txt", GOOD_TABLE.encode(), "ok", "")
+put(TM, "table", "control_crlf.txt", GOOD_TABLE.replace("\n", "\r\n").encode(), "ok", "")
+put(T, "table", "empty.txt", b"", TK, "missing header line 'format'")
+put(T, "table", "not_utf8.txt", GOOD_TABLE.encode().replace(b"model micro", b"model \xff\xfe"), TK, "not UTF-8 text")
+put(T, "table", "format_2.txt", table(at=hdr("format"), line="format 2"), TK,
+    f"{tline(hdr('format'))}: format 2 not supported (this sam2r reads format 1)")
+put(T, "table", "no_format_line.txt", table(drop=hdr("format")), TK,
+    f"{T_ENTRY}: entry before the 'format' header line")
+put(T, "table", "missing_fingerprint.txt", table(drop=hdr("fingerprint")), TK, "missing header line 'fingerprint'")
+put(T, "table", "duplicate_header.txt", table(at=hdr("model") + 1, insert="model micro"), TK,
+    f"{tline(hdr('model') + 1)}: duplicate header field 'model'")
+put(T, "table", "header_two_values.txt", table(at=hdr("model"), line="model micro large"), TK,
+    f"{tline(hdr('model'))}: header 'model' needs exactly one value")
+put(T, "table", "header_after_entry.txt", table(at=T_LAST + 1, insert="images 5"), TK,
+    f"{tline(T_LAST + 1)}: header field 'images' after the first entry")
+put(T, "table", "images_negative.txt", table(at=hdr("images"), line="images -4"), TK,
+    "'images' and 'prompts' must be integers >= 0")
+put(T, "table", "calibrator_unknown.txt", table(at=hdr("calibrator"), line="calibrator kmeans"), TK,
+    f"{tline(hdr('calibrator'))}: unknown calibrator 'kmeans' (minmax, percentile:P, entropy or mse)")
+put(T, "table", "calibrator_percentile_0.txt", table(at=hdr("calibrator"), line="calibrator percentile:0"), TK,
+    f"{tline(hdr('calibrator'))}: unknown calibrator 'percentile:0' (minmax, percentile:P, entropy or mse)")
+put(T, "table", "entry_cal_unknown.txt", entry_sub("cal=mse", "cal=magic"), TK,
+    f"{tline(T_ENTRY)}: unknown calibrator 'magic' (minmax, percentile:P, entropy or mse)")
+put(T, "table", "duplicate_entry.txt", table(at=T_LAST + 1, insert=TL[T_ENTRY]), TK,
+    f"{tline(T_LAST + 1)}: duplicate entry '{T_NAME}'")
+put(T, "table", "unknown_scheme.txt", entry_sub(" s8-sym ", " u4-sym "), TK,
+    f"{tline(T_ENTRY)}: unknown scheme 'u4-sym' (s8-sym or s8-asym)")
+put(T, "table", "truncated_line.txt", table(at=T_ENTRY, line=TL[T_ENTRY][:TL[T_ENTRY].index(" in=")]), TK,
+    f"{tline(T_ENTRY)}: entry '{T_NAME}' has 4 fields, expected 11")
+put(T, "table", "truncated_file.txt", GOOD_TABLE.encode()[:len("\n".join(TL[:T_ENTRY])) + 1 + TL[T_ENTRY].index(" in=")], TK,
+    f"{tline(T_ENTRY)}: entry '{T_NAME}' has 4 fields, expected 11")
+put(T, "table", "long_line.txt", table(at=T_ENTRY, line=TL[T_ENTRY].replace(T_NAME, "x" * 100000)), TK,
+    f"{tline(T_ENTRY)}: line of {len(TL[T_ENTRY]) - len(T_NAME) + 100000} bytes (at most 4096)")
+put(T, "table", "not_key_value.txt", entry_sub(" n=", " n"), TK, f"{tline(T_ENTRY)}: field 'n602112' is not key=value")
+put(T, "table", "duplicate_field.txt", entry_sub(" n=602112", " scale=1.0"), TK, f"{tline(T_ENTRY)}: duplicate field 'scale'")
+put(T, "table", "unknown_field.txt", entry_sub(" min=", " bias="), TK, f"{tline(T_ENTRY)}: unknown field 'bias'")
+put(T, "table", "scale_zero.txt", entry_sub("scale=0.020100271", "scale=0.0"), TK,
+    f"{tline(T_ENTRY)}: scale 0.0 must be > 0 with a finite reciprocal")
+put(T, "table", "scale_negative.txt", entry_sub("scale=0.020100271", "scale=-0.5"), TK,
+    f"{tline(T_ENTRY)}: scale -0.5 must be > 0 with a finite reciprocal")
+put(T, "table", "scale_subnormal.txt", entry_sub("scale=0.020100271", "scale=1e-40"), TK,
+    f"{tline(T_ENTRY)}: scale 1e-40 must be > 0 with a finite reciprocal")
+put(T, "table", "scale_nan.txt", entry_sub("scale=0.020100271", "scale=nan"), TK, f"{tline(T_ENTRY)}: scale=nan is not a finite number")
+put(T, "table", "scale_inf.txt", entry_sub("scale=0.020100271", "scale=inf"), TK, f"{tline(T_ENTRY)}: scale=inf is not a finite number")
+put(T, "table", "scale_1e39.txt", entry_sub("scale=0.020100271", "scale=1e39"), TK, f"{tline(T_ENTRY)}: scale=1e39 is not a finite number")
+put(T, "table", "scale_text.txt", entry_sub("scale=0.020100271", "scale=small"), TK, f"{tline(T_ENTRY)}: scale=small is not a finite number")
+put(T, "table", "zp_out_of_range.txt", entry_sub("zp=-116", "zp=-129", at=T_ASYM), TK, f"{tline(T_ASYM)}: zp -129 outside -128...127")
+put(T, "table", "zp_2_64.txt", entry_sub("zp=-116", "zp=18446744073709551616", at=T_ASYM), TK,
+    f"{tline(T_ASYM)}: zp=18446744073709551616 is not an integer")
+put(T, "table", "zp_sym_nonzero.txt", entry_sub("zp=0", "zp=3"), TK, f"{tline(T_ENTRY)}: s8-sym needs zp=0, got 3")
+put(T, "table", "in_zero.txt", entry_sub("in=147", "in=0"), TK, f"{tline(T_ENTRY)}: in=0 must be > 0")
+put(T, "table", "clip_inverted.txt", entry_sub("clip=-2.5527344,2.5527344", "clip=2.5527344,-2.5527344"), TK,
+    f"{tline(T_ENTRY)}: clip=2.5527344,-2.5527344 is not LOW,HIGH")
+put(T, "table", "clipped_over_1.txt", entry_sub("clipped=3.222e-04", "clipped=1.5"), TK,
+    f"{tline(T_ENTRY)}: clipped=1.5 is not a fraction in 0...1")
+put(T, "table", "count_negative.txt", entry_sub("n=602112", "n=-1"), TK, f"{tline(T_ENTRY)}: n=-1 is not a count")
+put(T, "table", "carriage_return.txt", table(at=hdr("model"), line="model mi\rcro"), TK,
+    f"{tline(hdr('model'))}: control character U+D (fields are separated by spaces or tabs)")
+put(T, "table", "nul_in_name.txt", entry_sub(T_NAME, T_NAME + "\0"), TK,
+    f"{tline(T_ENTRY)}: control character U+0 (fields are separated by spaces or tabs)")
+put(TM, "table", "wrong_fingerprint.txt", entry_sub("fnv1a64:403037fdadc5d74f", "fnv1a64:0123456789abcdef", at=hdr("fingerprint")), TK,
+    "table for model 'micro' (fnv1a64:0123456789abcdef) does not match model 'micro' (fnv1a64:403037fdadc5d74f): "
+    "same GEMM inputs, different tensor names/shapes elsewhere")
+put(TM, "table", "not_a_gemm.txt", entry_sub(T_NAME, "image_encoder.trunk.patch_embed.conv"), TK,
+    "table for model 'micro' does not match model 'micro': 1 mismatched tensor(s): "
+    "image_encoder.trunk.patch_embed.conv (not a GEMM of the model)")
+put(TM, "table", "wrong_in.txt", entry_sub("in=147", "in=148"), TK,
+    f"table for model 'micro' does not match model 'micro': 1 mismatched tensor(s): {T_NAME} (in=148, model has 147)")
+
+PJ, PK = "prompts", "QuantTableError"
+
+
+def prompts(obj):
+    import json
+    return json.dumps(obj).encode()
+
+
+GOOD_PROMPTS = {"chelsea.png": [{"points": [[100.5, 80, 1], [20, 30, 0]]}, {"box": [10, 20, 300, 200]},
+                                {"refine": True, "points": [[100, 80]]}],
+                "coffee.jpg": [{"box": [0, 0, 50, 50], "points": [[25, 25, 1]]}]}
+
+
+def one(prompt):
+    return prompts({"a.png": [prompt]})
+
+
+put(PJ, "prompts", "control_good.json", prompts(GOOD_PROMPTS), "ok", "")
+put(PJ, "prompts", "empty.json", b"", PK, "not valid JSON")
+put(PJ, "prompts", "not_json.json", b"a.png: click 10 20\n", PK, "not valid JSON")
+put(PJ, "prompts", "truncated.json", prompts(GOOD_PROMPTS)[:40], PK, "not valid JSON")
+put(PJ, "prompts", "not_utf8.json", b'{"a\xff.png": [{"box": [0, 0, 1, 1]}]}', PK, "not valid JSON")
+put(PJ, "prompts", "deep_nesting.json", b"[" * 10000 + b"]" * 10000, PK, "not valid JSON")
+put(PJ, "prompts", "top_array.json", b"[]", PK, "top level must be an object {file name: [prompts]}")
+put(PJ, "prompts", "empty_prompt_list.json", prompts({"a.png": []}), PK, "'a.png': expected a non-empty list of prompts")
+put(PJ, "prompts", "prompt_list_object.json", prompts({"a.png": {"box": [0, 0, 1, 1]}}), PK,
+    "'a.png': expected a non-empty list of prompts")
+# Two bad files: the error names the first in sorted order, whatever the process's hash seed.
+put(PJ, "prompts", "two_bad_files.json", b'{"b.png": [], "a.png": [], "c.png": 1}', PK,
+    "'a.png': expected a non-empty list of prompts")
+put(PJ, "prompts", "prompt_not_object.json", prompts({"a.png": [[1, 2]]}), PK, "'a.png'[0]: a prompt is an object")
+put(PJ, "prompts", "unknown_key.json", one({"pts": [[1, 2, 1]]}), PK, "'a.png'[0]: unknown key 'pts'")
+put(PJ, "prompts", "empty_prompt.json", one({}), PK, "'a.png'[0]: no points, box or refine")
+put(PJ, "prompts", "points_not_list.json", one({"points": 5}), PK, "'a.png'[0].points: expected [[x, y, label], ...]")
+put(PJ, "prompts", "point_strings.json", one({"points": [["1", "2", 1]]}), PK, "'a.png'[0].points[0]: expected [x, y, label]")
+put(PJ, "prompts", "point_four_numbers.json", one({"points": [[1, 2, 1, 0]]}), PK, "'a.png'[0].points[0]: expected [x, y, label]")
+put(PJ, "prompts", "label_2.json", one({"points": [[1, 2, 2]]}), PK, "'a.png'[0].points[0]: label must be 0 or 1, got 2")
+put(PJ, "prompts", "label_half.json", one({"points": [[1, 2, 1.5]]}), PK, "'a.png'[0].points[0]: label must be 0 or 1, got 1.5")
+put(PJ, "prompts", "label_2_32_plus_1.json", one({"points": [[1, 2, 2**32 + 1]]}), PK,
+    "'a.png'[0].points[0]: label must be 0 or 1, got 4294967297")
+put(PJ, "prompts", "label_negative.json", one({"points": [[1, 2, -1]]}), PK, "'a.png'[0].points[0]: label must be 0 or 1, got -1")
+put(PJ, "prompts", "x_1e39.json", b'{"a.png": [{"points": [[1e39, 2, 1]]}]}', PK,
+    "'a.png'[0].points[0]: 1e+39 is not a finite coordinate")
+put(PJ, "prompts", "y_1e400.json", b'{"a.png": [{"points": [[1, 1e400, 1]]}]}', PK, "not valid JSON")
+put(PJ, "prompts", "box_inverted.json", one({"box": [5, 0, 1, 5]}), PK,
+    "'a.png'[0].box: [5.0, 0.0, 1.0, 5.0] is inverted (needs x0 <= x1, y0 <= y1)")
+put(PJ, "prompts", "box_three_numbers.json", one({"box": [0, 0, 5]}), PK, "'a.png'[0].box: expected [x0, y0, x1, y1]")
+put(PJ, "prompts", "box_huge.json", b'{"a.png": [{"box": [0, 0, 1e39, 1]}]}', PK, "'a.png'[0].box: 1e+39 is not a finite coordinate")
+put(PJ, "prompts", "refine_first.json", one({"refine": True, "points": [[1, 2, 1]]}), PK,
+    "'a.png'[0].refine: the first prompt has no previous mask")
+put(PJ, "prompts", "refine_string.json", prompts({"a.png": [{"box": [0, 0, 1, 1]}, {"refine": "yes"}]}), PK,
+    "'a.png'[1].refine: expected true or false")
+
 # ---- input text with line breaks copied into messages (known defect, flagged)
 put(P, "pt", "global_name_newline.pt",
     torch_zip(b"\x80\x04\x8c\x09os\nsystem\x8c\x01x\x93."), K + "forbiddenGlobal", "forbidden global 'os", "multiline")
@@ -590,6 +755,10 @@ put(R, "profile", "float_ops_too_many.json", profile(float_ops=["a"] * 4097), RK
 put(P, "pt", "storage_same_bytes_two_dtypes.pt",
     torch_zip(state_dict(("a", tensor()), ("b", tensor(dtype="HalfStorage", numel=8, shape=(8,), stride=(1,))))),
     K + "tensor", "tensor 'b': storage '0' is used with two different sizes or dtypes")
+
+# Found by FuzzPrompts (finding 12): an inverted box was accepted.
+found("fuzz_prompts_box_inverted.json", b'{"x.jpeg": [{"box": [0, 4, 1, 1]}]}', PJ, PK,
+      "'x.jpeg'[0].box: [0.0, 4.0, 1.0, 1.0] is inverted (needs x0 <= x1, y0 <= y1)")
 
 with open(os.path.join(ROOT, "pending", "pending.tsv"), "w") as f:
     f.write("# reader\tfile\tkind once fixed\tmessage fragment once fixed\tdefect   (see docs/hardening.md)\n")

@@ -6,8 +6,11 @@
 import Foundation
 import XCTest
 import SAM2RCheckpoint
+import SAM2RHost
 import SAM2RImageIO
+import SAM2RModel
 import SAM2RProfiles
+import SAM2RQuant
 
 let malformedDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().appendingPathComponent("Malformed").path
@@ -43,6 +46,8 @@ func classify(_ error: Error) -> (kind: String, description: String, message: St
         return ("CheckpointError.\(name)", e.description, e.message)
     case let e as ImageIOError:
         return ("ImageIOError.\(e.kind)", e.description, e.message)
+    case let e as QuantTableError:
+        return ("QuantTableError", e.description, nil)
     case let e as ProfileError:
         let name = Mirror(reflecting: e).children.first?.label ?? "\(e)"
         let d = e.description
@@ -51,6 +56,24 @@ func classify(_ error: Error) -> (kind: String, description: String, message: St
         return ("\(type(of: error))", "\(error)", nil)
     }
 }
+
+/// What follows "<path>: " or, for a line-oriented reader (quantization tables), "<path>:" when a line
+/// number follows ("12: what"); nil when the description names another file.
+func afterPath(_ path: String, in description: String) -> String? {
+    if description.hasPrefix(path + ": ") { return String(description.dropFirst(path.count + 2)) }
+    guard description.hasPrefix(path + ":") else { return nil }
+    let rest = description.dropFirst(path.count + 1)
+    let digits = rest.prefix { $0.isASCII && $0.isNumber }
+    return !digits.isEmpty && rest.dropFirst(digits.count).hasPrefix(": ") ? String(rest) : nil
+}
+
+/// The micro model's GEMMs and fingerprint, for the table-micro rows.
+let microModel: (gemms: [GemmLayer], fingerprint: String, name: String)? = {
+    let repo = URL(fileURLWithPath: malformedDir).deletingLastPathComponent().deletingLastPathComponent().path
+    guard let cfg = try? ModelConfigJSON.load(path: repo + "/Tests/Goldens/micro/config.json"),
+          let gemms = try? cfg.gemmLayers(), let fp = try? QuantTable.fingerprint(config: cfg) else { return nil }
+    return (gemms, fp, cfg.name)
+}()
 
 /// Runs the reader of `c` on its file; a loaded checkpoint has every tensor read back.
 func read(_ c: MalformedCase) throws {
@@ -62,6 +85,11 @@ func read(_ c: MalformedCase) throws {
     case "npy": _ = try NPY.read(path: c.path)
     case "image": _ = try decodeImage(path: c.path)
     case "profile": _ = try ProfileCatalog.load(path: c.path)
+    case "table": _ = try QuantTable.read(path: c.path)
+    case "table-micro":
+        guard let m = microModel else { throw NSError(domain: "cannot load Tests/Goldens/micro/config.json", code: 3) }
+        try QuantTable.read(path: c.path).validate(gemms: m.gemms, fingerprint: m.fingerprint, modelName: m.name, path: c.path)
+    case "prompts": _ = try CalibrationPrompts.parse(try Data(contentsOf: URL(fileURLWithPath: c.path)), path: c.path)
     case "profile-glob":
         // A valid profile whose float_ops once made keepsInFloat backtrack exponentially.
         let p = try ProfileCatalog.load(path: c.path)
@@ -107,8 +135,9 @@ final class MalformedTests: XCTestCase {
                 let (kind, description, message) = classify(error)
                 if c.kind == "ok" { XCTFail("\(at): control file failed: \(description)"); continue }
                 XCTAssertEqual(kind, c.kind, "\(at): \(description)")
-                XCTAssertTrue(description.hasPrefix(c.path + ": "), "\(at): not '<file>: <what>': \(description)")
-                let what = message ?? String(description.dropFirst(c.path.count + 2))
+                guard let what = message ?? afterPath(c.path, in: description) else {
+                    XCTFail("\(at): not '<file>: <what>': \(description)"); continue
+                }
                 XCTAssertFalse(what.trimmingCharacters(in: .whitespaces).isEmpty, "\(at): empty message")
                 XCTAssertTrue(what.contains(c.fragment), "\(at): '\(what)' lacks '\(c.fragment)'")
                 let multiline = description.contains { $0 == "\n" || $0 == "\r" }
@@ -119,7 +148,8 @@ final class MalformedTests: XCTestCase {
                 }
             }
         }
-        for r in ["checkpoint", "npy", "image", "profile"] { XCTAssertGreaterThan(byReader[r] ?? 0, 10, r) }
+        for r in ["checkpoint", "npy", "image", "profile", "prompts"] { XCTAssertGreaterThan(byReader[r] ?? 0, 10, r) }
+        XCTAssertGreaterThan((byReader["table"] ?? 0) + (byReader["table-micro"] ?? 0), 10, "table")
         if !knownMultiline.isEmpty {
             print("note: known multi-line error messages (docs/hardening.md): \(knownMultiline.joined(separator: ", "))")
         }

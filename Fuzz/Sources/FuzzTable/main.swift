@@ -29,8 +29,10 @@ func checkInvariants(_ t: QuantTable) {
         guard p.clipLow.isFinite, p.clipHigh.isFinite, p.clipLow <= p.clipHigh, e.minValue.isFinite, e.maxValue.isFinite,
               e.clippedFraction >= 0, e.clippedFraction <= 1, e.inFeatures > 0 else { fatalError("accepted entry \(e)") }
         guard !e.name.isEmpty, names.insert(e.name).inserted else { fatalError("accepted name '\(e.name)'") }
+        guard QuantTable.isCalibratorLabel(e.calibrator) else { fatalError("accepted calibrator '\(e.calibrator)'") }
     }
     guard t.images >= 0, t.prompts >= 0 else { fatalError("accepted images \(t.images), prompts \(t.prompts)") }
+    guard QuantTable.isCalibratorLabel(t.calibrator) else { fatalError("accepted calibrator '\(t.calibrator)'") }
 }
 
 /// What `sam2r calibrate` writes must read back: equal but for `clipped` (printed with 4 digits).
