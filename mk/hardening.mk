@@ -4,7 +4,7 @@
 #   make fuzz              run each target FUZZ_SECONDS with its seed corpus; prints executions per target
 #   make fuzz-<target>     one target (unpickler zip torch safetensors npy profile table prompts png jpeg)
 #   make test-malformed    the malformed-input corpus (Tests/Malformed) through every reader (seconds)
-#   make test-malformed-cli  malformed profiles through the sam2r CLI: one-line error, exit 1
+#   make test-malformed-cli  malformed profiles, tables, prompt files through the sam2r CLI: one-line error, exit 1
 #   make test-sanitize     kernel harness and the reader tests under ASan + UBSan
 #
 # Fuzz runs are niced (FUZZ_NICE) and share FUZZ_DIR/corpus/<target> between runs, so repeated runs
@@ -77,20 +77,35 @@ MALFORMED_SCRATCH ?=
 test-malformed:
 	$(SWIFT) test $(if $(MALFORMED_SCRATCH),--scratch-path $(MALFORMED_SCRATCH)) --filter SAM2RMalformedTests
 
-# The CLI end to end (its only file-reading path today is Profiles/*.json via `profiles`): each malformed
-# profile alone in a directory named by SAM2R_PROFILES must give one line "error: <file>: <what>", exit 1.
+# The CLI end to end: each malformed profile alone in a directory named by SAM2R_PROFILES (`sam2r profiles`),
+# each malformed quantization table through `sam2r run --table` on the micro model, each malformed prompts
+# file through `sam2r calibrate --prompts`: one line "error: <file>: <what>" (or "<file>:<line>: <what>"), exit 1.
+MICRO := Tests/Goldens/micro
 test-malformed-cli:
 	$(SWIFT) build $(if $(MALFORMED_SCRATCH),--scratch-path $(MALFORMED_SCRATCH)) --product sam2r
-	@bin=$$($(SWIFT) build $(if $(MALFORMED_SCRATCH),--scratch-path $(MALFORMED_SCRATCH)) --show-bin-path)/sam2r; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; n=0; \
+	@bin=$$($(SWIFT) build $(if $(MALFORMED_SCRATCH),--scratch-path $(MALFORMED_SCRATCH)) --show-bin-path)/sam2r; tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	declare -A n; \
 	while IFS=$$'\t' read -r reader file kind fragment flags; do \
-	  [ "$$reader" = profile ] && [ "$$kind" != ok ] || continue; \
-	  rm -f $$tmp/*.json; cp Tests/Malformed/$$file $$tmp/bad.json; \
-	  out=$$(SAM2R_PROFILES=$$tmp $$bin profiles 2>&1 >/dev/null); rc=$$?; \
+	  [ "$$kind" != ok ] || continue; \
+	  case "$$reader" in \
+	    profile) rm -f $$tmp/*.json; bad=$$tmp/bad.json; cp Tests/Malformed/$$file $$bad; \
+	      out=$$(SAM2R_PROFILES=$$tmp $$bin profiles 2>&1 >/dev/null); rc=$$?; want="error: $$bad: ";; \
+	    table|table-micro) bad=$$tmp/bad-table.txt; cp Tests/Malformed/$$file $$bad; \
+	      out=$$($$bin run --checkpoint $(MICRO)/checkpoint.pt --config $(MICRO)/config.json --image $(MICRO)/images/chelsea.png \
+	        --point 10,10 --threads 1 --table $$bad 2>&1 >/dev/null); rc=$$?; want="error: $$bad:";; \
+	    prompts) bad=$$tmp/bad-prompts.json; cp Tests/Malformed/$$file $$bad; \
+	      out=$$($$bin calibrate --checkpoint $(MICRO)/checkpoint.pt --config $(MICRO)/config.json --images $(MICRO)/images \
+	        --prompts $$bad --threads 1 --quiet --out $$tmp/out-table.txt 2>&1 >/dev/null); rc=$$?; want="error: $$bad: ";; \
+	    *) continue;; \
+	  esac; \
 	  lines=$$(printf '%s\n' "$$out" | wc -l); \
 	  if [ "$$flags" = multiline ]; then echo "note: $$file: known multi-line error ($$lines lines)"; lines=1; fi; \
-	  if [ $$rc -ne 1 ] || [ $$lines -ne 1 ] || [[ "$$out" != "error: $$tmp/bad.json: "*"$$fragment"* ]]; then \
-	    echo "FAIL: $$file: rc=$$rc: $$out"; exit 1; fi; n=$$((n+1)); \
-	done < Tests/Malformed/manifest.tsv; echo "test-malformed-cli: $$n malformed profiles -> one-line error, exit 1"
+	  if [ $$rc -ne 1 ] || [ $$lines -ne 1 ] || [[ "$$out" != "$$want"*"$$fragment"* ]]; then \
+	    echo "FAIL: $$file: rc=$$rc: $$out"; exit 1; fi; n[$$reader]=$$(( $${n[$$reader]:-0} + 1 )); \
+	done < Tests/Malformed/manifest.tsv; \
+	[ ! -e $$tmp/out-table.txt ] || { echo "FAIL: calibrate wrote a table despite a bad prompts file"; exit 1; }; \
+	echo "test-malformed-cli: $${n[profile]:-0} profiles, $$(( $${n[table]:-0} + $${n[table-micro]:-0} )) tables," \
+	  "$${n[prompts]:-0} prompt files -> one-line error, exit 1"
 
 # ---- sanitizers ----
 
