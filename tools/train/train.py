@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Train the demo model: a micro SAM2.1-family model + SAM2Refiner, end to end from scratch, on synthetic scenes.
+
+    tools/.venv/bin/python tools/train/train.py --out out/train
+
+Model: tools/train/demo-config.json (docs/model-config.md + the `refiner` object of docs/refiner.md), built with
+Meta's modules (tools/reference/sam2cfg.build_model) and tools/reference/refiner.py (SAM2Refiner, zero-initialised
+LA/PR output layers). Data: tools/train/synth.py scenes, resized to the model frame like Meta's transform.
+Each step runs one prompt kind for the whole batch (1 click / 2-3 clicks with a negative / box), several prompts
+per image, and optimizes (losses.py): the plain SAM2 path (what Meta's predictor outputs: decoder logits upsampled)
++ the refined path (LA -> PR -> decoder, and MR's full-resolution mask). Training the plain path too keeps the
+SAM2 part a working model on its own, so "without the refiner" is a fair baseline, not a model missing its inputs.
+
+Deterministic: fixed seeds for data, init and batches; torch.set_num_threads(2). Writes to --out:
+config.json, demo.safetensors (what the runtime loads), demo.pt (official layout {"model": state_dict}),
+train_log.json (loss curve, timings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REF = os.path.join(HERE, "..", "reference")
+sys.path.insert(0, HERE)
+sys.path.insert(0, REF)
+
+# Passive OpenMP waiting: on a shared machine spinning threads burn the CPU time the other thread needs.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+import data  # noqa: E402
+import forward  # noqa: E402
+import losses  # noqa: E402
+
+CONFIG = os.path.join(HERE, "demo-config.json")
+
+
+def cpu_seconds() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def build(spec: dict, seed: int):
+    """Meta's model from the JSON config; sam2cfg attaches refiner.SAM2Refiner as `model.refiner` when the config
+    has a `refiner` object. Meta's default init, then the refiner's zero-initialised layers (LA/PR output
+    projections, MR's per-stage outputs: LA and PR start as the identity, MR as bilinear upsampling)."""
+    import sam2cfg
+
+    torch.manual_seed(seed)
+    model = sam2cfg.build_model(spec)
+    if getattr(model, "refiner", None) is not None:
+        model.refiner.zero_init()
+    return model
+
+
+def save(out: str, spec: dict, sd: dict, meta: dict) -> None:
+    from safetensors.torch import save_file
+
+    os.makedirs(out, exist_ok=True)
+
+    def atomic(path, write):
+        tmp = path + ".tmp"
+        write(tmp)
+        os.replace(tmp, path)
+
+    atomic(os.path.join(out, "config.json"), lambda p: open(p, "w").write(json.dumps(spec, indent=2) + "\n"))
+    atomic(os.path.join(out, "demo.safetensors"),
+           lambda p: save_file(sd, p, metadata={"sam2r": json.dumps(meta, sort_keys=True)}))
+    atomic(os.path.join(out, "demo.pt"), lambda p: torch.save({"model": sd}, p))
+
+
+def lr_at(step: int, progress: float, base: float, warmup: int) -> float:
+    """Linear warmup over `warmup` steps, then cosine from base to 5 % of it over progress in [0, 1]."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="out/train")
+    ap.add_argument("--config", default=CONFIG)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scenes", type=int, default=400, help="training scenes (generated first, in memory)")
+    ap.add_argument("--steps", type=int, default=2500, help="planned steps (the time budget may end the run first)")
+    ap.add_argument("--batch", type=int, default=4, help="images per step")
+    ap.add_argument("--prompts", type=int, default=4, help="prompts (targets, with replacement) per image")
+    ap.add_argument("--mr-images", type=int, default=4, help="images per step whose first prompt goes through MR")
+    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--max-minutes", type=float, default=30.0,
+                    help="wall-clock budget including data generation; the lr schedule ends within it (see above)")
+    ap.add_argument("--no-refiner", action="store_true", help="train the SAM2 part only")
+    ap.add_argument("--init", help="start from this .safetensors (e.g. a SAM2-only run, to fine-tune with the refiner)")
+    a = ap.parse_args(argv)
+
+    t0, c0 = time.time(), cpu_seconds()
+    torch.set_num_threads(a.threads)
+    np.random.seed(a.seed)
+    log_lines = []
+
+    def log(s):
+        s = f"[{time.time() - t0:7.1f}s] {s}"
+        print(s, flush=True)
+        log_lines.append(s)
+
+    with open(a.config) as f:
+        spec = json.load(f)
+    if a.no_refiner:
+        spec.pop("refiner", None)
+    S = spec["image_size"]
+    model = build(spec, a.seed)
+    with_refiner = getattr(model, "refiner", None) is not None
+    if a.init:
+        from safetensors.torch import load_file
+
+        res = model.load_state_dict(load_file(a.init), strict=False)
+        # a SAM2-only checkpoint may lack refiner.* (they keep their zero init); anything else must match
+        bad = [k for k in res.missing_keys if not k.startswith("refiner.")] + list(res.unexpected_keys)
+        if bad:
+            raise SystemExit(f"error: {a.init}: keys do not match the config: {bad[:5]}")
+        log(f"init from {a.init} ({len(res.missing_keys)} refiner tensors keep their init)")
+    model.train()
+    params = list(model.parameters())
+    n_ref = sum(p.numel() for p in model.refiner.parameters()) if with_refiner else 0
+    n_sam = sum(p.numel() for p in params) - n_ref
+    log(f"model: SAM2 {n_sam:,} params, refiner {n_ref:,} params, S={S}")
+
+    ds = data.TrainSet(a.scenes, S, a.seed, log=log)
+    log(f"data: {len(ds)} scenes in {ds.seconds:.1f}s")
+
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.999))
+    rng = np.random.default_rng([a.seed, 7])
+    curve = []
+    ema = {}
+    stopped_early = False
+    step = 0
+    for step in range(a.steps):
+        # Progress = the larger of the step fraction and the time fraction of the budget (minus a margin to save):
+        # on a quiet machine the run is deterministic (--steps ends it), on a loaded one the schedule still
+        # completes its cosine decay inside --max-minutes.
+        progress = max(step / a.steps, (time.time() - t0) / (60 * a.max_minutes - 45))
+        if progress >= 1.0:
+            stopped_early = step < a.steps
+            log(f"time budget reached at step {step}: ending the schedule there")
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, progress, a.lr, a.warmup)
+        kind = ("click", "clicks", "box")[int(rng.choice(3, p=[0.4, 0.3, 0.3]))]
+        n_pts = 1 if kind == "click" else int(rng.integers(2, 4))
+        idx = rng.choice(len(ds), a.batch, replace=False)
+        img, coords, labels, gt = ds.batch(rng, idx, a.prompts, kind, n_pts)
+        out = forward.forward(model, img, coords, labels, a.prompts, with_refiner, a.mr_images)
+        mm = kind == "click"
+        loss_p, iou_p = losses.decoder_loss(out["plain_masks"], out["plain_iou"], gt, mm)
+        loss = loss_p
+        rec = {"plain": loss_p.item(), "iou_plain": iou_p.mean().item()}
+        if with_refiner:
+            loss_r, _ = losses.decoder_loss(out["ref_masks"], out["ref_iou"], gt, mm)
+            loss_f, iou_f = losses.full_loss(out["ref_full"], gt[out["ref_full_index"]])
+            loss = loss + loss_r + loss_f
+            rec.update({"refined_lowres": loss_r.item(), "refined_full": loss_f.item(),
+                        "iou_refined": iou_f.mean().item()})
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        rec["loss"] = loss.item()
+        for k, v in rec.items():
+            ema[k] = v if k not in ema else 0.95 * ema[k] + 0.05 * v
+        if step % 10 == 0 or step == a.steps - 1:
+            curve.append({"step": step, "kind": kind, "lr": opt.param_groups[0]["lr"], **rec})
+        if step % 25 == 0 or step == a.steps - 1:
+            log(f"step {step:5d} " + " ".join(f"{k}={v:.4f}" for k, v in ema.items()))
+
+    steps_done = step if stopped_early else step + 1
+    model.eval()
+    sd = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    wall, cpu = time.time() - t0, cpu_seconds() - c0
+    meta = {"source": "tools/train/train.py", "seed": a.seed, "steps": steps_done, "scenes": len(ds),
+            "config": spec["name"]}
+    save(a.out, spec, sd, meta)
+    summary = {"wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "data_seconds": round(ds.seconds, 1),
+               "steps_done": steps_done, "steps_planned": a.steps,
+               "stopped_early": stopped_early, "threads": a.threads, "batch": a.batch, "prompts": a.prompts,
+               "scenes": len(ds), "params_sam2": n_sam, "params_refiner": n_ref, "tensors": len(sd),
+               "final_ema": {k: round(v, 4) for k, v in ema.items()}, "args": vars(a)}
+    with open(os.path.join(a.out, "train_log.json"), "w") as f:
+        json.dump({"summary": summary, "curve": curve, "log": log_lines}, f, indent=1)
+    log(f"done: {steps_done} steps, wall {wall / 60:.1f} min, CPU {cpu / 60:.1f} min -> {a.out}")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
