@@ -155,7 +155,7 @@ let package = Package(
         // Malformed-input corpus (Tests/Malformed): every reader fails with its one-line typed error.
         .testTarget(
             name: "SAM2RMalformedTests",
-            dependencies: ["SAM2RCheckpoint", "SAM2RImageIO", "SAM2RProfiles"],
+            dependencies: ["SAM2RCheckpoint", "SAM2RImageIO", "SAM2RProfiles", "SAM2RModelFile"],
             path: "Tests/SAM2RMalformedTests"
         ),
     ]

@@ -7,6 +7,7 @@ import Foundation
 import XCTest
 import SAM2RCheckpoint
 import SAM2RImageIO
+import SAM2RModelFile
 import SAM2RProfiles
 
 let malformedDir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
@@ -43,6 +44,8 @@ func classify(_ error: Error) -> (kind: String, description: String, message: St
         return ("CheckpointError.\(name)", e.description, e.message)
     case let e as ImageIOError:
         return ("ImageIOError.\(e.kind)", e.description, e.message)
+    case let e as ModelFileError:
+        return ("ModelFileError.\(e.kind)", e.description, e.problem)
     case let e as ProfileError:
         let name = Mirror(reflecting: e).children.first?.label ?? "\(e)"
         let d = e.description
@@ -62,6 +65,17 @@ func read(_ c: MalformedCase) throws {
     case "npy": _ = try NPY.read(path: c.path)
     case "image": _ = try decodeImage(path: c.path)
     case "profile": _ = try ProfileCatalog.load(path: c.path)
+    case "model":
+        // An int8 model file (.sam2q): opened (everything validated), then every tensor handed out.
+        let w = try ModelFileWeights(try ModelFile(path: c.path))
+        for t in w.file.tensors {
+            if t.kind == .int8Gemm {
+                _ = try w.int8Layer(t.name, n: t.shape[0], k: t.shape[1])
+            } else {
+                var v = [Float](repeating: 0, count: t.shape.reduce(1, *))
+                try v.withUnsafeMutableBufferPointer { try w.readFloats(t.name, into: $0) }
+            }
+        }
     case "profile-glob":
         // A valid profile whose float_ops once made keepsInFloat backtrack exponentially.
         let p = try ProfileCatalog.load(path: c.path)
@@ -119,7 +133,7 @@ final class MalformedTests: XCTestCase {
                 }
             }
         }
-        for r in ["checkpoint", "npy", "image", "profile"] { XCTAssertGreaterThan(byReader[r] ?? 0, 10, r) }
+        for r in ["checkpoint", "npy", "image", "profile", "model"] { XCTAssertGreaterThan(byReader[r] ?? 0, 10, r) }
         if !knownMultiline.isEmpty {
             print("note: known multi-line error messages (docs/hardening.md): \(knownMultiline.joined(separator: ", "))")
         }
