@@ -1,7 +1,8 @@
 // swift-tools-version:6.1
 // libFuzzer targets for sam2r's readers. A separate package so that the main manifest and its
 // normal `swift build` / `swift test` never see them: Sources/SAM2RCheckpoint and
-// Sources/SAM2RProfiles are symlinks to the real reader sources (compiled here with the fuzzer's
+// Sources/SAM2RProfiles (and, for the model file, SAM2RModelFile, SAM2RModel, SAM2REngine and the C
+// kernels) are symlinks to the real sources (compiled here with the fuzzer's
 // coverage instrumentation). Only builds with `-sanitize=fuzzer` (libFuzzer provides main):
 //
 //   swift build --package-path Fuzz --scratch-path .build-fuzz -c debug \
@@ -26,16 +27,27 @@ let package = Package(
         .executable(name: "FuzzSafeTensors", targets: ["FuzzSafeTensors"]),
         .executable(name: "FuzzNPY", targets: ["FuzzNPY"]),
         .executable(name: "FuzzProfile", targets: ["FuzzProfile"]),
+        .executable(name: "FuzzModelFile", targets: ["FuzzModelFile"]),
     ],
     targets: [
         .target(name: "SAM2RCheckpoint", path: "Sources/SAM2RCheckpoint"),
         .target(name: "SAM2RProfiles", path: "Sources/SAM2RProfiles"),
         .target(name: "FuzzSupport", path: "Sources/FuzzSupport"),
+        // The model-file reader's dependencies, as in the main manifest.
+        .target(name: "SAM2RKernels", path: "Sources/SAM2RKernels", exclude: ["README.md"], publicHeadersPath: "include",
+                cSettings: [.unsafeFlags(["-ffp-contract=off", "-O2"])],
+                linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("m")]),
+        .target(name: "SAM2REngine", dependencies: ["SAM2RKernels"], path: "Sources/SAM2REngine", exclude: ["README.md"]),
+        .target(name: "SAM2RModel", dependencies: ["SAM2REngine", "SAM2RKernels"], path: "Sources/SAM2RModel",
+                exclude: ["README.md"]),
+        .target(name: "SAM2RModelFile", dependencies: ["SAM2REngine", "SAM2RKernels", "SAM2RModel"],
+                path: "Sources/SAM2RModelFile"),
         fuzzer("FuzzUnpickler", ["SAM2RCheckpoint"]),
         fuzzer("FuzzZip", ["SAM2RCheckpoint"]),
         fuzzer("FuzzTorch", ["SAM2RCheckpoint"]),
         fuzzer("FuzzSafeTensors", ["SAM2RCheckpoint"]),
         fuzzer("FuzzNPY", ["SAM2RCheckpoint"]),
         fuzzer("FuzzProfile", ["SAM2RProfiles"]),
+        fuzzer("FuzzModelFile", ["SAM2RModelFile"]),
     ]
 )

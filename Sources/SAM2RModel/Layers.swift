@@ -43,7 +43,13 @@ struct Linear {
             return
         }
         let (w, b) = try matrix()
-        if let qs = src as? QuantizedWeightSource, let act = qs.plan[name] {
+        if src is ShapeRecorder {
+            // Shape-only pass (expectedWeights, gemmLayers, arenaPlan): the requests are recorded, and
+            // packing the placeholder zeros would only cost memory (4 bytes per weight until the pass ends).
+            packed = nil
+            bias = b
+            int8 = nil
+        } else if let qs = src as? QuantizedWeightSource, let act = qs.plan[name] {
             let g = try Int8QuantizedGemm(weights: w, bias: b, n: n, k: k, act: act, name: name)
             qs.onQuantized?(g)
             packed = nil

@@ -61,12 +61,15 @@ out=$("$BIN" run --checkpoint "$TMP/m.sam2q" "${IMG[@]}" --point 90,60 --box 10,
   --logits-out "$TMP/b.npy" --scores-out "$TMP/bs.npy" --mask-out "$TMP/b.png" --overlay-out "$TMP/b-overlay.png" --json); rc=$?
 [ $rc -eq 0 ] && ok || bad "run .sam2q exit $rc"
 case "$out" in *'"config":"micro"'*'"arena_bytes":'*) ok ;; *) bad "run .sam2q json: $out" ;; esac
-for f in a b; do :; done
 cmp -s "$TMP/a.npy" "$TMP/b.npy" && cmp -s "$TMP/as.npy" "$TMP/bs.npy" && cmp -s "$TMP/a.png" "$TMP/b.png" && ok \
   || bad ".sam2q results differ from run --table"
 [ -s "$TMP/b-overlay.png" ] && ok || bad "no overlay"
 "$BIN" run --checkpoint "$TMP/m.sam2q" "${IMG[@]}" --point 90,60 --threads 1 --mask-out "$TMP/c.png" >/dev/null && ok \
   || bad "run .sam2q single thread"
+
+# --- bench model on the file
+out=$("$BIN" bench model --model "$TMP/m.sam2q" --runs 1 --threads 2 --no-alloc-count --json); rc=$?
+case "$rc:$out" in 0:*'"config":"micro"'*'"arena_bytes":'*) ok ;; *) bad "bench model .sam2q exit $rc: $out" ;; esac
 
 # --- a model for another board's kernel layout (dotprod, NR=8 KR=4) made here, repacked at load: same results
 cat > "$TMP/pi5-micro.json" <<'JSON'
