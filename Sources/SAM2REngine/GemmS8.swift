@@ -90,6 +90,16 @@ public final class PackedWeightsS8: @unchecked Sendable {
                             wsum: UnsafeMutableBufferPointer<Int32>) throws {
         let kernel = try GemmS8Kernel(isa: isa)
         try PackedWeightsS8.validate(weights: weights, n: n, k: k, ldw: ldw ?? k)
+        let (d, w) = try PackedWeightsS8.checkMemory(UnsafeRawBufferPointer(data), UnsafeBufferPointer(wsum),
+                                                     n: n, k: k, kernel: kernel)
+        self.init(kernel: kernel, weights: weights, n: n, k: k, ldw: ldw ?? k, data: UnsafeMutableRawPointer(mutating: d),
+                  wsum: UnsafeMutablePointer(mutating: w), owns: false)
+    }
+
+    /// The base addresses of packed-weight memory, checked: `data` at least `dataByteCount` bytes and
+    /// 64-byte aligned, `wsum` at least n entries.
+    private static func checkMemory(_ data: UnsafeRawBufferPointer, _ wsum: UnsafeBufferPointer<Int32>, n: Int, k: Int,
+                                    kernel: GemmS8Kernel) throws -> (UnsafeRawPointer, UnsafePointer<Int32>) {
         let bytes = PackedWeightsS8.dataByteCount(n: n, k: k, kernel: kernel)
         guard let d = data.baseAddress, data.count >= bytes else {
             throw EngineError.bufferTooSmall(operand: "packed int8 weight data (bytes)", needed: bytes,
@@ -99,7 +109,17 @@ public final class PackedWeightsS8: @unchecked Sendable {
         guard let w = wsum.baseAddress, wsum.count >= n else {
             throw EngineError.bufferTooSmall(operand: "wsum", needed: n, available: wsum.count)
         }
-        self.init(kernel: kernel, weights: weights, n: n, k: k, ldw: ldw ?? k, data: d, wsum: w, owns: false)
+        return (d, w)
+    }
+
+    /// n and k within what the kernels accept.
+    private static func checkShape(n: Int, k: Int) throws {
+        try Check.positive(n, "weights N")
+        try Check.positive(k, "weights K")
+        try Check.int32(n, "weights N")
+        guard k <= maxK else {
+            throw EngineError.invalidParameter(name: "K", value: "\(k)", allowed: "1...\(maxK)")
+        }
     }
 
     /// Wraps weights already packed in `kernel`'s layout (e.g. memory-mapped from a model file):
@@ -109,21 +129,8 @@ public final class PackedWeightsS8: @unchecked Sendable {
     /// for as long as this object lives (the holder of the memory).
     public init(packedData data: UnsafeRawBufferPointer, wsum: UnsafeBufferPointer<Int32>, n: Int, k: Int,
                 kernel: GemmS8Kernel, owner: AnyObject? = nil) throws {
-        try Check.positive(n, "weights N")
-        try Check.positive(k, "weights K")
-        try Check.int32(n, "weights N")
-        guard k <= PackedWeightsS8.maxK else {
-            throw EngineError.invalidParameter(name: "K", value: "\(k)", allowed: "1...\(PackedWeightsS8.maxK)")
-        }
-        let bytes = PackedWeightsS8.dataByteCount(n: n, k: k, kernel: kernel)
-        guard let d = data.baseAddress, data.count >= bytes else {
-            throw EngineError.bufferTooSmall(operand: "packed int8 weight data (bytes)", needed: bytes,
-                                             available: data.count)
-        }
-        try Check.aligned(d, PackedWeightsS8.dataAlignment, "packed int8 weight data")
-        guard let w = wsum.baseAddress, wsum.count >= n else {
-            throw EngineError.bufferTooSmall(operand: "wsum", needed: n, available: wsum.count)
-        }
+        try PackedWeightsS8.checkShape(n: n, k: k)
+        let (d, w) = try PackedWeightsS8.checkMemory(data, wsum, n: n, k: k, kernel: kernel)
         self.kernel = kernel
         self.n = n
         self.k = k
@@ -162,12 +169,7 @@ public final class PackedWeightsS8: @unchecked Sendable {
 
     /// Shape, stride, count and value (no -128) checks, before anything is allocated.
     static func validate(weights: UnsafeBufferPointer<Int8>, n: Int, k: Int, ldw: Int) throws {
-        try Check.positive(n, "weights N")
-        try Check.positive(k, "weights K")
-        try Check.int32(n, "weights N")
-        guard k <= maxK else {
-            throw EngineError.invalidParameter(name: "K", value: "\(k)", allowed: "1...\(maxK)")
-        }
+        try checkShape(n: n, k: k)
         try Check.matrix(rows: n, cols: k, ld: ldw, count: weights.count, "weights")
         for row in 0..<n {
             let base = row * ldw

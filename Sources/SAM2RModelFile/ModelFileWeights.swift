@@ -57,6 +57,19 @@ public final class ModelFileWeights: Int8LayerSource {
                               act: (g.actScale, g.actZeroPoint), name: name)
     }
 
+    /// Hands out every tensor once, as the model's loaders would (fp32 copies, int8 GEMMs wrapped or
+    /// repacked): for readers' tests and fuzzing, which have no model to load.
+    public func loadAll() throws {
+        for t in file.tensors {
+            if t.kind == .int8Gemm {
+                _ = try int8Layer(t.name, n: t.shape[0], k: t.shape[1])
+            } else {
+                var v = [Float](repeating: 0, count: t.shape.reduce(1, *))
+                try v.withUnsafeMutableBufferPointer { try readFloats(t.name, into: $0) }
+            }
+        }
+    }
+
     private func ints(_ r: Range<Int>) -> [Int32] {
         let b = file.bytes(r)
         return (0..<(r.count / 4)).map { Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }

@@ -93,13 +93,7 @@ struct BenchModelCommand: ParsableCommand {
         if let modelFile {
             predictor = try SAM2ImagePredictor(config: cfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
         } else {
-            let ckpt = try Checkpoint(path: model)
-            do {
-                try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
-            } catch let e as WeightKeyError {
-                throw CLIError("\(model): \(e.description) (config \(cfg.name))")
-            }
-            predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads)
+            predictor = try SAM2ImagePredictor(config: cfg, weights: openCheckpoint(model, config: cfg), threads: nThreads)
         }
         let loadMs = (monotonicSeconds() - t0 + fileOpenSeconds) * 1000
 

@@ -51,13 +51,8 @@ struct QuantizeCommand: ParsableCommand {
         let prof = try profile.map { try ProfileCatalog.resolve($0, on: MachineFacts.current()) }
         var cfg = try loadModelConfig(config)
         if let p = prof { cfg.imageSize = p.inputSize }
-        let t = try QuantTable.read(path: table)
         let gemms = try cfg.gemmLayers()
-        try t.validate(gemms: gemms, fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name, path: table)
-        var plan: Int8Plan = [:]
-        for e in t.entries where !(prof?.keepsInFloat(e.name) ?? false) {
-            plan[e.name] = (scale: e.params.scale, zeroPoint: Int32(clamping: e.params.zeroPoint))
-        }
+        let plan = try int8Plan(table: table, config: cfg) { prof?.keepsInFloat($0) ?? false }
         let packing = try packingVariant(prof)
         let nThreads = threads ?? prof?.threads ?? onlineCPUs()
 
@@ -67,12 +62,7 @@ struct QuantizeCommand: ParsableCommand {
         if let p = prof { try checkArenaBudget(needed: arenaPlan.totalBytes, profile: p) }
 
         // 3. Weights: quantized by the model's own scheme (Int8QuantizedGemm), fp32 tensors copied.
-        let ckpt = try Checkpoint(path: checkpoint)
-        do {
-            try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
-        } catch let e as WeightKeyError {
-            throw CLIError("\(checkpoint): \(e.description) (config \(cfg.name))")
-        }
+        let ckpt = try openCheckpoint(checkpoint, config: cfg)
         let contents = try ModelFileContents.quantizing(
             config: cfg, configJSON: try ModelConfigJSON.encode(cfg), weights: ckpt, plan: plan, packing: packing,
             arena: ModelFileArena(arenaPlan, imageSize: cfg.imageSize, threads: nThreads, promptCapacity: 16),

@@ -102,20 +102,8 @@ struct RunCommand: ParsableCommand {
         if let modelFile {
             predictor = try SAM2ImagePredictor(config: cfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
         } else {
-            let ckpt = try Checkpoint(path: checkpoint)
-            do {
-                try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
-            } catch let e as WeightKeyError {
-                throw CLIError("\(checkpoint): \(e.description) (config \(cfg.name))")
-            }
-            var quantization: Int8Plan?
-            if let table {
-                let t = try QuantTable.read(path: table)
-                try t.validate(gemms: cfg.gemmLayers(), fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name,
-                               path: table)
-                quantization = Dictionary(t.entries.map { ($0.name, (scale: $0.params.scale, zeroPoint: Int32(clamping: $0.params.zeroPoint))) },
-                                          uniquingKeysWith: { a, _ in a })
-            }
+            let ckpt = try openCheckpoint(checkpoint, config: cfg)
+            let quantization = try table.map { try int8Plan(table: $0, config: cfg) }
             predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads, quantization: quantization)
         }
         let tLoad = monotonicSeconds()

@@ -67,15 +67,7 @@ func read(_ c: MalformedCase) throws {
     case "profile": _ = try ProfileCatalog.load(path: c.path)
     case "model":
         // An int8 model file (.sam2q): opened (everything validated), then every tensor handed out.
-        let w = try ModelFileWeights(try ModelFile(path: c.path))
-        for t in w.file.tensors {
-            if t.kind == .int8Gemm {
-                _ = try w.int8Layer(t.name, n: t.shape[0], k: t.shape[1])
-            } else {
-                var v = [Float](repeating: 0, count: t.shape.reduce(1, *))
-                try v.withUnsafeMutableBufferPointer { try w.readFloats(t.name, into: $0) }
-            }
-        }
+        try ModelFileWeights(try ModelFile(path: c.path)).loadAll()
     case "profile-glob":
         // A valid profile whose float_ops once made keepsInFloat backtrack exponentially.
         let p = try ProfileCatalog.load(path: c.path)

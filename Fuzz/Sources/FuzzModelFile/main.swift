@@ -13,15 +13,7 @@ let scratch = ScratchFile(suffix: ".sam2q")
 public func fuzzModelFile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     scratch.write(data, size)
     do {
-        let w = try ModelFileWeights(try ModelFile(path: scratch.path))
-        for t in w.file.tensors {
-            if t.kind == .int8Gemm {
-                precondition(try w.int8Layer(t.name, n: t.shape[0], k: t.shape[1]) != nil)
-            } else {
-                var v = [Float](repeating: 0, count: t.shape.reduce(1, *))
-                try v.withUnsafeMutableBufferPointer { try w.readFloats(t.name, into: $0) }
-            }
-        }
+        try ModelFileWeights(try ModelFile(path: scratch.path)).loadAll()
     } catch let e as ModelFileError {
         checkMessage(e.description, path: scratch.path)
     } catch {
