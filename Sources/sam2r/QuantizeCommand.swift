@@ -52,7 +52,10 @@ struct QuantizeCommand: ParsableCommand {
         var cfg = try loadModelConfig(config)
         if let p = prof { cfg.imageSize = p.inputSize }
         let gemms = try cfg.gemmLayers()
-        let plan = try int8Plan(table: table, config: cfg) { prof?.keepsInFloat($0) ?? false }
+        // A profile keeps its float_ops in float, and everything with precision fp32.
+        let plan = try int8Plan(table: table, config: cfg) { name in
+            prof.map { $0.precision == "fp32" || $0.keepsInFloat(name) } ?? false
+        }
         let packing = try packingVariant(prof)
         let nThreads = threads ?? prof?.threads ?? onlineCPUs()
 

@@ -103,7 +103,8 @@ struct RunCommand: ParsableCommand {
             predictor = try SAM2ImagePredictor(config: cfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
         } else {
             let ckpt = try openCheckpoint(checkpoint, config: cfg)
-            let quantization = try table.map { try int8Plan(table: $0, config: cfg) }
+            // The profile's float_ops stay float, as `sam2r quantize --profile` keeps them.
+            let quantization = try table.map { try int8Plan(table: $0, config: cfg) { prof?.keepsInFloat($0) ?? false } }
             predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads, quantization: quantization)
         }
         let tLoad = monotonicSeconds()

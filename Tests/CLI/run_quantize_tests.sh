@@ -94,6 +94,18 @@ case "$out" in *" 0 float GEMMs"*) bad "float_ops kept nothing in float: $out" ;
 "$BIN" run --checkpoint "$TMP/mixed.sam2q" "${IMG[@]}" --point 90,60 --mask-out "$TMP/mixed.png" >/dev/null && ok \
   || bad "run mixed-precision file"
 
+# run --table with the same profile keeps the same GEMMs in float: identical to the file
+"$BIN" run --checkpoint "$TMP/mixed.sam2q" "${IMG[@]}" --point 90,60 --logits-out "$TMP/mf.npy" >/dev/null
+"$BIN" run "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/mixed.json" "${IMG[@]}" --point 90,60 \
+  --logits-out "$TMP/mt.npy" >/dev/null && cmp -s "$TMP/mf.npy" "$TMP/mt.npy" && ok || bad "run --table --profile differs from the mixed file"
+# a profile of precision fp32 stores no int8 GEMM
+sed -e 's/"precision": "int8"/"precision": "fp32"/' -e 's/pi5-micro/fp32-micro/' "$TMP/pi5-micro.json" > "$TMP/fp32.json"
+out=$("$BIN" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/fp32.json" --out "$TMP/fp32.sam2q")
+case "$out" in *" 0 int8 GEMMs, 105 float GEMMs"*) ok ;; *) bad "precision fp32 profile: $out" ;; esac
+"$BIN" run --checkpoint "$TMP/fp32.sam2q" "${IMG[@]}" --point 90,60 --logits-out "$TMP/f32a.npy" >/dev/null
+"$BIN" run "${MODEL[@]}" "${IMG[@]}" --point 90,60 --logits-out "$TMP/f32b.npy" >/dev/null
+cmp -s "$TMP/f32a.npy" "$TMP/f32b.npy" && ok || bad "all-fp32 model file differs from the fp32 checkpoint run"
+
 # --- usage errors with a .sam2q
 expect_error "--config with .sam2q" 64 "carries its own config" run --checkpoint "$TMP/m.sam2q" --config tiny "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
 expect_error "--table with .sam2q" 64 "already quantized" run --checkpoint "$TMP/m.sam2q" --table "$G/int8-table.txt" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
