@@ -127,6 +127,24 @@ expect_error "missing file" 1 "cannot open" inspect "$TMP/none.sam2q"
 cp "$G/int8-table.txt" "$TMP/not-a-model.sam2q"
 expect_error "not a model file" 1 "bad magic" run --checkpoint "$TMP/not-a-model.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
 
+# A config section that is not a valid config (checksums recomputed, so only the config check can catch it).
+python3 - "$TMP/m.sam2q" "$TMP/badcfg.sam2q" <<'PY'
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], "rb").read())
+count, d = struct.unpack_from("<IQ", b, 12)
+for i in range(count):
+    kind, _, off, ln = struct.unpack_from("<IIQQ", b, d + 32 * i)
+    if kind == 1:
+        b[off:off + ln] = b"{" + b" " * (ln - 2) + b"}"  # valid JSON, not a model config
+for i in range(count):
+    _, _, off, ln = struct.unpack_from("<IIQQ", b, d + 32 * i)
+    struct.pack_into("<I", b, d + 32 * i + 24, zlib.crc32(bytes(b[off:off + ln])))
+struct.pack_into("<I", b, 32, zlib.crc32(bytes(b[d:d + 32 * count])))
+struct.pack_into("<I", b, 60, zlib.crc32(bytes(b[0:60])))
+open(sys.argv[2], "wb").write(b)
+PY
+expect_error "config section" 1 "badcfg.sam2q: config section is not a valid model config JSON" run --checkpoint "$TMP/badcfg.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+
 # --- quantize refuses before writing: a table for another model, a budget too small
 sed -e 's/^image_encoder.trunk.blocks.0.attn.qkv \(.*\) in=8 /image_encoder.trunk.blocks.0.attn.qkv \1 in=96 /' \
     -e 's/^sam_mask_decoder.iou_prediction_head.layers.0 /sam_mask_decoder.iou_head.layers.0 /' "$G/int8-table.txt" > "$TMP/other.txt"
