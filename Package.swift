@@ -53,6 +53,7 @@ let package = Package(
                 "SAM2RCheckpoint",
                 "SAM2RImageIO",
                 "SAM2RQuant",
+                "SAM2RModelFile",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/sam2r"
@@ -105,6 +106,19 @@ let package = Package(
             dependencies: ["SAM2REngine", "SAM2RKernels"],
             path: "Sources/SAM2RModel"
         ),
+        // The int8 model file (.sam2q, docs/model-file.md): writer, validating mmap reader, weight source.
+        // Standard library + Glibc + engine + model only (no Foundation): `sam2r run` loads it.
+        .target(
+            name: "SAM2RModelFile",
+            dependencies: ["SAM2REngine", "SAM2RKernels", "SAM2RModel"],
+            path: "Sources/SAM2RModelFile"
+        ),
+        .testTarget(
+            name: "SAM2RModelFileTests",
+            dependencies: ["SAM2RModelFile", "SAM2RModel", "SAM2REngine", "SAM2RHost", "SAM2RCheckpoint", "SAM2RQuant",
+                           "SAM2RImageIO"],
+            path: "Tests/SAM2RModelFileTests"
+        ),
         // Host side of the model: JSON configs, checkpoint -> WeightSource, expected keys.
         .target(
             name: "SAM2RHost",
@@ -141,7 +155,8 @@ let package = Package(
         // Malformed-input corpus (Tests/Malformed): every reader fails with its one-line typed error.
         .testTarget(
             name: "SAM2RMalformedTests",
-            dependencies: ["SAM2RCheckpoint", "SAM2RImageIO", "SAM2RProfiles", "SAM2RQuant", "SAM2RHost", "SAM2RModel"],
+            dependencies: ["SAM2RCheckpoint", "SAM2RImageIO", "SAM2RProfiles", "SAM2RQuant", "SAM2RHost", "SAM2RModel",
+                           "SAM2RModelFile"],
             path: "Tests/SAM2RMalformedTests"
         ),
     ]

@@ -2,7 +2,7 @@
 #
 #   make fuzz-build        build every libFuzzer target (Swift: Fuzz/ package; C: PNG/JPEG harness)
 #   make fuzz              run each target FUZZ_SECONDS with its seed corpus; prints executions per target
-#   make fuzz-<target>     one target (unpickler zip torch safetensors npy profile table prompts png jpeg)
+#   make fuzz-<target>     one target (unpickler zip torch safetensors npy profile table prompts modelfile png jpeg)
 #   make test-malformed    the malformed-input corpus (Tests/Malformed) through every reader (seconds)
 #   make test-malformed-cli  malformed profiles, tables, prompt files through the sam2r CLI: one-line error, exit 1
 #   make test-sanitize     kernel harness and the reader tests under ASan + UBSan
@@ -18,7 +18,7 @@ FUZZ_SCRATCH   ?= .build-fuzz
 FUZZ_TIMEOUT   ?= 120
 FUZZ_RSS_MB    ?= 2048
 FUZZ_FLAGS     ?=
-SWIFT_FUZZ_TARGETS := unpickler zip torch safetensors npy profile table prompts
+SWIFT_FUZZ_TARGETS := unpickler zip torch safetensors npy profile table prompts modelfile
 C_FUZZ_TARGETS     := png jpeg
 FUZZ_TARGETS   ?= $(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)
 FUZZ_CC        ?= clang
@@ -32,7 +32,7 @@ SWIFT_FUZZ_BIN   = $(FUZZ_SCRATCH)/debug
 
 fuzz_product = $(if $(filter unpickler,$1),FuzzUnpickler,$(if $(filter zip,$1),FuzzZip,$(if $(filter torch,$1),FuzzTorch,$(if \
   $(filter safetensors,$1),FuzzSafeTensors,$(if $(filter npy,$1),FuzzNPY,$(if $(filter profile,$1),FuzzProfile,$(if \
-  $(filter table,$1),FuzzTable,$(if $(filter prompts,$1),FuzzPrompts))))))))
+  $(filter table,$1),FuzzTable,$(if $(filter prompts,$1),FuzzPrompts,$(if $(filter modelfile,$1),FuzzModelFile)))))))))
 # Targets with a libFuzzer dictionary (Fuzz/dict/<t>.dict: keywords and special number spellings).
 fuzz_dict = $(if $(wildcard Fuzz/dict/$1.dict),-dict=Fuzz/dict/$1.dict)
 fuzz_binary = $(if $(filter $(C_FUZZ_TARGETS),$1),$(FUZZ_DIR)/fuzz-$1,$(SWIFT_FUZZ_BIN)/$(call fuzz_product,$1))

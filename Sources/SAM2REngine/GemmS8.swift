@@ -30,6 +30,21 @@ public struct GemmS8Kernel: @unchecked Sendable {
     public var mr: Int { Int(ukernel.pointee.mr) }
     public var nr: Int { Int(ukernel.pointee.nr) }
     public var kr: Int { Int(ukernel.pointee.kr) }
+
+    /// The packed-weight layout (NR, KR) of each variant's int8 kernel, also for variants this build or
+    /// CPU cannot run (a model file for a Raspberry Pi is packed on x86). Equal to the kernels' own
+    /// `nr`/`kr` (checked by a test for every variant the machine runs).
+    public static func packingLayout(_ isa: ISA) -> (nr: Int, kr: Int) {
+        switch isa {
+        case .scalar: return (8, 4)
+        case .avx2: return (16, 2)
+        case .avxvnni: return (16, 4)
+        case .avx512vnni: return (48, 4)
+        case .neon: return (8, 16)
+        case .dotprod: return (8, 4)
+        case .i8mm: return (8, 8)
+        }
+    }
 }
 
 /// Int8 weights [N, K] (PyTorch Linear layout) packed once for one `GemmS8Kernel`.
@@ -41,6 +56,8 @@ public final class PackedWeightsS8: @unchecked Sendable {
     /// The C descriptor (stable address, passed to the kernel).
     public let descriptor: UnsafeMutablePointer<sam2r_packed_s8>
     private let ownsMemory: Bool
+    /// Keeps the memory of wrapped packed data alive (e.g. a model file's mapping).
+    private var owner: AnyObject? = nil
 
     /// Largest K the int32 accumulator allows.
     public static let maxK = 65536
@@ -73,6 +90,16 @@ public final class PackedWeightsS8: @unchecked Sendable {
                             wsum: UnsafeMutableBufferPointer<Int32>) throws {
         let kernel = try GemmS8Kernel(isa: isa)
         try PackedWeightsS8.validate(weights: weights, n: n, k: k, ldw: ldw ?? k)
+        let (d, w) = try PackedWeightsS8.checkMemory(UnsafeRawBufferPointer(data), UnsafeBufferPointer(wsum),
+                                                     n: n, k: k, kernel: kernel)
+        self.init(kernel: kernel, weights: weights, n: n, k: k, ldw: ldw ?? k, data: UnsafeMutableRawPointer(mutating: d),
+                  wsum: UnsafeMutablePointer(mutating: w), owns: false)
+    }
+
+    /// The base addresses of packed-weight memory, checked: `data` at least `dataByteCount` bytes and
+    /// 64-byte aligned, `wsum` at least n entries.
+    private static func checkMemory(_ data: UnsafeRawBufferPointer, _ wsum: UnsafeBufferPointer<Int32>, n: Int, k: Int,
+                                    kernel: GemmS8Kernel) throws -> (UnsafeRawPointer, UnsafePointer<Int32>) {
         let bytes = PackedWeightsS8.dataByteCount(n: n, k: k, kernel: kernel)
         guard let d = data.baseAddress, data.count >= bytes else {
             throw EngineError.bufferTooSmall(operand: "packed int8 weight data (bytes)", needed: bytes,
@@ -82,7 +109,39 @@ public final class PackedWeightsS8: @unchecked Sendable {
         guard let w = wsum.baseAddress, wsum.count >= n else {
             throw EngineError.bufferTooSmall(operand: "wsum", needed: n, available: wsum.count)
         }
-        self.init(kernel: kernel, weights: weights, n: n, k: k, ldw: ldw ?? k, data: d, wsum: w, owns: false)
+        return (d, w)
+    }
+
+    /// n and k within what the kernels accept.
+    private static func checkShape(n: Int, k: Int) throws {
+        try Check.positive(n, "weights N")
+        try Check.positive(k, "weights K")
+        try Check.int32(n, "weights N")
+        guard k <= maxK else {
+            throw EngineError.invalidParameter(name: "K", value: "\(k)", allowed: "1...\(maxK)")
+        }
+    }
+
+    /// Wraps weights already packed in `kernel`'s layout (e.g. memory-mapped from a model file):
+    /// nothing is copied. `data` holds `dataByteCount` bytes, 64-byte aligned; `wsum` n entries. Both
+    /// must stay valid and unchanged while this object lives; the caller has checked their values
+    /// (no -128, wsum consistent with data: see `sam2r_packed_s8`). `owner`, if given, is retained
+    /// for as long as this object lives (the holder of the memory).
+    public init(packedData data: UnsafeRawBufferPointer, wsum: UnsafeBufferPointer<Int32>, n: Int, k: Int,
+                kernel: GemmS8Kernel, owner: AnyObject? = nil) throws {
+        try PackedWeightsS8.checkShape(n: n, k: k)
+        let (d, w) = try PackedWeightsS8.checkMemory(data, wsum, n: n, k: k, kernel: kernel)
+        self.kernel = kernel
+        self.n = n
+        self.k = k
+        ownsMemory = false
+        self.owner = owner
+        descriptor = .allocate(capacity: 1)
+        // The kernels only read through data and wsum; the C struct has no const members.
+        descriptor.initialize(to: sam2r_packed_s8(
+            n: Int32(n), k: Int32(k), nr: Int32(kernel.nr), kr: Int32(kernel.kr),
+            data: UnsafeMutablePointer(mutating: d.assumingMemoryBound(to: Int8.self)),
+            wsum: UnsafeMutablePointer(mutating: w)))
     }
 
     private init(kernel: GemmS8Kernel, weights: UnsafeBufferPointer<Int8>, n: Int, k: Int, ldw: Int,
@@ -110,12 +169,7 @@ public final class PackedWeightsS8: @unchecked Sendable {
 
     /// Shape, stride, count and value (no -128) checks, before anything is allocated.
     static func validate(weights: UnsafeBufferPointer<Int8>, n: Int, k: Int, ldw: Int) throws {
-        try Check.positive(n, "weights N")
-        try Check.positive(k, "weights K")
-        try Check.int32(n, "weights N")
-        guard k <= maxK else {
-            throw EngineError.invalidParameter(name: "K", value: "\(k)", allowed: "1...\(maxK)")
-        }
+        try checkShape(n: n, k: k)
         try Check.matrix(rows: n, cols: k, ld: ldw, count: weights.count, "weights")
         for row in 0..<n {
             let base = row * ldw

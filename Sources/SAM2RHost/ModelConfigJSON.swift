@@ -4,8 +4,8 @@ import Foundation
 import SAM2RModel
 
 public enum ModelConfigJSON {
-    struct File: Decodable {
-        struct Trunk: Decodable {
+    struct File: Codable {
+        struct Trunk: Codable {
             var embed_dim: Int
             var num_heads: Int
             var stages: [Int]
@@ -17,14 +17,14 @@ public enum ModelConfigJSON {
             var dim_mul: Double?
             var head_mul: Double?
         }
-        struct Neck: Decodable {
+        struct Neck: Codable {
             var d_model: Int
             var backbone_channel_list: [Int]
             var fpn_top_down_levels: [Int]?
             var fpn_interp_model: String?
             var scalp: Int?
         }
-        struct Post: Decodable {
+        struct Post: Codable {
             var dynamic_multimask_via_stability: Bool?
             var dynamic_multimask_stability_delta: Float?
             var dynamic_multimask_stability_thresh: Float?
@@ -57,6 +57,25 @@ public enum ModelConfigJSON {
         }
         try c.validate()
         return c
+    }
+
+    /// The JSON text of `c` in the same schema (every field explicit), e.g. for a model file's config
+    /// section; `decode(encode(c)) == c`.
+    public static func encode(_ c: ModelConfig) throws -> String {
+        let f = File(
+            name: c.name, image_size: c.imageSize,
+            trunk: .init(embed_dim: c.embedDim, num_heads: c.numHeads, stages: c.stages,
+                         global_att_blocks: c.globalAttBlocks,
+                         window_pos_embed_bkg_spatial_size: c.windowPosEmbedBkgSpatialSize, window_spec: c.windowSpec,
+                         q_pool: c.qPool, q_stride: c.qStride, dim_mul: c.dimMul, head_mul: c.headMul),
+            neck: .init(d_model: c.dModel, backbone_channel_list: c.backboneChannelList,
+                        fpn_top_down_levels: c.fpnTopDownLevels, fpn_interp_model: "nearest", scalp: c.scalp),
+            postprocessing: .init(dynamic_multimask_via_stability: c.dynamicMultimaskViaStability,
+                                  dynamic_multimask_stability_delta: c.stabilityDelta,
+                                  dynamic_multimask_stability_thresh: c.stabilityThresh))
+        let e = JSONEncoder()
+        e.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try e.encode(f), as: UTF8.self) + "\n"
     }
 
     public static func load(path: String) throws -> ModelConfig {

@@ -50,13 +50,13 @@ final class Exec {
     func linear(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil, _ l: Linear,
                 _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) throws {
         if let q = l.int8 { return try linearS8(x, rows: rows, ldx: ldx, l, q, y, ldy: ldy) }
-        guard !planning, rows > 0 else { return }
+        guard !planning, rows > 0, let packed = l.packed else { return }
         let k = l.inFeatures, n = l.outFeatures
         let lda = ldx ?? k, ldc = ldy ?? n
         if let o = gemmInputObserver, !l.name.isEmpty { o(l.name, x, rows, k, lda) }
         try l.bias.withUnsafeBufferPointer { b in
             try gemmF32(m: rows, n: n, k: k, a: UnsafeBufferPointer(start: x, count: (rows - 1) * lda + k), lda: lda,
-                        weights: l.packed, bias: b,
+                        weights: packed, bias: b,
                         c: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n), ldc: ldc, pool: pool)
         }
     }

@@ -28,24 +28,29 @@ public typealias Int8ActivationParams = (scale: Float, zeroPoint: Int32)
 /// The host converts a quantization table to it (QuantEntry.params.scale / .zeroPoint).
 public typealias Int8Plan = [String: Int8ActivationParams]
 
-/// The int8 form of one Linear (see the scheme above).
-final class Int8Linear {
-    let packed: PackedWeightsS8
-    let bias: [Int32]
-    let scale: [Float]
-    let inverseScale: Float
-    let zeroPoint: Int32
+/// The quantized form of one GEMM before packing (the scheme above): what `Int8Linear` runs and what
+/// a `.sam2q` model file stores (docs/model-file.md), computed in one place.
+public struct Int8QuantizedGemm: Sendable {
+    public let name: String
+    public let n: Int
+    public let k: Int
+    public let act: Int8ActivationParams
+    /// q[n, k] row-major, values in -127...127.
+    public let weights: [Int8]
+    /// s_w[n] (per output channel).
+    public let weightScale: [Float]
+    /// b_i32[n] = rint(b / (s_a * s_w)), accumulator units.
+    public let bias: [Int32]
+    /// s_a * s_w[n], the F32 epilogue scale.
+    public let scale: [Float]
 
-    init(weights w: [Float], bias b: [Float], n: Int, k: Int, act: Int8ActivationParams, name: String) throws {
-        guard act.scale.isFinite, act.scale > 0, (1 / act.scale).isFinite else {
-            throw ModelError.invalidInput(argument: "quantization[\(name)].scale", reason: "\(act.scale) is not finite and > 0")
-        }
-        guard (-128...127).contains(act.zeroPoint) else {
-            throw ModelError.invalidInput(argument: "quantization[\(name)].zeroPoint", reason: "\(act.zeroPoint) outside -128...127")
-        }
+    /// Quantizes the fp32 GEMM matrix `w` [n, k] and bias `b` [n] for input parameters `act`.
+    public init(weights w: [Float], bias b: [Float], n: Int, k: Int, act: Int8ActivationParams, name: String) throws {
+        try Int8QuantizedGemm.check(act, name: name)
         var q = [Int8](repeating: 0, count: n * k)
         var bi = [Int32](repeating: 0, count: n)
         var sc = [Float](repeating: 0, count: n)
+        var sws = [Float](repeating: 0, count: n)
         for r in 0..<n {
             var mx: Float = 0
             for c in 0..<k { mx = max(mx, abs(w[r * k + c])) }
@@ -57,23 +62,78 @@ final class Int8Linear {
                 let v = (w[r * k + c] / sw).rounded(.toNearestOrEven)
                 q[r * k + c] = Int8(min(max(v, -127), 127))
             }
+            sws[r] = sw
             sc[r] = act.scale * sw
             let bq = (Double(b[r]) / (Double(act.scale) * Double(sw))).rounded(.toNearestOrEven)
             bi[r] = Int32(min(max(bq, Double(Int32.min)), Double(Int32.max)))
         }
-        packed = try q.withUnsafeBufferPointer { try PackedWeightsS8(weights: $0, n: n, k: k) }
-        bias = bi
-        scale = sc
+        self.name = name; self.n = n; self.k = k; self.act = act
+        weights = q; weightScale = sws; bias = bi; scale = sc
+    }
+
+    /// The activation parameters the scheme accepts (also checked when a model file is read).
+    public static func check(_ act: Int8ActivationParams, name: String) throws {
+        guard act.scale.isFinite, act.scale > 0, (1 / act.scale).isFinite else {
+            throw ModelError.invalidInput(argument: "quantization[\(name)].scale", reason: "\(act.scale) is not finite and > 0")
+        }
+        guard (-128...127).contains(act.zeroPoint) else {
+            throw ModelError.invalidInput(argument: "quantization[\(name)].zeroPoint", reason: "\(act.zeroPoint) outside -128...127")
+        }
+    }
+}
+
+/// The int8 form of one Linear (see the scheme above), ready to run.
+public final class Int8Linear {
+    let packed: PackedWeightsS8
+    let bias: [Int32]
+    let scale: [Float]
+    let inverseScale: Float
+    let zeroPoint: Int32
+
+    /// Packs a quantized GEMM for the active ISA's int8 kernel.
+    convenience init(_ g: Int8QuantizedGemm) throws {
+        let packed = try g.weights.withUnsafeBufferPointer { try PackedWeightsS8(weights: $0, n: g.n, k: g.k) }
+        try self.init(packed: packed, bias: g.bias, scale: g.scale, act: g.act, name: g.name)
+    }
+
+    /// From weights already packed (e.g. mapped from a model file) and the per-channel parameters
+    /// `Int8QuantizedGemm` computed.
+    public init(packed: PackedWeightsS8, bias: [Int32], scale: [Float], act: Int8ActivationParams, name: String) throws {
+        try Int8QuantizedGemm.check(act, name: name)
+        guard bias.count == packed.n, scale.count == packed.n else {
+            throw ModelError.invalidInput(argument: "\(name)", reason: "\(bias.count) biases, \(scale.count) scales for n=\(packed.n)")
+        }
+        self.packed = packed
+        self.bias = bias
+        self.scale = scale
         inverseScale = 1 / act.scale
         zeroPoint = act.zeroPoint
     }
 }
 
-/// Wraps a WeightSource with the int8 plan the loaders consult (Linear inits).
+/// A weight source that may hand out GEMMs already in int8 (a `.sam2q` model file): the loaders ask
+/// it before reading any fp32 weight of a GEMM, and an int8 layer then holds no fp32 form at all.
+public protocol Int8LayerSource: WeightSource {
+    /// Whether any GEMM of the model comes in int8 (the predictor then plans the int8 input buffer).
+    var hasInt8Layers: Bool { get }
+    /// The int8 form of GEMM `name` with shape [n, k], or nil when it runs in fp32.
+    func int8Layer(_ name: String, n: Int, k: Int) throws -> Int8Linear?
+}
+
+/// Wraps a WeightSource with the int8 plan the loaders consult (Linear inits): planned GEMMs are
+/// quantized from their fp32 weights at load.
 final class QuantizedWeightSource: WeightSource {
     let base: WeightSource
     let plan: Int8Plan
+    /// Sees every GEMM as it is quantized (model export); nil when only running.
+    var onQuantized: ((Int8QuantizedGemm) -> Void)?
+    /// Names of the fp32 tensors read, in order, when `recordReads` (model export).
+    var recordReads = false
+    private(set) var reads: [String] = []
     init(_ base: WeightSource, plan: Int8Plan) { self.base = base; self.plan = plan }
     func shape(of name: String) -> [Int]? { base.shape(of: name) }
-    func readFloats(_ name: String, into: UnsafeMutableBufferPointer<Float>) throws { try base.readFloats(name, into: into) }
+    func readFloats(_ name: String, into: UnsafeMutableBufferPointer<Float>) throws {
+        if recordReads { reads.append(name) }
+        try base.readFloats(name, into: into)
+    }
 }

@@ -3,74 +3,102 @@
 import SAM2REngine
 import SAM2RKernels
 
-/// y = x W^T + b with W [out, in] packed for the active GEMM kernel.
+/// y = x W^T + b with W [out, in]: packed for the active fp32 GEMM kernel, or (when the int8 plan or
+/// the model file has this GEMM in int8) only its int8 form — never both, so an int8 model holds no
+/// fp32 copy of its GEMM weights.
 struct Linear {
-    let packed: PackedWeightsF32
+    /// The fp32 form; nil for an int8 layer.
+    let packed: PackedWeightsF32?
+    /// fp32 bias (fp32 layers; empty for an int8 layer, whose bias is in `int8`).
     let bias: [Float]
     /// The weight's state_dict prefix (e.g. `image_encoder.trunk.blocks.3.attn.qkv`); the name under
     /// which `Exec.gemmInputObserver` reports this GEMM's input. Empty for unnamed test layers.
     var name: String = ""
-    /// The int8 form when the predictor's int8 plan has an entry for `name` (Int8.swift); nil: fp32.
-    var int8: Int8Linear?
-    var outFeatures: Int { packed.n }
-    var inFeatures: Int { packed.k }
+    /// The int8 form (Int8.swift); nil: fp32.
+    let int8: Int8Linear?
+    let outFeatures: Int
+    let inFeatures: Int
 
-    /// From a row-major [n, k] matrix.
+    /// From a row-major [n, k] matrix (fp32).
     init(weights w: [Float], bias: [Float], n: Int, k: Int) throws {
         packed = try w.withUnsafeBufferPointer { try PackedWeightsF32(weights: $0, n: n, k: k) }
         self.bias = bias
+        int8 = nil
+        outFeatures = n
+        inFeatures = k
+    }
+
+    /// GEMM `name` [n, k] of kind `kind`: int8 from an `Int8LayerSource` if it has it, else the fp32
+    /// matrix and bias `matrix` produces (GEMM layout), quantized if `src` carries an int8 plan for it.
+    private init(_ src: WeightSource, name: String, kind: GemmLayer.Kind, n: Int, k: Int,
+                 matrix: () throws -> (w: [Float], b: [Float])) throws {
+        self.name = name
+        outFeatures = n
+        inFeatures = k
+        (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: name, kind: kind, inFeatures: k, outFeatures: n))
+        if let file = src as? Int8LayerSource, let q = try file.int8Layer(name, n: n, k: k) {
+            packed = nil
+            bias = []
+            int8 = q
+            return
+        }
+        let (w, b) = try matrix()
+        if src is ShapeRecorder {
+            // Shape-only pass (expectedWeights, gemmLayers, arenaPlan): the requests are recorded, and
+            // packing the placeholder zeros would only cost memory (4 bytes per weight until the pass ends).
+            packed = nil
+            bias = b
+            int8 = nil
+        } else if let qs = src as? QuantizedWeightSource, let act = qs.plan[name] {
+            let g = try Int8QuantizedGemm(weights: w, bias: b, n: n, k: k, act: act, name: name)
+            qs.onQuantized?(g)
+            packed = nil
+            bias = []
+            int8 = try Int8Linear(g)
+        } else {
+            packed = try w.withUnsafeBufferPointer { try PackedWeightsF32(weights: $0, n: n, k: k) }
+            bias = b
+            int8 = nil
+        }
     }
 
     /// PyTorch nn.Linear `prefix`.weight [out, in] + `prefix`.bias.
     init(_ src: WeightSource, _ prefix: String, out: Int, in k: Int) throws {
-        let w = try src.load(prefix + ".weight", [out, k]), b = try src.load(prefix + ".bias", [out])
-        try self.init(weights: w, bias: b, n: out, k: k)
-        name = prefix
-        try quantizeIfPlanned(src, weights: w)
-        (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .linear, inFeatures: k, outFeatures: out))
+        try self.init(src, name: prefix, kind: .linear, n: out, k: k) {
+            (try src.load(prefix + ".weight", [out, k]), try src.load(prefix + ".bias", [out]))
+        }
     }
 
     /// PyTorch Conv2d [out, in, kh, kw] as a GEMM over channels-last im2col rows (ky, kx, c).
     init(conv src: WeightSource, _ prefix: String, out: Int, in c: Int, kernel kk: Int) throws {
-        let w = try src.load(prefix + ".weight", [out, c, kk, kk])
-        var hwc = [Float](repeating: 0, count: w.count)
-        w.withUnsafeBufferPointer { s in
-            hwc.withUnsafeMutableBufferPointer { d in
-                sam2r_conv_weight_to_hwc(s.baseAddress, Int32(out), Int32(c), Int32(kk), Int32(kk), d.baseAddress)
+        try self.init(src, name: prefix, kind: .conv, n: out, k: kk * kk * c) {
+            let w = try src.load(prefix + ".weight", [out, c, kk, kk])
+            var hwc = [Float](repeating: 0, count: w.count)
+            w.withUnsafeBufferPointer { s in
+                hwc.withUnsafeMutableBufferPointer { d in
+                    sam2r_conv_weight_to_hwc(s.baseAddress, Int32(out), Int32(c), Int32(kk), Int32(kk), d.baseAddress)
+                }
             }
+            return (hwc, try src.load(prefix + ".bias", [out]))
         }
-        try self.init(weights: hwc, bias: src.load(prefix + ".bias", [out]), n: out, k: kk * kk * c)
-        name = prefix
-        try quantizeIfPlanned(src, weights: hwc)
-        (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .conv, inFeatures: kk * kk * c, outFeatures: out))
     }
 
     /// PyTorch ConvTranspose2d [in, out, k, k] with stride == k as a GEMM to (ky, kx, out) columns;
     /// the bias is repeated per (ky, kx).
     init(convTranspose src: WeightSource, _ prefix: String, in c: Int, out: Int, kernel kk: Int) throws {
-        let w = try src.load(prefix + ".weight", [c, out, kk, kk])
-        var g = [Float](repeating: 0, count: w.count)
-        w.withUnsafeBufferPointer { s in
-            g.withUnsafeMutableBufferPointer { d in
-                sam2r_convtranspose_weight_to_gemm(s.baseAddress, Int32(c), Int32(out), Int32(kk), d.baseAddress)
+        try self.init(src, name: prefix, kind: .convTranspose, n: kk * kk * out, k: c) {
+            let w = try src.load(prefix + ".weight", [c, out, kk, kk])
+            var g = [Float](repeating: 0, count: w.count)
+            w.withUnsafeBufferPointer { s in
+                g.withUnsafeMutableBufferPointer { d in
+                    sam2r_convtranspose_weight_to_gemm(s.baseAddress, Int32(c), Int32(out), Int32(kk), d.baseAddress)
+                }
             }
+            let b = try src.load(prefix + ".bias", [out])
+            var bias = [Float]()
+            for _ in 0..<(kk * kk) { bias += b }
+            return (g, bias)
         }
-        let b = try src.load(prefix + ".bias", [out])
-        var bias = [Float]()
-        for _ in 0..<(kk * kk) { bias += b }
-        try self.init(weights: g, bias: bias, n: kk * kk * out, k: c)
-        name = prefix
-        try quantizeIfPlanned(src, weights: g)
-        (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: prefix, kind: .convTranspose, inFeatures: c,
-                                                        outFeatures: kk * kk * out))
-    }
-}
-
-extension Linear {
-    /// Builds the int8 form if `src` carries an int8 plan with an entry for `name`.
-    mutating func quantizeIfPlanned(_ src: WeightSource, weights w: [Float]) throws {
-        guard let q = src as? QuantizedWeightSource, let act = q.plan[name] else { return }
-        int8 = try Int8Linear(weights: w, bias: bias, n: outFeatures, k: inFeatures, act: act, name: name)
     }
 }
 

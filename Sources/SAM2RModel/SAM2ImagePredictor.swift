@@ -79,16 +79,17 @@ public final class SAM2ImagePredictor {
     }
 
     /// The arena plan for images of `height` x `width`, from the config alone (no weights, no arena).
+    /// `int8`: some GEMM runs in int8 (the plan then holds the int8 input buffer).
     public static func arenaPlan(config: ModelConfig, height: Int, width: Int, threads: Int = 1,
-                                 promptCapacity: Int = 16) throws -> ArenaPlan {
+                                 promptCapacity: Int = 16, int8: Bool = false) throws -> ArenaPlan {
         let p = try SAM2ImagePredictor(config: config, weights: ShapeRecorder(), threads: threads,
-                                       promptCapacity: promptCapacity, allocate: false)
+                                       promptCapacity: promptCapacity, allocate: false, int8: int8)
         try p.replan(height: height, width: width, allocate: false)
         return p.ws.plan!
     }
 
     private init(config: ModelConfig, weights: WeightSource, threads: Int, promptCapacity: Int,
-                 allocate: Bool) throws {
+                 allocate: Bool, int8: Bool = false) throws {
         try config.validate()
         guard (1...ThreadPool.maxThreads).contains(threads) else {
             throw ModelError.invalidInput(argument: "threads", reason: "\(threads) outside 1...\(ThreadPool.maxThreads)")
@@ -101,7 +102,8 @@ public final class SAM2ImagePredictor {
         encoder = try ImageEncoderWeights(weights, config)
         promptEncoder = try PromptEncoderWeights(weights, config)
         decoder = try MaskDecoderWeights(weights, config)
-        hasInt8 = !((weights as? QuantizedWeightSource)?.plan.isEmpty ?? true)
+        hasInt8 = int8 || !((weights as? QuantizedWeightSource)?.plan.isEmpty ?? true)
+            || ((weights as? Int8LayerSource)?.hasInt8Layers ?? false)
         pool = threads > 1 ? try ThreadPool(threads: threads) : nil
         planned = (config.imageSize, config.imageSize)
         ws = Workspace()

@@ -11,6 +11,7 @@ import SAM2REngine
 import SAM2RHost
 import SAM2RImageIO
 import SAM2RModel
+import SAM2RModelFile
 import SAM2RProfiles
 #if canImport(Glibc)
 import Glibc
@@ -30,11 +31,11 @@ struct BenchModelCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model: SAM2.1 checkpoint (.pt or .safetensors).")
+    @Option(help: "Model: SAM2.1 checkpoint (.pt or .safetensors), or an int8 model file (.sam2q).")
     var model: String
 
-    @Option(help: "tiny|small|base-plus|large or a JSON config.")
-    var config: String = "tiny"
+    @Option(help: "tiny|small|base-plus|large or a JSON config (default tiny; not with a .sam2q).")
+    var config: String?
 
     @Option(help: "Input image (.png or .jpg); default: synthetic, the model's input size.")
     var image: String?
@@ -63,6 +64,7 @@ struct BenchModelCommand: ParsableCommand {
     func validate() throws {
         if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be in 1...256") }
         if !(1...1000).contains(runs) { throw ValidationError("--runs must be in 1...1000") }
+        if config != nil && isModelFile(model) { throw ValidationError("--config: a .sam2q model file carries its own config") }
     }
 
     func run() throws {
@@ -70,7 +72,10 @@ struct BenchModelCommand: ParsableCommand {
         let counter = noAllocCount ? nil : AllocCounter.load()
 
         let prof = try profile.map { try ProfileCatalog.resolve($0, on: MachineFacts.current()) }
-        var cfg = try loadModelConfig(config)
+        let tf = monotonicSeconds()
+        let modelFile = isModelFile(model) ? try ModelFile(path: model) : nil
+        let fileOpenSeconds = monotonicSeconds() - tf
+        var cfg = try modelFile.map(modelFileConfig) ?? loadModelConfig(config ?? "tiny")
         if let p = prof { cfg.imageSize = p.inputSize }
         let nThreads = threads ?? prof?.threads ?? onlineCPUs()
 
@@ -84,14 +89,13 @@ struct BenchModelCommand: ParsableCommand {
         let click: [SIMD2<Float>] = [SIMD2(Float(img.width) / 2, Float(img.height) / 2)]
 
         let t0 = monotonicSeconds()
-        let ckpt = try Checkpoint(path: model)
-        do {
-            try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
-        } catch let e as WeightKeyError {
-            throw CLIError("\(model): \(e.description) (config \(cfg.name))")
+        let predictor: SAM2ImagePredictor
+        if let modelFile {
+            predictor = try SAM2ImagePredictor(config: cfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
+        } else {
+            predictor = try SAM2ImagePredictor(config: cfg, weights: openCheckpoint(model, config: cfg), threads: nThreads)
         }
-        let predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads)
-        let loadMs = (monotonicSeconds() - t0) * 1000
+        let loadMs = (monotonicSeconds() - t0 + fileOpenSeconds) * 1000
 
         // Warm-up (first inference; its allocations are reported separately: one-time lazy work shows there).
         let first = counter?.snapshot()

@@ -75,12 +75,7 @@ struct CalibrateCommand: ParsableCommand {
             }
         }
         let nThreads = threads ?? onlineCPUs()
-        let ckpt = try Checkpoint(path: checkpoint)
-        do {
-            try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
-        } catch let e as WeightKeyError {
-            throw CLIError("\(checkpoint): \(e.description) (config \(cfg.name))")
-        }
+        let ckpt = try openCheckpoint(checkpoint, config: cfg)
         let gemms = try cfg.gemmLayers()
         let fingerprint = try QuantTable.fingerprint(config: cfg)
         let predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads)

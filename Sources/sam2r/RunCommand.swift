@@ -4,6 +4,7 @@ import SAM2RCheckpoint
 import SAM2RHost
 import SAM2RImageIO
 import SAM2RModel
+import SAM2RModelFile
 import SAM2RProfiles
 import SAM2RQuant
 #if canImport(Glibc)
@@ -21,11 +22,11 @@ struct RunCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model: SAM2.1 checkpoint (.pt as published by Meta, or .safetensors).")
+    @Option(help: "Model: SAM2.1 checkpoint (.pt as published by Meta, or .safetensors), or an int8 model file (.sam2q, sam2r quantize).")
     var checkpoint: String
 
-    @Option(help: "tiny|small|base-plus|large or a JSON config (docs/model-config.md).")
-    var config: String = "tiny"
+    @Option(help: "tiny|small|base-plus|large or a JSON config (docs/model-config.md); default tiny. Not with a .sam2q.")
+    var config: String?
 
     @Option(help: "Input image (.png or .jpg).")
     var image: String
@@ -57,7 +58,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Device profile NAME|PATH|auto: threads, arena budget and input size (sam2r profiles).")
     var profile: String?
 
-    @Option(help: "Int8 table (sam2r calibrate): GEMMs with an entry run in int8, the others in fp32.")
+    @Option(help: "Int8 table (sam2r calibrate): GEMMs with an entry run in int8, the others in fp32. Not with a .sam2q.")
     var table: String?
 
     @Flag(help: "Print timings per stage, scores and arena bytes as JSON.")
@@ -66,6 +67,10 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be in 1...256") }
         if points.isEmpty && box == nil { throw ValidationError("give at least one --point or a --box") }
+        if isModelFile(checkpoint) {
+            if config != nil { throw ValidationError("--config: a .sam2q model file carries its own config") }
+            if table != nil { throw ValidationError("--table: a .sam2q model file is already quantized") }
+        }
     }
 
     func run() throws {
@@ -75,7 +80,9 @@ struct RunCommand: ParsableCommand {
         let boxPrompt = try box.map(parseBox)
         for path in [maskOut, overlayOut, logitsOut, scoresOut].compactMap({ $0 }) { try checkWritableLocation(path) }
         let prof = try profile.map { try ProfileCatalog.resolve($0, on: MachineFacts.current()) }
-        var cfg = try loadModelConfig(config)
+        // A model file is validated whole (header, tables, checksums) here, before any tensor is used.
+        let modelFile = isModelFile(checkpoint) ? try ModelFile(path: checkpoint) : nil
+        var cfg = try modelFile.map(modelFileConfig) ?? loadModelConfig(config ?? "tiny")
         if let p = prof { cfg.imageSize = p.inputSize }
         let nThreads = threads ?? prof?.threads ?? onlineCPUs()
 
@@ -84,27 +91,22 @@ struct RunCommand: ParsableCommand {
         try checkInside(points: clicks, box: boxPrompt, width: img.width, height: img.height)
 
         // 3. The arena plan, refused before anything is allocated if the profile's budget is smaller.
-        let plan = try SAM2ImagePredictor.arenaPlan(config: cfg, height: img.height, width: img.width, threads: nThreads)
-        if let p = prof, plan.totalBytes > p.arenaBudgetBytes {
-            throw CLIError("model needs an arena of \(plan.totalBytes) bytes; profile '\(p.name)' allows \(p.arenaBudgetBytes)")
-        }
+        //    (Recomputed for this image and thread count: the file's stored plan is for a square input.)
+        let int8 = try table != nil || (modelFile.map { try ModelFileWeights($0).hasInt8Layers } ?? false)
+        let plan = try SAM2ImagePredictor.arenaPlan(config: cfg, height: img.height, width: img.width, threads: nThreads,
+                                                    int8: int8)
+        if let p = prof { try checkArenaBudget(needed: plan.totalBytes, profile: p) }
 
         // 4. Weights: every expected key present with its shape, nothing unexpected.
-        let ckpt = try Checkpoint(path: checkpoint)
-        do {
-            try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
-        } catch let e as WeightKeyError {
-            throw CLIError("\(checkpoint): \(e.description) (config \(cfg.name))")
+        let predictor: SAM2ImagePredictor
+        if let modelFile {
+            predictor = try SAM2ImagePredictor(config: cfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
+        } else {
+            let ckpt = try openCheckpoint(checkpoint, config: cfg)
+            // The profile's float_ops stay float, as `sam2r quantize --profile` keeps them.
+            let quantization = try table.map { try int8Plan(table: $0, config: cfg) { prof?.keepsInFloat($0) ?? false } }
+            predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads, quantization: quantization)
         }
-        var quantization: Int8Plan?
-        if let table {
-            let t = try QuantTable.read(path: table)
-            try t.validate(gemms: cfg.gemmLayers(), fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name,
-                           path: table)
-            quantization = Dictionary(t.entries.map { ($0.name, (scale: $0.params.scale, zeroPoint: Int32(clamping: $0.params.zeroPoint))) },
-                                      uniquingKeysWith: { a, _ in a })
-        }
-        let predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads, quantization: quantization)
         let tLoad = monotonicSeconds()
 
         // 5. Encoder once, then the decoder for the prompt.

@@ -701,6 +701,191 @@ put(S, "safetensors", "name_newline.safetensors", st('{"a\\nb":{"dtype":"Q8","sh
 put(R, "profile", "arch_newline.json", profile(arch="x86\nerror: forged"), RK, "is not one of aarch64, x86_64", "multiline")
 
 # --------------------------------------------------------------------------------------------
+# .sam2q int8 model files (docs/model-file.md), written here independently of the Swift writer:
+# a small valid file (one fp32 tensor, one int8 GEMM packed in the scalar layout NR=8 KR=4), then
+# edits. `q_reseal` recomputes every CRC after an edit, so the structural check must catch it.
+Q = "model"
+QK = "ModelFileError."
+Q_MAGIC = b"SAM2Q\x00\r\n"
+
+
+def q_name(s):
+    b = s.encode() if isinstance(s, str) else s
+    return struct.pack("<H", len(b)) + b
+
+
+def q_good_parts():
+    """(tensor table bytes, data bytes, field positions relative to the table / data)."""
+    data = bytearray()
+    pos = {}
+
+    def arr(raw):
+        data.extend(b"\0" * (-len(data) % 64))
+        off = len(data)
+        data.extend(raw)
+        return off, len(raw)
+
+    t = bytearray(struct.pack("<I", 2) + q_name("scalar") + struct.pack("<II", 8, 4))
+    off, ln = arr(struct.pack("<6f", 1, 2, 3, 4, 5, 6))
+    pos["a.name"] = len(t) + 2
+    t += q_name("a.weight") + struct.pack("<BB", 0, 2)
+    pos["a.dims"] = len(t)
+    t += struct.pack("<QQ", 2, 3)
+    pos["a.offset"] = len(t)
+    t += struct.pack("<QQ", off, ln)
+    n, k, nr, kr = 3, 5, 8, 4
+    q = [[(r * 37 + c * 11) % 255 - 127 for c in range(k)] for r in range(n)]
+    packed = bytearray()
+    for b in range((n + nr - 1) // nr):
+        for g in range((k + kr - 1) // kr):
+            for i in range(nr):
+                for j in range(kr):
+                    row, col = b * nr + i, g * kr + j
+                    packed += struct.pack("<b", q[row][col] if row < n and col < k else 0)
+    wsum = struct.pack(f"<{n}i", *[sum(r) for r in q])
+    arrays = [arr(bytes(packed)), arr(wsum), arr(struct.pack(f"<{n}i", 10, -20, 30)),
+              arr(struct.pack(f"<{n}f", 0.001, 0.002, 0.003)), arr(struct.pack(f"<{n}f", 0.05, 0.1, 0.15))]
+    pos["g.packed"], pos["g.wsum"] = arrays[0][0], arrays[1][0]
+    t += q_name("g.proj") + struct.pack("<BB", 1, 2)
+    pos["g.dims"] = len(t)
+    t += struct.pack("<QQ", n, k) + struct.pack("<IIfi", nr, kr, 0.02, -3)
+    for o, l in arrays:
+        t += struct.pack("<QQ", o, l)
+    return bytes(t), bytes(data), pos
+
+
+def q_arena(total=1024):
+    return struct.pack("<QIIII", total, 128, 1, 16, 1) + q_name("x") + struct.pack("<QQII", 0, 512, 0, 1)
+
+
+def q_file(sections):
+    """Header + directory + 64-byte aligned sections [(kind, bytes)], every checksum right."""
+    count = len(sections)
+    off = 64 + 32 * count
+    dirb, body, offsets = b"", b"", []
+    for kind, b in sections:
+        off += -off % 64
+        offsets.append(off)
+        dirb += struct.pack("<IIQQII", kind, 0, off, len(b), zlib.crc32(b), 0)
+        off += len(b)
+    out = bytearray(off)
+    head = Q_MAGIC + struct.pack("<IIQQI", 1, count, 64, off, zlib.crc32(dirb))
+    head += b"\0" * (60 - len(head))
+    out[0:64] = head + struct.pack("<I", zlib.crc32(head))
+    out[64:64 + len(dirb)] = dirb
+    for (kind, b), o in zip(sections, offsets):
+        out[o:o + len(b)] = b
+    return out
+
+
+def q_reseal(b):
+    b = bytearray(b)
+    count, dirofs = struct.unpack_from("<IQ", b, 12)
+    if count <= 16 and dirofs + 32 * count <= len(b):
+        for i in range(count):
+            e = dirofs + 32 * i
+            o, l = struct.unpack_from("<QQ", b, e + 8)
+            if o + l <= len(b):
+                struct.pack_into("<I", b, e + 24, zlib.crc32(bytes(b[o:o + l])))
+        struct.pack_into("<I", b, 32, zlib.crc32(bytes(b[dirofs:dirofs + 32 * count])))
+    struct.pack_into("<I", b, 60, zlib.crc32(bytes(b[0:60])))
+    return bytes(b)
+
+
+Q_TABLE, Q_DATA, Q_POS = q_good_parts()
+Q_SECTIONS = [(1, b'{"name": "m", "image_size": 128}\n'), (2, b"format 1\n"), (3, Q_TABLE), (5, q_arena()), (4, Q_DATA)]
+Q_GOOD = q_file(Q_SECTIONS)
+
+
+def q_dir(b, kind):
+    """File offset of the directory entry of section `kind`."""
+    count = struct.unpack_from("<I", b, 12)[0]
+    return next(64 + 32 * i for i in range(count) if struct.unpack_from("<I", b, 64 + 32 * i)[0] == kind)
+
+
+def q_sec(b, kind):
+    return struct.unpack_from("<Q", b, q_dir(b, kind) + 8)[0]
+
+
+def q_edit(fn):
+    b = bytearray(Q_GOOD)
+    fn(b)
+    return q_reseal(b)
+
+
+put(Q, "sam2q", "control_good.sam2q", bytes(Q_GOOD), "ok", "")
+put(Q, "sam2q", "empty.sam2q", b"", QK + "truncated", "shorter than the 64-byte header")
+put(Q, "sam2q", "truncated_header.sam2q", bytes(Q_GOOD[:40]), QK + "truncated", "shorter than the 64-byte header")
+put(Q, "sam2q", "truncated_half.sam2q", bytes(Q_GOOD[:len(Q_GOOD) // 2]), QK + "truncated", "header says")
+put(Q, "sam2q", "trailing_data.sam2q", q_reseal(bytes(Q_GOOD) + b"\0" * 64), QK + "truncated", "(trailing data)")
+put(Q, "sam2q", "bad_magic.sam2q", b"SAM2X" + bytes(Q_GOOD[5:]), QK + "magic", "not a sam2r model file (bad magic)")
+put(Q, "sam2q", "text.sam2q", b"this is not a model file at all, just some text long enough to pass the size check\n",
+    QK + "magic", "bad magic")
+put(Q, "sam2q", "version_2.sam2q", q_edit(lambda b: struct.pack_into("<I", b, 8, 2)), QK + "version",
+    "format version 2 not supported")
+put(Q, "sam2q", "header_crc.sam2q", bytes(Q_GOOD[:44]) + b"\x01" + bytes(Q_GOOD[45:]), QK + "checksum",
+    "header checksum mismatch")
+put(Q, "sam2q", "directory_crc.sam2q", bytes(Q_GOOD[:88]) + bytes([Q_GOOD[88] ^ 1]) + bytes(Q_GOOD[89:]),
+    QK + "checksum", "section directory checksum mismatch")
+put(Q, "sam2q", "section_count_zero.sam2q", q_edit(lambda b: struct.pack_into("<I", b, 12, 0)), QK + "header",
+    "section count 0 outside 1...16")
+put(Q, "sam2q", "directory_past_end.sam2q", q_edit(lambda b: struct.pack_into("<Q", b, 16, len(b))), QK + "directory",
+    "outside the file")
+put(Q, "sam2q", "section_past_end.sam2q", q_edit(lambda b: struct.pack_into("<Q", b, q_dir(b, 4) + 16, len(b))),
+    QK + "section", "outside the file")
+put(Q, "sam2q", "section_length_huge.sam2q", q_edit(lambda b: struct.pack_into("<Q", b, q_dir(b, 4) + 16, 2**64 - 1)),
+    QK + "directory", "exceeds")
+put(Q, "sam2q", "section_misaligned.sam2q", q_edit(lambda b: struct.pack_into("<Q", b, q_dir(b, 3) + 8, q_sec(b, 3) + 4)),
+    QK + "section", "is not 64-byte aligned")
+put(Q, "sam2q", "sections_overlap.sam2q", q_edit(lambda b: struct.pack_into("<Q", b, q_dir(b, 2) + 8, q_sec(b, 1))),
+    QK + "section", "overlap")
+put(Q, "sam2q", "section_twice.sam2q", q_edit(lambda b: struct.pack_into("<I", b, q_dir(b, 2), 1)), QK + "directory",
+    "section 'config' appears twice")
+put(Q, "sam2q", "section_kind_unknown.sam2q", q_edit(lambda b: struct.pack_into("<I", b, q_dir(b, 2), 77)),
+    QK + "directory", "unknown kind 77")
+put(Q, "sam2q", "no_arena_section.sam2q", bytes(q_file([s for s in Q_SECTIONS if s[0] != 5])), QK + "section",
+    "no 'arena' section")
+put(Q, "sam2q", "data_crc.sam2q",
+    (lambda b: (b.__setitem__(q_sec(b, 4) + 1, b[q_sec(b, 4) + 1] ^ 0x10), bytes(b))[1])(bytearray(Q_GOOD)),
+    QK + "checksum", "section 'data' checksum mismatch")
+put(Q, "sam2q", "tensors_crc.sam2q",
+    (lambda b: (b.__setitem__(q_sec(b, 3) + 9, b[q_sec(b, 3) + 9] ^ 0x01), bytes(b))[1])(bytearray(Q_GOOD)),
+    QK + "checksum", "section 'tensors' checksum mismatch")
+put(Q, "sam2q", "tensor_offset_past_end.sam2q",
+    q_edit(lambda b: struct.pack_into("<Q", b, q_sec(b, 3) + Q_POS["a.offset"], len(Q_DATA))),
+    QK + "tensor", "past the end of the data section")
+put(Q, "sam2q", "tensor_offset_huge.sam2q",
+    q_edit(lambda b: struct.pack_into("<Q", b, q_sec(b, 3) + Q_POS["a.offset"], 2**63 + 5)),
+    QK + "tensorTable", "exceeds")
+put(Q, "sam2q", "tensor_misaligned.sam2q",
+    q_edit(lambda b: struct.pack_into("<Q", b, q_sec(b, 3) + Q_POS["a.offset"], 4)),
+    QK + "tensor", "offset 4 not 64-byte aligned")
+put(Q, "sam2q", "tensor_shape_vs_bytes.sam2q",
+    q_edit(lambda b: struct.pack_into("<Q", b, q_sec(b, 3) + Q_POS["a.dims"], 3)),
+    QK + "tensor", "data has 24 bytes, shape needs 36")
+put(Q, "sam2q", "gemm_nk_mismatch.sam2q",
+    q_edit(lambda b: struct.pack_into("<Q", b, q_sec(b, 3) + Q_POS["g.dims"] + 8, 9)),
+    QK + "tensor", "packed has 64 bytes, shape needs 96")
+put(Q, "sam2q", "gemm_minus_128.sam2q",
+    q_edit(lambda b: b.__setitem__(q_sec(b, 4) + Q_POS["g.packed"], 0x80)),
+    QK + "tensor", "-128 or non-zero padding")
+put(Q, "sam2q", "gemm_padding.sam2q",
+    q_edit(lambda b: b.__setitem__(q_sec(b, 4) + Q_POS["g.packed"] + 31, 1)),
+    QK + "tensor", "-128 or non-zero padding")
+put(Q, "sam2q", "gemm_wsum.sam2q",
+    q_edit(lambda b: struct.pack_into("<i", b, q_sec(b, 4) + Q_POS["g.wsum"], 12345)),
+    QK + "tensor", "wsum[0] = 12345")
+put(Q, "sam2q", "tensor_name_not_utf8.sam2q",
+    q_edit(lambda b: b.__setitem__(q_sec(b, 3) + Q_POS["a.name"], 0xFF)),
+    QK + "tensorTable", "is not UTF-8")
+put(Q, "sam2q", "tensor_count_huge.sam2q",
+    q_edit(lambda b: struct.pack_into("<I", b, q_sec(b, 3), 1000)),
+    QK + "tensorTable", "runs past the end")
+put(Q, "sam2q", "arena_buffer_past_total.sam2q",
+    q_edit(lambda b: struct.pack_into("<Q", b, q_sec(b, 5), 100)),
+    QK + "arena", "exceeds the arena (100 bytes)")
+
+# --------------------------------------------------------------------------------------------
 # Found while hardening (docs/hardening.md, findings 1-6): each crashed or hung a reader. They are
 # fixed now and run like the rest; the files stay in pending/ because
 # Tests/SAM2RCheckpointTests/MalformedRegressionTests.swift reads them there by path.

@@ -9,6 +9,7 @@ import SAM2RCheckpoint
 import SAM2RHost
 import SAM2RImageIO
 import SAM2RModel
+import SAM2RModelFile
 import SAM2RProfiles
 import SAM2RQuant
 
@@ -48,6 +49,8 @@ func classify(_ error: Error) -> (kind: String, description: String, message: St
         return ("ImageIOError.\(e.kind)", e.description, e.message)
     case let e as QuantTableError:
         return ("QuantTableError", e.description, nil)
+    case let e as ModelFileError:
+        return ("ModelFileError.\(e.kind)", e.description, e.problem)
     case let e as ProfileError:
         let name = Mirror(reflecting: e).children.first?.label ?? "\(e)"
         let d = e.description
@@ -90,6 +93,9 @@ func read(_ c: MalformedCase) throws {
         guard let m = microModel else { throw NSError(domain: "cannot load Tests/Goldens/micro/config.json", code: 3) }
         try QuantTable.read(path: c.path).validate(gemms: m.gemms, fingerprint: m.fingerprint, modelName: m.name, path: c.path)
     case "prompts": _ = try CalibrationPrompts.parse(try Data(contentsOf: URL(fileURLWithPath: c.path)), path: c.path)
+    case "model":
+        // An int8 model file (.sam2q): opened (everything validated), then every tensor handed out.
+        try ModelFileWeights(try ModelFile(path: c.path)).loadAll()
     case "profile-glob":
         // A valid profile whose float_ops once made keepsInFloat backtrack exponentially.
         let p = try ProfileCatalog.load(path: c.path)
@@ -148,7 +154,7 @@ final class MalformedTests: XCTestCase {
                 }
             }
         }
-        for r in ["checkpoint", "npy", "image", "profile", "prompts"] { XCTAssertGreaterThan(byReader[r] ?? 0, 10, r) }
+        for r in ["checkpoint", "npy", "image", "profile", "prompts", "model"] { XCTAssertGreaterThan(byReader[r] ?? 0, 10, r) }
         XCTAssertGreaterThan((byReader["table"] ?? 0) + (byReader["table-micro"] ?? 0), 10, "table")
         if !knownMultiline.isEmpty {
             print("note: known multi-line error messages (docs/hardening.md): \(knownMultiline.joined(separator: ", "))")

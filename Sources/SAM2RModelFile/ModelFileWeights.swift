@@ -1,0 +1,82 @@
+// ModelFileWeights.swift — a validated model file as the model's weight source. fp32 tensors are
+// copied out of the mapping by name; int8 GEMMs whose packing equals the active int8 kernel's layout
+// run on the mapped bytes directly (zero copy), others are unpacked and repacked for it once.
+
+import SAM2REngine
+import SAM2RModel
+
+public final class ModelFileWeights: Int8LayerSource {
+    public let file: ModelFile
+    let kernel: GemmS8Kernel
+    /// GEMMs handed out without copying / repacked (for reports and tests).
+    public private(set) var zeroCopyGemms = 0
+    public private(set) var repackedGemms = 0
+
+    /// `kernel`: the int8 kernel the GEMMs will run (default: the active ISA's).
+    public init(_ file: ModelFile, kernel: GemmS8Kernel? = nil) throws {
+        self.file = file
+        self.kernel = try kernel ?? GemmS8Kernel()
+    }
+
+    public var hasInt8Layers: Bool { file.tensors.contains { $0.kind == .int8Gemm } }
+
+    /// Whether the int8 GEMMs run on the file's bytes as mapped: its packing is the kernel's layout
+    /// (and the bytes are 64-byte aligned, always so for a mapped file). Otherwise they are repacked.
+    public var isZeroCopy: Bool {
+        file.packing == (kernel.nr, kernel.kr) && Int(bitPattern: file.data.baseAddress) % PackedWeightsS8.dataAlignment == 0
+    }
+
+    public func shape(of name: String) -> [Int]? {
+        guard let t = file.tensor(name), t.kind == .float32 else { return nil }
+        return t.shape
+    }
+
+    public func readFloats(_ name: String, into: UnsafeMutableBufferPointer<Float>) throws {
+        guard let t = file.tensor(name), t.kind == .float32 else { throw ModelError.missingWeight(name) }
+        guard into.count * 4 == t.data.count else {
+            throw ModelError.weightShape(name: name, expected: [into.count], actual: t.shape)
+        }
+        UnsafeMutableRawBufferPointer(into).copyMemory(from: file.bytes(t.data))
+    }
+
+    public func int8Layer(_ name: String, n: Int, k: Int) throws -> Int8Linear? {
+        guard let t = file.tensor(name), let g = t.gemm else { return nil }
+        guard t.shape == [n, k] else { throw ModelError.weightShape(name: name, expected: [n, k], actual: t.shape) }
+        let packed: PackedWeightsS8
+        let raw = file.bytes(g.packed)
+        if isZeroCopy {
+            packed = try PackedWeightsS8(packedData: raw, wsum: file.bytes(g.wsum).assumingMemoryBound(to: Int32.self),
+                                         n: n, k: k, kernel: kernel, owner: file)
+            zeroCopyGemms += 1
+        } else {
+            let q = PackedLayout.unpack(raw.baseAddress!.assumingMemoryBound(to: Int8.self), n: n, k: k, nr: g.nr, kr: g.kr)
+            packed = try q.withUnsafeBufferPointer { try PackedWeightsS8(weights: $0, n: n, k: k, isa: kernel.isa) }
+            repackedGemms += 1
+        }
+        return try Int8Linear(packed: packed, bias: ints(g.bias), scale: floats(g.scale),
+                              act: (g.actScale, g.actZeroPoint), name: name)
+    }
+
+    /// Hands out every tensor once, as the model's loaders would (fp32 copies, int8 GEMMs wrapped or
+    /// repacked): for readers' tests and fuzzing, which have no model to load.
+    public func loadAll() throws {
+        for t in file.tensors {
+            if t.kind == .int8Gemm {
+                _ = try int8Layer(t.name, n: t.shape[0], k: t.shape[1])
+            } else {
+                var v = [Float](repeating: 0, count: t.shape.reduce(1, *))
+                try v.withUnsafeMutableBufferPointer { try readFloats(t.name, into: $0) }
+            }
+        }
+    }
+
+    private func ints(_ r: Range<Int>) -> [Int32] {
+        let b = file.bytes(r)
+        return (0..<(r.count / 4)).map { Int32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) }
+    }
+
+    private func floats(_ r: Range<Int>) -> [Float] {
+        let b = file.bytes(r)
+        return (0..<(r.count / 4)).map { Float(bitPattern: UInt32(littleEndian: b.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+    }
+}

@@ -1,0 +1,51 @@
+// How the commands open a model: a checkpoint checked against its config, a quantization table as an
+// int8 plan, or an int8 model file (.sam2q) recognised by name or magic, with the config it carries.
+import Foundation
+import SAM2RCheckpoint
+import SAM2RHost
+import SAM2RModel
+import SAM2RModelFile
+import SAM2RQuant
+
+/// A checkpoint with exactly the tensors `cfg` needs (one-line error naming the first mismatch).
+func openCheckpoint(_ path: String, config cfg: ModelConfig) throws -> Checkpoint {
+    let ckpt = try Checkpoint(path: path)
+    do {
+        try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
+    } catch let e as WeightKeyError {
+        throw CLIError("\(path): \(e.description) (config \(cfg.name))")
+    }
+    return ckpt
+}
+
+/// The int8 plan of a quantization table checked against `cfg` (every mismatched tensor listed), without
+/// the GEMMs `keepInFloat` names.
+func int8Plan(table path: String, config cfg: ModelConfig, keepInFloat: (String) -> Bool = { _ in false }) throws -> Int8Plan {
+    let t = try QuantTable.read(path: path)
+    try t.validate(gemms: cfg.gemmLayers(), fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name, path: path)
+    var plan = Int8Plan()
+    for e in t.entries where !keepInFloat(e.name) {
+        plan[e.name] = (scale: e.params.scale, zeroPoint: Int32(clamping: e.params.zeroPoint))
+    }
+    return plan
+}
+
+/// A path names an int8 model file: the .sam2q extension, or (any name) the file's magic.
+func isModelFile(_ path: String) -> Bool {
+    if path.hasSuffix(".sam2q") { return true }
+    guard let h = FileHandle(forReadingAtPath: path) else { return false }
+    defer { try? h.close() }
+    let head = (try? h.read(upToCount: ModelFileFormat.magic.count)) ?? Data()
+    return Array(head) == ModelFileFormat.magic
+}
+
+/// The config a model file carries (its `config` section, docs/model-config.md schema).
+func modelFileConfig(_ f: ModelFile) throws -> ModelConfig {
+    do {
+        return try ModelConfigJSON.decode(Data(f.configJSON.utf8), defaultName: "model")
+    } catch let e as ModelError {
+        throw ModelFileError(f.path, .config, "config section: \(e)")
+    } catch {
+        throw ModelFileError(f.path, .config, "config section is not a valid model config JSON")
+    }
+}

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# End-to-end checks of the int8 model file (.sam2q, docs/model-file.md) on the committed micro model:
+# quantize → inspect → run, bit-identical to `run --table` (also when packed for another machine's
+# layout), profiles (float_ops, input size, arena budget), and bad input: a table for another model, a
+# corrupted or truncated file → one "error:" line, exit 1, no output file, no temporary left behind.
+# Usage: Tests/CLI/run_quantize_tests.sh path/to/sam2r
+set -u
+BIN=${1:?usage: run_quantize_tests.sh path/to/sam2r}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+G=$ROOT/Tests/Goldens/micro
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+MODEL=(--checkpoint "$G/checkpoint.pt" --config "$G/config.json")
+IMG=(--image "$G/images/coffee.png")
+
+# expect_error NAME EXPECTED-EXIT FRAGMENT ARGS...: that exit status, one line "error: …" with the
+# fragment, neither out.png nor out.sam2q written.
+expect_error() {
+  local name=$1 code=$2 frag=$3; shift 3
+  rm -f "$TMP/out.png" "$TMP/out.sam2q"
+  local out rc
+  out=$("$BIN" "$@" 2>&1 >/dev/null); rc=$?
+  if [ $rc -ne "$code" ]; then bad "$name: exit $rc, expected $code ($out)"; return; fi
+  if [ "$(printf '%s\n' "$out" | grep -c .)" -ne 1 ]; then bad "$name: not one line: $out"; return; fi
+  case "$out" in error:*) ;; *) bad "$name: does not start with 'error:': $out"; return ;; esac
+  case "$out" in *"$frag"*) ;; *) bad "$name: '$out' lacks '$frag'"; return ;; esac
+  if [ -e "$TMP/out.png" ] || [ -e "$TMP/out.sam2q" ]; then bad "$name: left an output file behind"; return; fi
+  if ls -a "$TMP" | grep -q '\.tmp-'; then bad "$name: left a temporary file behind"; return; fi
+  ok
+}
+
+# --- quantize: summary, file written
+out=$("$BIN" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --threads 2 --out "$TMP/m.sam2q"); rc=$?
+[ $rc -eq 0 ] && [ -s "$TMP/m.sam2q" ] && ok || bad "quantize exit $rc: $out"
+case "$out" in *"105 int8 GEMMs, 0 float GEMMs"*"int8 share of GEMM MACs: 100.0%"*"arena "*" bytes"*) ok ;;
+  *) bad "quantize summary: $out" ;; esac
+
+# --- inspect, text and JSON
+out=$("$BIN" inspect "$TMP/m.sam2q"); rc=$?
+[ $rc -eq 0 ] && ok || bad "inspect exit $rc"
+for frag in "format version 1" "config: micro, input 128²" "arena: " "tensors: 182 (105 int8 GEMMs, 77 fp32)" \
+            "int8 image_encoder.trunk.blocks.0.attn.qkv [24, 8]" "act_scale=" "crc32 " "fingerprint fnv1a64:"; do
+  case "$out" in *"$frag"*) ok ;; *) bad "inspect lacks '$frag'" ;; esac
+done
+"$BIN" inspect "$TMP/m.sam2q" --json > "$TMP/i.json" && python3 - "$TMP/i.json" <<'PY' && ok || bad "inspect --json"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["version"] == 1 and j["int8_tensors"] == 105 and j["float_tensors"] == 77, j
+assert j["arena"]["bytes"] > 0 and j["config"]["name"] == "micro"
+assert [s["kind"] for s in j["sections"]] == ["config", "quant", "tensors", "arena", "data"]
+assert all(s["checksum"] == "ok" and s["offset"] % 64 == 0 for s in j["sections"])
+PY
+
+# --- run: the file gives exactly what the in-memory int8 path gives
+"$BIN" run "${MODEL[@]}" --table "$G/int8-table.txt" "${IMG[@]}" --point 90,60 --box 10,10,150,100 --multimask \
+  --threads 2 --logits-out "$TMP/a.npy" --scores-out "$TMP/as.npy" --mask-out "$TMP/a.png" >/dev/null || bad "run --table"
+out=$("$BIN" run --checkpoint "$TMP/m.sam2q" "${IMG[@]}" --point 90,60 --box 10,10,150,100 --multimask --threads 2 \
+  --logits-out "$TMP/b.npy" --scores-out "$TMP/bs.npy" --mask-out "$TMP/b.png" --overlay-out "$TMP/b-overlay.png" --json); rc=$?
+[ $rc -eq 0 ] && ok || bad "run .sam2q exit $rc"
+case "$out" in *'"config":"micro"'*'"arena_bytes":'*) ok ;; *) bad "run .sam2q json: $out" ;; esac
+cmp -s "$TMP/a.npy" "$TMP/b.npy" && cmp -s "$TMP/as.npy" "$TMP/bs.npy" && cmp -s "$TMP/a.png" "$TMP/b.png" && ok \
+  || bad ".sam2q results differ from run --table"
+[ -s "$TMP/b-overlay.png" ] && ok || bad "no overlay"
+"$BIN" run --checkpoint "$TMP/m.sam2q" "${IMG[@]}" --point 90,60 --threads 1 --mask-out "$TMP/c.png" >/dev/null && ok \
+  || bad "run .sam2q single thread"
+
+# --- bench model on the file
+out=$("$BIN" bench model --model "$TMP/m.sam2q" --runs 1 --threads 2 --no-alloc-count --json); rc=$?
+case "$rc:$out" in 0:*'"config":"micro"'*'"arena_bytes":'*) ok ;; *) bad "bench model .sam2q exit $rc: $out" ;; esac
+
+# --- a model for another board's kernel layout (dotprod, NR=8 KR=4) made here, repacked at load: same results
+cat > "$TMP/pi5-micro.json" <<'JSON'
+{"schema": 1, "name": "pi5-micro", "description": "Raspberry Pi 5 layout at the micro model's size", "arch": "aarch64",
+ "core": "cortex-a76", "required_isa": ["neon", "dotprod"], "preferred_isa": ["dotprod"], "threads": 2,
+ "arena_budget_bytes": 805306368, "input_size": 128, "precision": "int8", "float_ops": []}
+JSON
+out=$("$BIN" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/pi5-micro.json" --out "$TMP/pi.sam2q"); rc=$?
+[ $rc -eq 0 ] && ok || bad "quantize --profile pi5-micro exit $rc: $out"
+"$BIN" inspect "$TMP/pi.sam2q" | grep -q "packing: dotprod (NR=8 KR=4)" && ok || bad "pi5 file not packed for dotprod"
+"$BIN" run --checkpoint "$TMP/pi.sam2q" "${IMG[@]}" --point 90,60 --box 10,10,150,100 --multimask --threads 2 \
+  --logits-out "$TMP/p.npy" >/dev/null && cmp -s "$TMP/a.npy" "$TMP/p.npy" && ok || bad "repacked file differs"
+
+# --- profile float_ops keep matching GEMMs in float
+sed -e 's/"float_ops": \[\]/"float_ops": ["*mlp.layers.*", "sam_mask_decoder.*"]/' -e 's/pi5-micro/mixed/' \
+  "$TMP/pi5-micro.json" > "$TMP/mixed.json"
+out=$("$BIN" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/mixed.json" --out "$TMP/mixed.sam2q"); rc=$?
+[ $rc -eq 0 ] && ok || bad "quantize float_ops exit $rc: $out"
+case "$out" in *" 0 float GEMMs"*) bad "float_ops kept nothing in float: $out" ;; *"float GEMMs"*) ok ;; esac
+"$BIN" inspect "$TMP/mixed.sam2q" | grep -q "fp32 image_encoder.trunk.blocks.0.mlp.layers.0.weight" && ok \
+  || bad "float_ops GEMM not stored in fp32"
+"$BIN" run --checkpoint "$TMP/mixed.sam2q" "${IMG[@]}" --point 90,60 --mask-out "$TMP/mixed.png" >/dev/null && ok \
+  || bad "run mixed-precision file"
+
+# run --table with the same profile keeps the same GEMMs in float: identical to the file
+"$BIN" run --checkpoint "$TMP/mixed.sam2q" "${IMG[@]}" --point 90,60 --logits-out "$TMP/mf.npy" >/dev/null
+"$BIN" run "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/mixed.json" "${IMG[@]}" --point 90,60 \
+  --logits-out "$TMP/mt.npy" >/dev/null && cmp -s "$TMP/mf.npy" "$TMP/mt.npy" && ok || bad "run --table --profile differs from the mixed file"
+# a profile of precision fp32 stores no int8 GEMM
+sed -e 's/"precision": "int8"/"precision": "fp32"/' -e 's/pi5-micro/fp32-micro/' "$TMP/pi5-micro.json" > "$TMP/fp32.json"
+out=$("$BIN" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/fp32.json" --out "$TMP/fp32.sam2q")
+case "$out" in *" 0 int8 GEMMs, 105 float GEMMs"*) ok ;; *) bad "precision fp32 profile: $out" ;; esac
+"$BIN" run --checkpoint "$TMP/fp32.sam2q" "${IMG[@]}" --point 90,60 --logits-out "$TMP/f32a.npy" >/dev/null
+"$BIN" run "${MODEL[@]}" "${IMG[@]}" --point 90,60 --logits-out "$TMP/f32b.npy" >/dev/null
+cmp -s "$TMP/f32a.npy" "$TMP/f32b.npy" && ok || bad "all-fp32 model file differs from the fp32 checkpoint run"
+
+# --- usage errors with a .sam2q
+expect_error "--config with .sam2q" 64 "carries its own config" run --checkpoint "$TMP/m.sam2q" --config tiny "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_error "--table with .sam2q" 64 "already quantized" run --checkpoint "$TMP/m.sam2q" --table "$G/int8-table.txt" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+
+# --- corrupted, truncated, mislabelled files: one line before any tensor is used
+size=$(stat -c %s "$TMP/m.sam2q")
+cp "$TMP/m.sam2q" "$TMP/flip.sam2q"
+printf '\x55' | dd of="$TMP/flip.sam2q" bs=1 seek=$((size - 1000)) conv=notrunc 2>/dev/null
+expect_error "corrupted data" 1 "section 'data' checksum mismatch" run --checkpoint "$TMP/flip.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_error "inspect corrupted" 1 "flip.sam2q: section 'data' checksum mismatch" inspect "$TMP/flip.sam2q"
+cp "$TMP/m.sam2q" "$TMP/hdr.sam2q"
+printf '\x07' | dd of="$TMP/hdr.sam2q" bs=1 seek=20 conv=notrunc 2>/dev/null
+expect_error "corrupted header" 1 "header checksum mismatch" run --checkpoint "$TMP/hdr.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+head -c $((size / 2)) "$TMP/m.sam2q" > "$TMP/half.sam2q"
+expect_error "truncated" 1 "truncated: $((size / 2)) bytes, header says $size" run --checkpoint "$TMP/half.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+head -c 30 "$TMP/m.sam2q" > "$TMP/tiny.sam2q"
+expect_error "truncated header" 1 "shorter than the 64-byte header" inspect "$TMP/tiny.sam2q"
+expect_error "missing file" 1 "cannot open" inspect "$TMP/none.sam2q"
+cp "$G/int8-table.txt" "$TMP/not-a-model.sam2q"
+expect_error "not a model file" 1 "bad magic" run --checkpoint "$TMP/not-a-model.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+
+# A config section that is not a valid config (checksums recomputed, so only the config check can catch it).
+python3 - "$TMP/m.sam2q" "$TMP/badcfg.sam2q" <<'PY'
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], "rb").read())
+count, d = struct.unpack_from("<IQ", b, 12)
+for i in range(count):
+    kind, _, off, ln = struct.unpack_from("<IIQQ", b, d + 32 * i)
+    if kind == 1:
+        b[off:off + ln] = b"{" + b" " * (ln - 2) + b"}"  # valid JSON, not a model config
+for i in range(count):
+    _, _, off, ln = struct.unpack_from("<IIQQ", b, d + 32 * i)
+    struct.pack_into("<I", b, d + 32 * i + 24, zlib.crc32(bytes(b[off:off + ln])))
+struct.pack_into("<I", b, 32, zlib.crc32(bytes(b[d:d + 32 * count])))
+struct.pack_into("<I", b, 60, zlib.crc32(bytes(b[0:60])))
+open(sys.argv[2], "wb").write(b)
+PY
+expect_error "config section" 1 "badcfg.sam2q: config section is not a valid model config JSON" run --checkpoint "$TMP/badcfg.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+
+# --- quantize refuses before writing: a table for another model, a budget too small
+sed -e 's/^image_encoder.trunk.blocks.0.attn.qkv \(.*\) in=8 /image_encoder.trunk.blocks.0.attn.qkv \1 in=96 /' \
+    -e 's/^sam_mask_decoder.iou_prediction_head.layers.0 /sam_mask_decoder.iou_head.layers.0 /' "$G/int8-table.txt" > "$TMP/other.txt"
+expect_error "table for another model" 1 "2 mismatched tensor(s): image_encoder.trunk.blocks.0.attn.qkv (in=96, model has 8)" \
+  quantize "${MODEL[@]}" --table "$TMP/other.txt" --out "$TMP/out.sam2q"
+grep -q "sam_mask_decoder.iou_head.layers.0" "$TMP/other.txt" && \
+  "$BIN" quantize "${MODEL[@]}" --table "$TMP/other.txt" --out "$TMP/out.sam2q" 2>&1 | grep -q "sam_mask_decoder.iou_head.layers.0 (not a GEMM of the model)" \
+  && ok || bad "mismatch list lacks the unknown tensor"
+sed -e 's/"arena_budget_bytes": 805306368/"arena_budget_bytes": 100000/' -e 's/pi5-micro/small-budget/' "$TMP/pi5-micro.json" > "$TMP/budget.json"
+expect_error "arena budget" 1 "profile 'small-budget' allows 100000" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/budget.json" --out "$TMP/out.sam2q"
+expect_error "arena budget (run)" 1 "profile 'small-budget' allows 100000" run --checkpoint "$TMP/m.sam2q" "${IMG[@]}" --point 5,5 --profile "$TMP/budget.json" --mask-out "$TMP/out.png"
+expect_error "missing table" 1 "cannot read" quantize "${MODEL[@]}" --table "$TMP/none.txt" --out "$TMP/out.sam2q"
+expect_error "output directory missing" 1 "does not exist" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --out "$TMP/no/dir/out.sam2q"
+
+echo "quantize: $pass passed, $fail failed"
+[ $fail -eq 0 ]

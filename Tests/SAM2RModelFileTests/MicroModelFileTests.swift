@@ -1,0 +1,104 @@
+// MicroModelFileTests.swift — the committed micro model (Tests/Goldens/micro: checkpoint + int8-table.txt)
+// through a .sam2q file: results bit-identical to the in-memory int8 path, both when the file's packing
+// is the active kernel's (zero copy) and when it is another variant's (unpacked and repacked at load).
+
+import Foundation
+import SAM2RCheckpoint
+import SAM2REngine
+import SAM2RHost
+import SAM2RImageIO
+@testable import SAM2RModel
+import SAM2RModelFile
+import SAM2RQuant
+import XCTest
+
+final class MicroModelFileTests: XCTestCase {
+    static let dir: String = {
+        let here = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        return here.deletingLastPathComponent().appendingPathComponent("Goldens/micro").path
+    }()
+
+    static func plan() throws -> Int8Plan {
+        let t = try QuantTable.read(path: dir + "/int8-table.txt")
+        var p = Int8Plan()
+        for e in t.entries { p[e.name] = (e.params.scale, Int32(e.params.zeroPoint)) }
+        return p
+    }
+
+    /// The micro model file packed for `packing`, in memory.
+    static func file(packing: ISA) throws -> [UInt8] {
+        let cfg = try ModelConfigJSON.load(path: dir + "/config.json")
+        let ckpt = try Checkpoint(path: dir + "/checkpoint.safetensors")
+        let arena = try SAM2ImagePredictor.arenaPlan(config: cfg, height: cfg.imageSize, width: cfg.imageSize, int8: true)
+        return try ModelFileWriter.encode(ModelFileContents.quantizing(
+            config: cfg, configJSON: try ModelConfigJSON.encode(cfg), weights: ckpt, plan: try plan(), packing: packing,
+            arena: ModelFileArena(arena, imageSize: cfg.imageSize, threads: 1, promptCapacity: 16), tableText: nil))
+    }
+
+    struct Output: Equatable { var logits: [Float]; var masks: [UInt8]; var iou: [Float]; var logits2: [Float] }
+
+    static func run(_ p: SAM2ImagePredictor) throws -> Output {
+        let img = try decodeImage(path: dir + "/images/coffee.png")
+        try p.setImage(rgb: img.pixels, width: img.width, height: img.height)
+        let a = try p.predict(points: [[Float(img.width) * 0.5, Float(img.height) * 0.45]], labels: [1], multimask: true)
+        let b = try p.predict(points: [[10, 12]], labels: [1], box: [4, 5, Float(img.width) - 9, Float(img.height) - 3],
+                              maskInput: Array(a.lowResLogits[0..<(a.lowResSize * a.lowResSize)]), multimask: false)
+        return Output(logits: a.lowResLogits, masks: a.masks + b.masks, iou: a.iou + b.iou, logits2: b.lowResLogits)
+    }
+
+    func check(packing: ISA, zeroCopy: Bool, threads: Int) throws {
+        let cfg = try ModelConfigJSON.load(path: Self.dir + "/config.json")
+        let ckpt = try Checkpoint(path: Self.dir + "/checkpoint.safetensors")
+        let reference = try Self.run(SAM2ImagePredictor(config: cfg, weights: ckpt, threads: threads,
+                                                        quantization: try Self.plan()))
+        let path = NSTemporaryDirectory() + "/micro-\(getpid())-\(packing.name).sam2q"
+        defer { unlink(path) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(try Self.file(packing: packing))))
+        let f = try ModelFile(path: path)
+        XCTAssertEqual(try ModelConfigJSON.decode(Data(f.configJSON.utf8)), cfg)
+        let w = try ModelFileWeights(f)
+        XCTAssertEqual(w.isZeroCopy, zeroCopy)
+        let got = try Self.run(SAM2ImagePredictor(config: cfg, weights: w, threads: threads))
+        let gemms = try cfg.gemmLayers().count
+        XCTAssertEqual(w.zeroCopyGemms, zeroCopy ? gemms : 0)
+        XCTAssertEqual(w.repackedGemms, zeroCopy ? 0 : gemms)
+        XCTAssertEqual(got.logits.count, reference.logits.count)
+        XCTAssertTrue(got.logits.elementsEqual(reference.logits) { $0.bitPattern == $1.bitPattern }, "logits differ")
+        XCTAssertTrue(got.logits2.elementsEqual(reference.logits2) { $0.bitPattern == $1.bitPattern }, "refined logits differ")
+        XCTAssertEqual(got.masks, reference.masks)
+        XCTAssertEqual(got.iou, reference.iou)
+    }
+
+    func testZeroCopyMatchesInMemoryInt8() throws {
+        try check(packing: ISA.active, zeroCopy: true, threads: 1)
+        try check(packing: ISA.active, zeroCopy: true, threads: 2)
+    }
+
+    /// Packed for a variant with another layout (e.g. a Raspberry Pi's, made on x86): repacked at load.
+    func testRepackedMatchesInMemoryInt8() throws {
+        let active = GemmS8Kernel.packingLayout(ISA.active)
+        let other = try XCTUnwrap(ISA.allCases.first { GemmS8Kernel.packingLayout($0) != active })
+        try check(packing: other, zeroCopy: false, threads: 2)
+    }
+
+    /// An int8 layer holds no fp32 form of its weights (the RSS goal), an fp32 one no int8 form.
+    func testInt8LayerHasNoFloatWeights() throws {
+        let cfg = try ModelConfigJSON.load(path: Self.dir + "/config.json")
+        let ckpt = try Checkpoint(path: Self.dir + "/checkpoint.safetensors")
+        let name = "image_encoder.trunk.blocks.0.attn.qkv"
+        let src = QuantizedWeightSource(ckpt, plan: [name: (0.02, 0)])
+        let q = try Linear(src, name, out: 3 * cfg.embedDim, in: cfg.embedDim)
+        XCTAssertNil(q.packed)
+        XCTAssertNotNil(q.int8)
+        let f = try Linear(src, "image_encoder.trunk.blocks.0.attn.proj", out: cfg.embedDim, in: cfg.embedDim)
+        XCTAssertNotNil(f.packed)
+        XCTAssertNil(f.int8)
+    }
+
+    /// The config JSON a model file stores reads back as the same config.
+    func testConfigJSONRoundTrip() throws {
+        for c in ModelConfig.presets + [.micro] {
+            XCTAssertEqual(try ModelConfigJSON.decode(Data(try ModelConfigJSON.encode(c).utf8)), c, c.name)
+        }
+    }
+}
