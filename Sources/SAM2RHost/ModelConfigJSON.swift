@@ -29,11 +29,21 @@ public enum ModelConfigJSON {
             var dynamic_multimask_stability_delta: Float?
             var dynamic_multimask_stability_thresh: Float?
         }
+        /// docs/refiner.md "Config": every key optional, defaults from RefinerConfig.
+        struct Refiner: Decodable {
+            var local_views: Int?
+            var la_layers: Int?
+            var la_heads: Int?
+            var la_window: Int?
+            var mr_width: Int?
+            var mr_width_full: Int?
+        }
         var name: String?
         var image_size: Int
         var trunk: Trunk
         var neck: Neck
         var postprocessing: Post?
+        var refiner: Refiner?
     }
 
     /// Decodes and validates a config. Missing trunk keys take Hiera's defaults.
@@ -54,6 +64,13 @@ public enum ModelConfigJSON {
             c.dynamicMultimaskViaStability = p.dynamic_multimask_via_stability ?? true
             c.stabilityDelta = p.dynamic_multimask_stability_delta ?? 0.05
             c.stabilityThresh = p.dynamic_multimask_stability_thresh ?? 0.98
+        }
+        if let r = f.refiner {
+            let d = RefinerConfig(dModel: c.dModel)
+            c.refiner = RefinerConfig(dModel: c.dModel, localViews: r.local_views ?? d.localViews,
+                                      laLayers: r.la_layers ?? d.laLayers, laHeads: r.la_heads ?? d.laHeads,
+                                      laWindow: r.la_window ?? d.laWindow, mrWidth: r.mr_width ?? d.mrWidth,
+                                      mrWidthFull: r.mr_width_full ?? d.mrWidthFull)
         }
         try c.validate()
         return c

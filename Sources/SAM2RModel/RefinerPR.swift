@@ -1,0 +1,63 @@
+// RefinerPR.swift — prompt retargeting (docs/refiner.md, "PR"): every sparse token with label >= 0
+// gets s' = s + fc2(GELU(fc1([s, f, f_loc]))), f / f_loc the bilinear samples (grid_sample,
+// align_corners False, zero padding) of G' and Lloc2 at the token's model-frame point. Per predict.
+
+import SAM2REngine
+
+enum RefinerPR {
+    /// Updates `sparse` ([labels.count][C]) in place. `coords` are the model-frame (x, y) of each token
+    /// (before the prompt encoder's +0.5 shift); `capacity` bounds labels.count (planned rows).
+    static func forward(_ ex: Exec, _ w: RefinerWeights, sparse: inout [Float], coords: [Float], labels: [Int32],
+                        capacity: Int, imageSize s: Int, refined: Buf, lloc2: Buf) throws {
+        let c = w.dim, n = labels.count
+        let cat = try ex.ws.alloc(capacity * 3 * c, "refiner.pr.cat")
+        let hid = try ex.ws.alloc(capacity * c, "refiner.pr.hidden")
+        let out = try ex.ws.alloc(capacity * c, "refiner.pr.out")
+        if !ex.planning {
+            precondition(n <= capacity && sparse.count == n * c)
+            // Only tokens with label >= 0 are retargeted: pack them as rows.
+            var rows = [Int]()
+            rows.reserveCapacity(n)
+            for i in 0..<n where labels[i] >= 0 { rows.append(i) }
+            for (r, i) in rows.enumerated() {
+                let row = cat.p + r * 3 * c
+                sparse.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + i * c, count: c) }
+                let gx = ((coords[2 * i] + 0.5) / Float(s)) * 2 - 1
+                let gy = ((coords[2 * i + 1] + 0.5) / Float(s)) * 2 - 1
+                sample(refined.p, side: w.side, c: c, gx: gx, gy: gy, into: row + c)
+                sample(lloc2.p, side: 2 * w.side, c: c, gx: gx, gy: gy, into: row + 2 * c)
+            }
+            if !rows.isEmpty {
+                try ex.linear(cat.p, rows: rows.count, w.prFC1, hid.p)
+                try ex.gelu(hid.p, rows.count * c)
+                try ex.linear(hid.p, rows: rows.count, w.prFC2, out.p)
+                sparse.withUnsafeMutableBufferPointer { sp in
+                    for (r, i) in rows.enumerated() {
+                        for ch in 0..<c { sp[i * c + ch] += out.p[r * c + ch] }
+                    }
+                }
+            }
+            sparse.withUnsafeBufferPointer { ex.tap("refiner.pr", $0.baseAddress!, $0.count) }
+        }
+        try ex.ws.release(out)
+        try ex.ws.release(hid)
+        try ex.ws.release(cat)
+    }
+
+    /// grid_sample(bilinear, zeros, align_corners False) of a [side][side][c] map at normalized (gx, gy).
+    static func sample(_ map: UnsafePointer<Float>, side n: Int, c: Int, gx: Float, gy: Float,
+                       into dst: UnsafeMutablePointer<Float>) {
+        let ix = ((gx + 1) * Float(n) - 1) / 2, iy = ((gy + 1) * Float(n) - 1) / 2
+        let fx = ix.rounded(.down), fy = iy.rounded(.down)
+        let tx = ix - fx, ty = iy - fy
+        let x0 = Int(fx), y0 = Int(fy)
+        dst.update(repeating: 0, count: c)
+        // Corner order nw, ne, sw, se (PyTorch's accumulation order).
+        let corners = [(x0, y0, (1 - tx) * (1 - ty)), (x0 + 1, y0, tx * (1 - ty)),
+                       (x0, y0 + 1, (1 - tx) * ty), (x0 + 1, y0 + 1, tx * ty)]
+        for (x, y, wt) in corners where x >= 0 && x < n && y >= 0 && y < n {
+            let src = map + (y * n + x) * c
+            for ch in 0..<c { dst[ch] += src[ch] * wt }
+        }
+    }
+}
