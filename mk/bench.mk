@@ -6,6 +6,8 @@
 #   make bench-quick   the same pipeline on the committed micro model, 1 run, into $(BUILD)/BENCHMARKS.quick.md
 #   make bench-model   `sam2r bench` alone (per-stage table) on $(BENCH_CHECKPOINT)
 #   make test-bench-cli  Tests/CLI/run_bench_tests.sh on a debug build
+#   make bench-sqnr    image-embedding SQNR of ONNX Runtime's int8 encoder (the one `make bench` times) vs PyTorch fp32
+#                      on held-out photos, beside sam2r's from $(SQNR_EVAL_JSON) (`sam2r eval --json`) when it exists
 #
 # The tiny checkpoint is created (make_checkpoint.py, seed $(TINY_SEED)) when missing. Needs the venv (make venv).
 
@@ -18,7 +20,7 @@ BENCH_RUNS       ?= 3
 BENCH_OUT        ?= BENCHMARKS.md
 BENCH_FLAGS      ?=
 
-.PHONY: bench bench-build bench-quick bench-model test-bench-cli
+.PHONY: bench bench-build bench-quick bench-model test-bench-cli bench-sqnr
 
 bench-build:
 	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product sam2r
@@ -41,3 +43,13 @@ bench-model: bench-build
 test-bench-cli:
 	$(SWIFT) build
 	Tests/CLI/run_bench_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r"
+
+SQNR_EVAL_JSON ?= out/eval/tiny-heldout.json
+BENCH_ONNX_DIR ?= out/bench/$(BENCH_CONFIG)
+
+bench-sqnr:
+	@test -x $(PY) || { echo "bench-sqnr: $(PY) missing, run 'make venv' first"; exit 1; }
+	@test -f $(BENCH_ONNX_DIR)/encoder.int8.onnx || { echo "bench-sqnr: run 'make bench' first (it builds $(BENCH_ONNX_DIR)/encoder.int8.onnx)"; exit 1; }
+	$(PY) tools/bench/peer_sqnr.py --config $(BENCH_CONFIG) --checkpoint $(BENCH_CHECKPOINT) \
+	    --onnx $(BENCH_ONNX_DIR)/encoder.onnx --onnx-int8 $(BENCH_ONNX_DIR)/encoder.int8.onnx \
+	    $$(test -f $(SQNR_EVAL_JSON) && echo --sam2r-eval $(SQNR_EVAL_JSON)) --out $(BENCH_OUT)

@@ -56,7 +56,9 @@ def photo_input(name: str, size: int):
     from PIL import Image
     from skimage import data
 
-    img = Image.fromarray(getattr(data, name)()).convert("RGB").resize((size, size), Image.BILINEAR)
+    # motorcycle_left: the left view of scikit-image's stereo pair (no function of its own).
+    pixels = data.stereo_motorcycle()[0] if name == "motorcycle_left" else getattr(data, name)()
+    img = Image.fromarray(pixels).convert("RGB").resize((size, size), Image.BILINEAR)
     x = (np.asarray(img, dtype=np.float32) / 255.0 - np.array(MEAN, np.float32)) / np.array(STD, np.float32)
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 

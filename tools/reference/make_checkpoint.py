@@ -20,6 +20,9 @@ Each tensor gets its own torch.Generator seeded from sha256(f"{seed}:{name}"), s
   is drawn with std HYPER_GAIN/sqrt(fan_in * out/4) (out = d_model/8 = channels of the mask dot product), so mask
   logits reach trained-model magnitudes (|logit| ~ 10..80) for any width, and the stability rule (band +-0.05)
   goes both ways depending on the prompt instead of always rejecting (or always keeping) token 0.
+A config with a `refiner` object (docs/refiner.md) builds the model with `refiner` attached (sam2cfg.build_model), so
+the same rules draw its `refiner.{la,pr,mr}.*` tensors (Linear/Conv, biases, LayerNorm/LayerNorm2d; nothing zero,
+norms near 1). Meta's tensors do not change: a refiner checkpoint holds the plain model's tensors bit for bit.
 Output: torch.save({"model": state_dict}, out.pt) — loadable by Meta's build_sam2(..., ckpt_path=out.pt) — and
 optionally the same tensors as out.safetensors.
 """

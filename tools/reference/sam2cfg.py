@@ -3,7 +3,8 @@
 A JSON config (schema in docs/model-config.md) lists the fields of Meta's configs/sam2.1/*.yaml that the image
 path uses. `build_model(spec)` turns it into Meta's hydra config (starting from sam2.1_hiera_t.yaml for everything
 the JSON does not mention) and instantiates Meta's SAM2Base exactly like `sam2.build_sam.build_sam2` does,
-including the same post-processing overrides (dynamic multimask via stability).
+including the same post-processing overrides (dynamic multimask via stability). An optional `refiner` object
+(docs/refiner.md) never reaches Meta's hydra config: `build_model` attaches refiner.SAM2Refiner as `model.refiner`.
 """
 
 from __future__ import annotations
@@ -97,6 +98,30 @@ def validate_spec(spec: dict) -> None:
         "the image predictor uses exactly 3 feature levels (stages - scalp == 3)"
     )
     assert t["q_pool"] >= len(stages) - 1, "the image predictor assumes a stride-2 step at every stage change"
+    if spec.get("refiner") is not None:
+        validate_refiner(spec)
+
+
+def _refiner_module():
+    """tools/reference/refiner.py, imported only for configs with a refiner (it imports torch and sam2)."""
+    import sys
+
+    if HERE not in sys.path:
+        sys.path.insert(0, HERE)
+    import refiner
+
+    return refiner
+
+
+def validate_refiner(spec: dict) -> dict:
+    """The `refiner` object (docs/refiner.md) with its defaults, checked against the model geometry."""
+    refiner = _refiner_module()
+    C = spec["neck"]["d_model"]
+    r = refiner.refiner_config(spec["refiner"], C)
+    H = spec["image_size"] // 16
+    assert H % r["la_window"] == 0, f"refiner.la_window {r['la_window']} must divide the embedding side {H}"
+    assert spec["sam"].get("use_high_res_features_in_sam", True), "the refiner's MR needs feat_s0 (high-res features)"
+    return r
 
 
 def _hydra_cfg(spec: dict):
@@ -179,6 +204,10 @@ def build_model(spec_or_name: Any, device: str = "cpu", from_yaml: bool = False)
     }
     OmegaConf.resolve(cfg)
     model = instantiate(cfg.model, _recursive_=True)
+    # The refiner (docs/refiner.md) is not part of Meta's config: it only becomes attribute `refiner` of the built
+    # model, so its weights load as `refiner.*` next to Meta's untouched keys and Meta's code never calls it.
+    if spec.get("refiner") is not None:
+        _refiner_module().attach(model, spec)
     model = model.to(device)
     model.eval()
     return model
