@@ -26,8 +26,9 @@ enum RefinerMR {
     /// Output pixels per tile of the tiled ops.
     static let tilePixels = 4096
 
-    /// M3 [S][S] from M0 [L][L] (`m0` points into the decoder's masks; read only).
-    static func forward(_ ex: Exec, _ w: RefinerWeights, lowRes l: Int, m0: UnsafePointer<Float>,
+    /// M3 [S][S] from M0 [L][L] (`m0` points into the decoder's masks; read only). `index`: which returned
+    /// mask this is (the taps of mask j land at offset j x their size).
+    static func forward(_ ex: Exec, _ w: RefinerWeights, lowRes l: Int, m0: UnsafePointer<Float>, index: Int = 0,
                         inputs a: RefinerMRInputs, into m3: Buf) throws {
         let wd = w.config.mrWidth, wf = w.config.mrWidthFull
         let l2 = 2 * l, s = 4 * l
@@ -39,7 +40,7 @@ enum RefinerMR {
         try ex.linear(x1.p, rows: l * l, w.s1Out, m1.p)
         if !ex.planning {
             try ex.add(m1.p, m0, m1.p, l * l)
-            ex.tap("refiner.mr.m1", m1.p, m1.count)
+            ex.tap("refiner.mr.m1", m1.p, m1.count, offset: index * m1.count)
         }
         // Stage 2 (2L).
         let x2 = try ex.ws.alloc(l2 * l2 * wd, "refiner.mr.x2")
@@ -51,7 +52,7 @@ enum RefinerMR {
         try up2(ex, m1, side: l, c: 1, into: m2)
         try ex.ws.release(m1)
         try addConv1x1(ex, w.s2Out, x2, to: m2, pixels: l2 * l2)
-        ex.tap("refiner.mr.m2", m2.p, m2.count)
+        ex.tap("refiner.mr.m2", m2.p, m2.count, offset: index * m2.count)
         // Stage 3 (S): X3 = up2(reduce(X2)) + GELU(stem(I)) (see the header for the order).
         let r = try ex.ws.alloc(l2 * l2 * wf, "refiner.mr.reduced")
         try ex.linear(x2.p, rows: l2 * l2, w.s3Reduce, r.p)
@@ -64,7 +65,7 @@ enum RefinerMR {
         try up2(ex, m2, side: l2, c: 1, into: m3)
         try ex.ws.release(m2)
         try addConv1x1(ex, w.s3Out, x3, to: m3, pixels: s * s)
-        ex.tap("refiner.mr.m3", m3.p, m3.count)
+        ex.tap("refiner.mr.m3", m3.p, m3.count, offset: index * m3.count)
         try ex.ws.release(x3)
     }
 
@@ -92,7 +93,6 @@ enum RefinerMR {
                 try ex.linear(cat.p, rows: pc, w.s1Inp, x1.p + p0 * w.s1Inp.outFeatures)
                 p0 += pc
             }
-            ex.tap("refiner.mr.x1_in", x1.p, x1.count)
         }
         try ex.ws.release(cat)
     }

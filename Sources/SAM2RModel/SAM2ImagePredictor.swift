@@ -369,13 +369,13 @@ public final class SAM2ImagePredictor {
         let m3 = try rw.map { _ in try e.ws.alloc(src * src, "refiner.mr.m3") }
         // MR runs once per returned mask: each run replays the same allocations from this mark.
         let mrMark = e.ws.mark
-        func refine(_ m0: UnsafePointer<Float>) throws {
+        func refine(_ m0: UnsafePointer<Float>, _ index: Int) throws {
             guard let rf, let rw, let m3, let u = out.upscaled else { return }
-            e.ws.seek(mrMark)
-            try RefinerMR.forward(e, rw, lowRes: lr, m0: m0, inputs: RefinerMRInputs(
+            if !e.planning { e.ws.seek(mrMark) }
+            try RefinerMR.forward(e, rw, lowRes: lr, m0: m0, index: index, inputs: RefinerMRInputs(
                 upscaled: u, featS0: features.featS0, lloc0: rf.lloc0, image: rf.image), into: m3)
         }
-        if e.planning { try refine(out.masks.p) }
+        if e.planning { try refine(out.masks.p, 0) }
         var result: SAM2Prediction? = nil
         if !e.planning {
             let n = lr * lr
@@ -399,7 +399,7 @@ public final class SAM2ImagePredictor {
             for (j, m) in selected.enumerated() {
                 let low = out.masks.p + m * n
                 if let m3 {
-                    try refine(low)
+                    try refine(low, j)
                     e.resize(SAM2R_RESIZE_BILINEAR, m3.p, inH: src, inW: src, c: 1, up.p, outH: h, outW: w, scratch: scratch)
                 } else {
                     e.resize(SAM2R_RESIZE_BILINEAR, low, inH: lr, inW: lr, c: 1, up.p, outH: h, outW: w, scratch: scratch)
