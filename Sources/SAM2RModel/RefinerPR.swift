@@ -6,14 +6,15 @@ import SAM2REngine
 
 enum RefinerPR {
     /// Updates `sparse` ([labels.count][C]) in place. `coords` are the model-frame (x, y) of each token
-    /// (before the prompt encoder's +0.5 shift); `capacity` bounds labels.count (planned rows).
+    /// (before the prompt encoder's +0.5 shift); `capacity` bounds labels.count (planned rows). Not `active`:
+    /// only the allocations (the plan is the same with the refiner switched off).
     static func forward(_ ex: Exec, _ w: RefinerWeights, sparse: inout [Float], coords: [Float], labels: [Int32],
-                        capacity: Int, imageSize s: Int, refined: Buf, lloc2: Buf) throws {
+                        capacity: Int, imageSize s: Int, refined: Buf, lloc2: Buf, active: Bool = true) throws {
         let c = w.dim, n = labels.count
         let cat = try ex.ws.alloc(capacity * 3 * c, "refiner.pr.cat")
         let hid = try ex.ws.alloc(capacity * c, "refiner.pr.hidden")
         let out = try ex.ws.alloc(capacity * c, "refiner.pr.out")
-        if !ex.planning {
+        if !ex.planning && active {
             precondition(n <= capacity && sparse.count == n * c)
             // Only tokens with label >= 0 are retargeted: pack them as rows.
             var rows = [Int]()

@@ -159,7 +159,7 @@ public final class SAM2ImagePredictor {
         let mark = e.ws.mark
         _ = try runDecoder(e, features: f, coords: [Float](repeating: 0, count: 2 * promptCapacity),
                            labels: [Int32](repeating: 1, count: promptCapacity), mask: nil, multimask: true,
-                           height: height, width: width, refiner: rf)
+                           height: height, width: width, refiner: rf, refine: true)
         return mark
     }
 
@@ -330,16 +330,17 @@ public final class SAM2ImagePredictor {
         }
         ws.seek(decoderMark)
         let out = try runDecoder(ex, features: features, coords: coords, labels: lab, mask: maskInput,
-                                 multimask: multimask, height: h, width: w, refiner: refines ? refinerFeatures : nil)
+                                 multimask: multimask, height: h, width: w, refiner: refinerFeatures, refine: refines)
         try ws.checkLive()
         return out!
     }
 
-    /// With `refiner` (its caches for the current image): PR on the sparse tokens, the decoder on G', MR on
-    /// every returned mask (docs/refiner.md, "Order of a prediction").
+    /// With `refine` (and `rf`, the refiner's caches for the current image): PR on the sparse tokens, the
+    /// decoder on G', MR on every returned mask (docs/refiner.md, "Order of a prediction"). A model with a
+    /// refiner allocates the refiner's buffers either way, so both replay the one plan.
     private func runDecoder(_ e: Exec, features: ImageFeatures, coords: [Float], labels: [Int32], mask: [Float]?,
                             multimask: Bool, height h: Int, width w: Int,
-                            refiner rf: RefinerFeatures? = nil) throws -> SAM2Prediction? {
+                            refiner rf: RefinerFeatures? = nil, refine: Bool = false) throws -> SAM2Prediction? {
         let lr = config.lowResSize, d = config.dModel, es = config.embedSize
         let maskBuf = try e.ws.alloc(lr * lr, "prompt.mask_input")
         let dense = try e.ws.alloc(es * es * d, "prompt_encoder.dense")
@@ -351,10 +352,11 @@ public final class SAM2ImagePredictor {
         sparse.withUnsafeBufferPointer { e.tap("prompt_encoder.sparse", $0.baseAddress!, $0.count) }
         var decoderFeatures = features
         let rw = rf != nil ? refiner : nil
+        let active = refine && rw != nil
         if let rf, let rw {
             try RefinerPR.forward(e, rw, sparse: &sparse, coords: coords, labels: labels, capacity: promptCapacity,
-                                  imageSize: config.imageSize, refined: rf.refined, lloc2: rf.lloc2)
-            decoderFeatures = ImageFeatures(imageEmbed: rf.refined, featS1: features.featS1, featS0: features.featS0)
+                                  imageSize: config.imageSize, refined: rf.refined, lloc2: rf.lloc2, active: active)
+            if active { decoderFeatures = ImageFeatures(imageEmbed: rf.refined, featS1: features.featS1, featS0: features.featS0) }
         }
         let out = try MaskDecoder.forward(e, decoder, features: decoderFeatures, sparse: sparse,
                                           promptCapacity: promptCapacity, dense: dense,
@@ -363,19 +365,21 @@ public final class SAM2ImagePredictor {
         // Postprocess: bilinear (no antialias) to the image size, > 0.
         let up = try e.ws.alloc(h * w, "postprocess.upsampled")
         // With MR the resize starts from the refined S x S logits instead of the low-res ones.
-        let src = rw != nil ? config.imageSize : lr
-        let scratch = try e.ws.alloc(Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: src, inW: src, outH: h, outW: w, c: 1),
+        let src = active ? config.imageSize : lr
+        let scratchFloats = [lr] + (rw != nil ? [config.imageSize] : [])
+        let scratch = try e.ws.alloc(scratchFloats.map {
+            Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: $0, inW: $0, outH: h, outW: w, c: 1) }.max()!,
                                      "postprocess.scratch")
-        let m3 = try rw.map { _ in try e.ws.alloc(src * src, "refiner.mr.m3") }
+        let m3 = try rw.map { _ in try e.ws.alloc(config.imageSize * config.imageSize, "refiner.mr.m3") }
         // MR runs once per returned mask: each run replays the same allocations from this mark.
         let mrMark = e.ws.mark
-        func refine(_ m0: UnsafePointer<Float>, _ index: Int) throws {
+        func runMR(_ m0: UnsafePointer<Float>, _ index: Int) throws {
             guard let rf, let rw, let m3, let u = out.upscaled else { return }
             if !e.planning { e.ws.seek(mrMark) }
             try RefinerMR.forward(e, rw, lowRes: lr, m0: m0, index: index, inputs: RefinerMRInputs(
                 upscaled: u, featS0: features.featS0, lloc0: rf.lloc0, image: rf.image), into: m3)
         }
-        if e.planning { try refine(out.masks.p, 0) }
+        if e.planning { try runMR(out.masks.p, 0) }
         var result: SAM2Prediction? = nil
         if !e.planning {
             let n = lr * lr
@@ -398,8 +402,8 @@ public final class SAM2ImagePredictor {
             var lowRes = [Float](repeating: 0, count: selected.count * n)
             for (j, m) in selected.enumerated() {
                 let low = out.masks.p + m * n
-                if let m3 {
-                    try refine(low, j)
+                if active, let m3 {
+                    try runMR(low, j)
                     e.resize(SAM2R_RESIZE_BILINEAR, m3.p, inH: src, inW: src, c: 1, up.p, outH: h, outW: w, scratch: scratch)
                 } else {
                     e.resize(SAM2R_RESIZE_BILINEAR, low, inH: lr, inW: lr, c: 1, up.p, outH: h, outW: w, scratch: scratch)
@@ -410,7 +414,7 @@ public final class SAM2ImagePredictor {
             }
             result = SAM2Prediction(count: selected.count, height: h, width: w, masks: masks,
                                     iou: selected.map { out.iou[$0] }, lowResLogits: lowRes, lowResSize: lr,
-                                    objectScore: out.objectScore, refined: m3 != nil)
+                                    objectScore: out.objectScore, refined: active)
         }
         if let m3 { try e.ws.release(m3) }
         if let u = out.upscaled { try e.ws.release(u) }

@@ -60,6 +60,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Int8 table (sam2r calibrate): GEMMs with an entry run in int8, the others in fp32.")
     var table: String?
 
+    @Flag(help: "Skip the SAM2Refiner modules of a config that has them (plain SAM2.1 masks).")
+    var noRefine = false
+
     @Flag(help: "Print timings per stage, scores and arena bytes as JSON.")
     var json = false
 
@@ -78,19 +81,26 @@ struct RunCommand: ParsableCommand {
         var cfg = try loadModelConfig(config)
         if let p = prof { cfg.imageSize = p.inputSize }
         let nThreads = threads ?? prof?.threads ?? onlineCPUs()
+        // --no-refine runs the config without its refiner: no refiner buffers in the arena, no quadrant passes.
+        var runCfg = cfg
+        if noRefine { runCfg.refiner = nil }
 
         // 2. The image (header checked against the size limit before decoding), prompts inside it.
         let img = try decodeImage(path: image)
         try checkInside(points: clicks, box: boxPrompt, width: img.width, height: img.height)
 
         // 3. The arena plan, refused before anything is allocated if the profile's budget is smaller.
-        let plan = try SAM2ImagePredictor.arenaPlan(config: cfg, height: img.height, width: img.width, threads: nThreads)
+        let plan = try SAM2ImagePredictor.arenaPlan(config: runCfg, height: img.height, width: img.width, threads: nThreads)
         if let p = prof, plan.totalBytes > p.arenaBudgetBytes {
             throw CLIError("model needs an arena of \(plan.totalBytes) bytes; profile '\(p.name)' allows \(p.arenaBudgetBytes)")
         }
 
         // 4. Weights: every expected key present with its shape, nothing unexpected.
         let ckpt = try Checkpoint(path: checkpoint)
+        // docs/refiner.md: refiner weights (any `refiner.` key) need the config's `refiner` object.
+        if cfg.refiner == nil, let key = ckpt.names.first(where: { $0.hasPrefix("refiner.") }) {
+            throw CLIError("\(checkpoint): has SAM2Refiner weights ('\(key)') but config \(cfg.name) has no \"refiner\" object")
+        }
         do {
             try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
         } catch let e as WeightKeyError {
@@ -104,7 +114,7 @@ struct RunCommand: ParsableCommand {
             quantization = Dictionary(t.entries.map { ($0.name, (scale: $0.params.scale, zeroPoint: Int32(clamping: $0.params.zeroPoint))) },
                                       uniquingKeysWith: { a, _ in a })
         }
-        let predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads, quantization: quantization)
+        let predictor = try SAM2ImagePredictor(config: runCfg, weights: ckpt, threads: nThreads, quantization: quantization)
         let tLoad = monotonicSeconds()
 
         // 5. Encoder once, then the decoder for the prompt.
@@ -139,7 +149,7 @@ struct RunCommand: ParsableCommand {
             print("{\"image\":\(jsonString(image)),\"width\":\(img.width),\"height\":\(img.height),"
                   + "\"config\":\(jsonString(cfg.name)),\"input_size\":\(cfg.imageSize),\"threads\":\(nThreads),"
                   + "\"profile\":\(prof.map { jsonString($0.name) } ?? "null"),\"arena_bytes\":\(predictor.arenaBytes),"
-                  + "\"masks\":\(result.count),\"best_index\":\(best),\"scores\":[\(scores)],"
+                  + "\"masks\":\(result.count),\"best_index\":\(best),\"scores\":[\(scores)],\"refiner\":\(result.refined),"
                   + "\"timings_ms\":{\"load\":\(ms(t0, tLoad)),\"set_image\":\(ms(tLoad, tEncode)),"
                   + "\"predict\":\(ms(tEncode, tDecode)),\"write\":\(ms(tDecode, tWrite)),\"total\":\(ms(t0, tWrite))}}")
         } else {
@@ -147,7 +157,8 @@ struct RunCommand: ParsableCommand {
                   + "arena \(fmt(Double(predictor.arenaBytes) / 1048576, 1)) MiB")
             print("load \(ms(t0, tLoad)) ms, set_image (preprocess + encoder) \(ms(tLoad, tEncode)) ms, "
                   + "predict (decoder + postprocess) \(ms(tEncode, tDecode)) ms")
-            print("scores: \(result.iou.map { fmt(Double($0), 4) }.joined(separator: " ")) (best \(best))")
+            print("scores: \(result.iou.map { fmt(Double($0), 4) }.joined(separator: " ")) (best \(best))"
+                  + (result.refined ? ", masks refined (SAM2Refiner)" : ""))
             for (flag, path) in [("mask file", maskOut), ("overlay file", overlayOut), ("logits file", logitsOut), ("scores file", scoresOut)] {
                 if let path { print("\(flag): \(path)") }
             }
