@@ -182,6 +182,7 @@ enum MaskDecoder {
         try ex.ws.release(qq)
         try ex.ws.release(kIn)
         try ex.ws.release(qIn)
+        try ex.ws.release(oo)
 
         // Upscaling: ConvT + feat_s1, LN2d, GELU; ConvT + feat_s0, GELU.
         let d4 = d / 4, d8 = d / 8, e2 = 2 * e, e4 = 4 * e

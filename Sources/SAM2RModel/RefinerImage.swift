@@ -6,7 +6,9 @@
 import SAM2REngine
 import SAM2RKernels
 
-/// The refiner's cached per-image buffers (persistent arena buffers, channels-last).
+/// The refiner's cached per-image buffers (persistent arena buffers, channels-last). `image` and `lloc2`
+/// are written during the encoder pass and allocated before it; `lloc0` and `refined` after it, so that
+/// they do not add to the encoder's peak.
 struct RefinerFeatures {
     /// [S][S][3] the normalized model input (MR's RGB stem).
     let image: Buf
@@ -17,12 +19,19 @@ struct RefinerFeatures {
     /// [H][H][C] G' (the decoder's image embedding with the refiner).
     let refined: Buf
 
-    static func alloc(_ ex: Exec, _ cfg: ModelConfig) throws -> RefinerFeatures {
+    /// (image, lloc2): before the encoder pass.
+    static func allocEarly(_ ex: Exec, _ cfg: ModelConfig) throws -> (image: Buf, lloc2: Buf) {
         let s = cfg.imageSize, h = cfg.embedSize, c = cfg.dModel
-        return RefinerFeatures(image: try ex.ws.alloc(s * s * 3, "refiner.image"),
-                               lloc2: try ex.ws.alloc(4 * h * h * c, "refiner.lloc2"),
-                               lloc0: try ex.ws.alloc(64 * h * h * (c / 8), "refiner.lloc0"),
-                               refined: try ex.ws.alloc(h * h * c, "refiner.image_embed"))
+        return (try ex.ws.alloc(s * s * 3, "refiner.image"), try ex.ws.alloc(4 * h * h * c, "refiner.lloc2"))
+    }
+
+    /// The rest, after the encoder pass.
+    init(_ ex: Exec, _ cfg: ModelConfig, early: (image: Buf, lloc2: Buf)) throws {
+        let h = cfg.embedSize, c = cfg.dModel
+        image = early.image
+        lloc2 = early.lloc2
+        lloc0 = try ex.ws.alloc(64 * h * h * (c / 8), "refiner.lloc0")
+        refined = try ex.ws.alloc(h * h * c, "refiner.image_embed")
     }
 }
 

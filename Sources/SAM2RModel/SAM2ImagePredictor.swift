@@ -154,8 +154,8 @@ public final class SAM2ImagePredictor {
     /// prompt capacity (with the refiner when the config has one). Returns the decoder phase's mark.
     private func planPasses(_ e: Exec, height: Int, width: Int) throws -> (id: Int, step: Int) {
         let f = try allocFeatures(e)
-        let rf = try refiner.map { _ in try RefinerFeatures.alloc(e, config) }
-        try encodeImage(e, rgb: nil, height: height, width: width, features: f, refiner: rf, refinerOn: true)
+        let early = try refiner.map { _ in try RefinerFeatures.allocEarly(e, config) }
+        let rf = try encodeImage(e, rgb: nil, height: height, width: width, features: f, refiner: early, refinerOn: true)
         let mark = e.ws.mark
         _ = try runDecoder(e, features: f, coords: [Float](repeating: 0, count: 2 * promptCapacity),
                            labels: [Int32](repeating: 1, count: promptCapacity), mask: nil, multimask: true,
@@ -163,16 +163,21 @@ public final class SAM2ImagePredictor {
         return mark
     }
 
-    /// Encoder pass over the whole image, then (with a refiner that is on) its per-image phase.
+    /// Encoder pass over the whole image, then (with a refiner that is on) its per-image phase. Returns the
+    /// refiner's buffers (allocated whether it is on or not: one plan).
     private func encodeImage(_ e: Exec, rgb: UnsafeBufferPointer<UInt8>?, height h: Int, width w: Int,
-                             features f: ImageFeatures, refiner rf: RefinerFeatures?, refinerOn: Bool) throws {
+                             features f: ImageFeatures, refiner early: (image: Buf, lloc2: Buf)?,
+                             refinerOn: Bool) throws -> RefinerFeatures? {
         var full = f
-        if let rf, refiner?.config.localViews == 0 { full.fpn1 = rf.lloc2 }
-        try runEncoder(e, rgb: rgb?.baseAddress, rowStride: w, height: h, width: w, features: full, keepInput: rf?.image)
-        guard let rf, let rw = refiner, refinerOn else { return }
+        if let early, refiner?.config.localViews == 0 { full.fpn1 = early.lloc2 }
+        try runEncoder(e, rgb: rgb?.baseAddress, rowStride: w, height: h, width: w, features: full, keepInput: early?.image)
+        guard let early else { return nil }
+        let rf = try RefinerFeatures(e, config, early: early)
+        guard let rw = refiner, refinerOn else { return rf }
         try RefinerImage.run(e, rw, config, features: f, refiner: rf, rgb: rgb, height: h, width: w) { p, stride, qh, qw, qf in
             try runEncoder(e, rgb: p, rowStride: stride, height: qh, width: qw, features: qf, keepInput: nil)
         }
+        return rf
     }
 
     private func allocFeatures(_ e: Exec) throws -> ImageFeatures {
@@ -202,8 +207,8 @@ public final class SAM2ImagePredictor {
         refinerReady = false
         ws.seek((0, 0))
         let f = try allocFeatures(ex)
-        let rf = try refiner.map { _ in try RefinerFeatures.alloc(ex, config) }
-        try encodeImage(ex, rgb: rgb, height: height, width: width, features: f, refiner: rf, refinerOn: refines)
+        let early = try refiner.map { _ in try RefinerFeatures.allocEarly(ex, config) }
+        let rf = try encodeImage(ex, rgb: rgb, height: height, width: width, features: f, refiner: early, refinerOn: refines)
         try ws.checkLive()
         features = f
         refinerFeatures = rf
