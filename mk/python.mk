@@ -38,7 +38,6 @@ goldens: venv
 
 # Re-runs Meta's predictor on the committed goldens and compares every tensor.
 verify-goldens: venv
-	rm -rf $(GOLDEN_DIR)/micro
 	$(PY) tools/reference/verify_goldens.py $(GOLDEN_DIR)/micro
 
 # Full-size hiera-tiny end to end, only when the venv exists (never builds it: it is big and slow).

@@ -155,9 +155,34 @@ static void jpeg_on_error(j_common_ptr cinfo) {
 
 static void jpeg_on_message(j_common_ptr cinfo, int level) {
     if (level >= 0) return;  // trace messages
-    // Warnings: truncated data is fatal (libjpeg would fill the rest with gray); others counted.
-    if (cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_on_error(cinfo);
-    cinfo->err->num_warnings++;
+    // Warnings that mean the entropy-coded data is damaged are fatal: libjpeg would go on and return
+    // an image with gray or smeared blocks, which must not reach the model as if it were the photo.
+    // Harmless ones (extraneous bytes before a marker, JFIF version, Adobe transform, trailing data)
+    // are tolerated: many cameras write them.
+    switch (cinfo->err->msg_code) {
+    case JWRN_JPEG_EOF:          // truncated file
+    case JWRN_HUFF_BAD_CODE:     // corrupt Huffman data
+    case JWRN_MUST_RESYNC:       // restart marker lost
+    case JWRN_HIT_MARKER:        // data segment ends early
+    case JWRN_BOGUS_PROGRESSION: // inconsistent progressive scans
+    case JWRN_NOT_SEQUENTIAL:    // restart markers out of order
+        jpeg_on_error(cinfo);    // does not return
+    default:
+        cinfo->err->num_warnings++;
+    }
+}
+
+// Progressive JPEGs may carry any number of scans, each a full pass over the coefficients: a small
+// file can cost unbounded CPU. Real encoders write at most a few dozen scans.
+enum { JPEG_MAX_SCANS = 256 };
+
+static void jpeg_on_progress(j_common_ptr cinfo) {
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->input_scan_number > JPEG_MAX_SCANS) {
+        jpeg_ctx *c = (jpeg_ctx *)cinfo->err;
+        fail(c->message, c->size, 0, "JPEG: more than %d progressive scans", JPEG_MAX_SCANS);
+        longjmp(c->jump, 1);
+    }
 }
 
 static void jpeg_output_nothing(j_common_ptr cinfo) { (void)cinfo; }
@@ -182,6 +207,8 @@ static int jpeg_decode(FILE *f, uint32_t max_side, int header_only, uint8_t **pi
         return CIMAGEIO_ERR_CORRUPT;
     }
     jpeg_create_decompress(&cinfo);
+    struct jpeg_progress_mgr progress = {.progress_monitor = jpeg_on_progress};
+    cinfo.progress = &progress;
     jpeg_stdio_src(&cinfo, f);
     jpeg_read_header(&cinfo, TRUE);  // markers up to SOS; no entropy-coded data
     uint32_t w = cinfo.image_width, h = cinfo.image_height;

@@ -191,24 +191,25 @@ public struct Unpickler {
 
     mutating func append(_ items: [PickleValue]) throws {
         guard case .list(let l) = try top() else { throw fail("APPEND(S) to \(try top().kindName) at byte \(pos - 1)") }
+        // Items are sealed before the target is checked: a list appended to itself is then "in use",
+        // so no container can ever hold itself (a reference cycle nothing would free).
+        let depth = items.map(seal).max() ?? 0
         guard !l.sealed else { throw fail("APPEND(S) to a list already in use at byte \(pos - 1)") }
-        for v in items {
-            let d = seal(v)
-            guard d + 1 <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
-            l.depth = max(l.depth, d + 1)
-        }
+        guard depth + 1 <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
+        l.depth = max(l.depth, depth + 1)
         l.items.append(contentsOf: items)
     }
 
     mutating func setItems(_ kv: [PickleValue]) throws {
         guard kv.count % 2 == 0 else { throw fail("SETITEMS with an odd number of items at byte \(pos - 1)") }
         guard case .dict(let dict) = try top() else { throw fail("SETITEM(S) on \(try top().kindName) at byte \(pos - 1)") }
+        // Sealed first, as in `append`: a dict cannot become its own key or value.
+        let depth = kv.map(seal).max() ?? 0
         guard !dict.sealed else { throw fail("SETITEM(S) on a dict already in use at byte \(pos - 1)") }
+        guard depth + 1 <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
+        dict.depth = max(dict.depth, depth + 1)
         var i = 0
         while i < kv.count {
-            let d = max(seal(kv[i]), seal(kv[i + 1]))
-            guard d + 1 <= Self.maxDepth else { throw fail("nesting deeper than \(Self.maxDepth)") }
-            dict.depth = max(dict.depth, d + 1)
             dict.items.append((kv[i], kv[i + 1]))
             i += 2
         }

@@ -237,11 +237,11 @@ put(P, "pt", "pickle_deep_tuples.pt", torch_zip(b"\x80\x02N" + b"\x85" * 10000 +
 put(P, "pt", "pickle_deep_lists.pt", torch_zip(b"\x80\x02" + b"]" * 200 + b"a" * 199 + b"."), K + "pickle", "nesting deeper than 64")
 put(P, "pt", "pickle_deep_dicts.pt", torch_zip(b"\x80\x02" + b"}" + (b"N}" * 100) + b"s" * 100 + b"."), K + "pickle",
     "nesting deeper than 64")
-# A container put into itself through the memo: the unpickler accepts the cycle today (reported in
-# docs/hardening.md); the torch layer still refuses the result.
-put(P, "pt", "cycle_list_in_itself.pt", torch_zip(b"\x80\x02]q\x00h\x00a."), K + "layout", "the pickle holds a list, not a dict")
-put(P, "pt", "cycle_dict_in_itself.pt", torch_zip(b"\x80\x02}q\x00" + su("model") + b"h\x00s."), K + "layout",
-    "'model' is a dict, not a tensor")
+# A container put into itself through the memo (docs/hardening.md finding 8): refused by the unpickler,
+# so no reference cycle is ever built.
+put(P, "pt", "cycle_list_in_itself.pt", torch_zip(b"\x80\x02]q\x00h\x00a."), K + "pickle", "APPEND(S) to a list already in use at byte 7")
+put(P, "pt", "cycle_dict_in_itself.pt", torch_zip(b"\x80\x02}q\x00" + su("model") + b"h\x00s."), K + "pickle",
+    "SETITEM(S) on a dict already in use at byte 17")
 put(P, "pt", "pickle_setitems_odd.pt", torch_zip(b"\x80\x02}(NNNu."), K + "pickle", "SETITEMS with an odd number of items")
 put(P, "pt", "pickle_append_to_dict.pt", torch_zip(b"\x80\x02}Na."), K + "pickle", "APPEND(S) to dict")
 put(P, "pt", "pickle_reduce_non_tuple.pt", torch_zip(b"\x80\x02" + glob("collections", "OrderedDict") + b"NR."), K + "pickle",
@@ -470,6 +470,11 @@ put(I, "image", "side_too_large.jpg", jpeg_with(w=65000, h=65000), IK + "tooLarg
     "image is 65000x65000, larger than the 16384-pixel side limit")
 put(I, "image", "components_zero.jpg", jpeg_with(at=sof + 9, value=0), IK + "corrupt", "JPEG: ")
 put(I, "image", "precision_12.jpg", jpeg_with(at=sof + 4, value=12), IK + "corrupt", "JPEG: ")
+# Damaged entropy-coded data in a complete file: libjpeg only warns and returns gray blocks; refused.
+sos = bytes(jpg).find(b"\xff\xda")
+scan = sos + 2 + struct.unpack_from(">H", jpg, sos + 2)[0]
+b = bytearray(jpg); b[scan + 16: scan + 48] = bytes((37 * i + 11) % 251 for i in range(32))
+put(I, "image", "scan_garbage.jpg", bytes(b), IK + "corrupt", "JPEG: Corrupt JPEG data")
 dht = bytes(jpg).find(b"\xff\xc4")
 b = bytearray(jpg); struct.pack_into(">H", b, dht + 2, 0xFFFF)
 put(I, "image", "dht_length_huge.jpg", bytes(b), IK + "corrupt", "JPEG: ")

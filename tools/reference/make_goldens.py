@@ -267,15 +267,16 @@ LAYOUT = [
 ]
 
 
-def layout_of(name):
-    for k, v in LAYOUT:
+def layout_of(name, table=LAYOUT):
+    """Layout text of a tensor name; `table` holds (name or prefix ending in ".", text) pairs."""
+    for k, v in table:
         if name == k or (k.endswith(".") and name.startswith(k)):
             return v
     return ""
 
 
-def tensor_table(tensors: dict) -> dict:
-    return {k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""), "layout": layout_of(k)}
+def tensor_table(tensors: dict, table=LAYOUT) -> dict:
+    return {k: {"shape": list(v.shape), "dtype": str(v.dtype).replace("torch.", ""), "layout": layout_of(k, table)}
             for k, v in tensors.items()}
 
 

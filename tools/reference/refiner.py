@@ -25,7 +25,8 @@ Public interface (used by the trainer; keep the names):
       -> M1 [B, 1, L, L], M2 [B, 1, 2L, 2L], M3 [B, 1, S, S].
   encode(model, input_batch) -> feats
       Meta's `forward_image` on preprocessed images [B, 3, S, S]; feats = {"image_embed" [B,C,H,H] (+ no_mem_embed),
-      "F1" [B,C,2H,2H] (FPN level 1 before conv_s1), "feat_s0" [B,C/8,4H,4H], "feat_s1" [B,C/4,2H,2H]}.
+      "level2" [B,C,H,H] (FPN level 2 without no_mem_embed), "F1" [B,C,2H,2H] (FPN level 1 before conv_s1),
+      "feat_s0" [B,C/8,4H,4H], "feat_s1" [B,C/4,2H,2H]}.
   local_maps(model, feats, image_batch, local_views) -> {"Lloc2": [B,C,2H,2H], "Lloc0": [B,C/8,8H,8H]}
       local_views 0: from feats only (image_batch unused, may be None). local_views 4: image_batch is a list of B
       original images (uint8 HWC numpy arrays or float [3, h, w] tensors in [0, 1]); each is cut into quadrants,
@@ -243,6 +244,8 @@ class ResBlock(nn.Module):
         return x + self.conv2(self.act(self.norm(self.conv1(x))))
 
 
+# The three stages only hold parameters (names = the checkpoint keys of docs/refiner.md); MaskRefinement.forward
+# runs them, so the cascade reads in one place exactly as the doc writes it.
 class _Stage1(nn.Module):
     def __init__(self, c8: int, W: int):
         super().__init__()
@@ -355,13 +358,11 @@ def preprocess(images, S: int) -> torch.Tensor:
 def encode(model, input_batch: torch.Tensor) -> dict:
     """Meta's forward_image on [B, 3, S, S]; also keeps FPN level 1 before conv_s1 (forward_image replaces it in
     the list it returns, so it is taken from the image encoder's output first)."""
-    enc_out = model.image_encoder(input_batch)
-    raw_fpn = list(enc_out["backbone_fpn"])
-    if model.use_high_res_features_in_sam:
-        feat_s0 = model.sam_mask_decoder.conv_s0(raw_fpn[0])
-        feat_s1 = model.sam_mask_decoder.conv_s1(raw_fpn[1])
-    else:
+    if not model.use_high_res_features_in_sam:
         raise ValueError("the refiner needs use_high_res_features_in_sam (feat_s0 feeds MR)")
+    raw_fpn = list(model.image_encoder(input_batch)["backbone_fpn"])
+    feat_s0 = model.sam_mask_decoder.conv_s0(raw_fpn[0])
+    feat_s1 = model.sam_mask_decoder.conv_s1(raw_fpn[1])
     G = raw_fpn[-1]
     if model.directly_add_no_mem_embed:
         G = G + model.no_mem_embed.view(1, -1, 1, 1)
@@ -475,6 +476,13 @@ class RefinedPredictor(SAM2ImagePredictor):
     def reset_predictor(self) -> None:
         super().reset_predictor()
         self.ref = None
+
+    # Meta's batch path calls Meta's _predict on the plain embedding: it would silently skip the refiner.
+    def set_image_batch(self, image_list) -> None:
+        raise NotImplementedError("RefinedPredictor: one image at a time (set_image / predict)")
+
+    def predict_batch(self, *args, **kwargs):
+        raise NotImplementedError("RefinedPredictor: one image at a time (set_image / predict)")
 
     def predict(self, point_coords=None, point_labels=None, box=None, mask_input=None, multimask_output=True,
                 return_logits=False, normalize_coords=True):
