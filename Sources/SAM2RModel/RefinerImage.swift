@@ -8,14 +8,15 @@ import SAM2RKernels
 
 /// The refiner's cached per-image buffers (persistent arena buffers, channels-last). `image` and `lloc2`
 /// are written during the encoder pass and allocated before it; `lloc0` and `refined` after it, so that
-/// they do not add to the encoder's peak.
+/// they do not add to the encoder's peak. With local_views 0, Lloc0 = up2(feat_s0) is not stored: MR
+/// computes the rows it reads (RefinerBands.Up2Rows, bit-identical), which saves (2L)² x C/8 floats.
 struct RefinerFeatures {
     /// [S][S][3] the normalized model input (MR's RGB stem).
     let image: Buf
     /// [2H][2H][C].
     let lloc2: Buf
-    /// [8H][8H][C/8].
-    let lloc0: Buf
+    /// [8H][8H][C/8] (local_views 4); nil: up2(feat_s0), computed when read (local_views 0).
+    let lloc0: Buf?
     /// [H][H][C] G' (the decoder's image embedding with the refiner).
     let refined: Buf
 
@@ -30,7 +31,7 @@ struct RefinerFeatures {
         let h = cfg.embedSize, c = cfg.dModel
         image = early.image
         lloc2 = early.lloc2
-        lloc0 = try ex.ws.alloc(64 * h * h * (c / 8), "refiner.lloc0")
+        lloc0 = cfg.refiner?.localViews == 4 ? try ex.ws.alloc(64 * h * h * (c / 8), "refiner.lloc0") : nil
         refined = try ex.ws.alloc(h * h * c, "refiner.image_embed")
     }
 }
@@ -52,7 +53,7 @@ enum RefinerImage {
                     refiner r: RefinerFeatures, rgb: UnsafeBufferPointer<UInt8>?, height h: Int, width wd: Int,
                     encode: Encode) throws {
         let e = cfg.embedSize, c = cfg.dModel, c8 = c / 8
-        if w.config.localViews == 4 {
+        if w.config.localViews == 4, let lloc0 = r.lloc0 {
             // Quadrant passes: their taps would overwrite the full image's under the same names.
             let observer = ex.observer
             ex.observer = nil
@@ -66,23 +67,15 @@ enum RefinerImage {
                 if !ex.planning {
                     let oy = qi / 2, ox = qi % 2
                     stitch(qf.imageEmbed.p, side: e, c: c, into: r.lloc2.p, at: (oy, ox))
-                    stitch(qf.featS0.p, side: 4 * e, c: c8, into: r.lloc0.p, at: (oy, ox))
+                    stitch(qf.featS0.p, side: 4 * e, c: c8, into: lloc0.p, at: (oy, ox))
                 }
                 try ex.ws.release(qf.featS0)
                 try ex.ws.release(qf.featS1)
                 try ex.ws.release(qf.imageEmbed)
             }
-        } else {
-            // Lloc2 = F1 (written by the encoder pass); Lloc0 = up2(feat_s0).
-            let l = 4 * e
-            let scratch = try ex.ws.alloc(Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: l, inW: l, outH: 2 * l,
-                                                                   outW: 2 * l, c: c8), "refiner.lloc0.scratch")
-            ex.resize(SAM2R_RESIZE_BILINEAR, f.featS0.p, inH: l, inW: l, c: c8, r.lloc0.p, outH: 2 * l, outW: 2 * l,
-                      scratch: scratch)
-            try ex.ws.release(scratch)
         }
+        // local_views 0: Lloc2 = F1 was written by the encoder pass; Lloc0 is computed when MR reads it.
         ex.tap("refiner.lloc2", r.lloc2.p, r.lloc2.count)
-        ex.tap("refiner.lloc0", r.lloc0.p, r.lloc0.count)
         try RefinerLA.forward(ex, w, g: f.imageEmbed, lloc2: r.lloc2, into: r.refined)
     }
 

@@ -18,8 +18,8 @@ struct RefinerMRInputs {
     let upscaled: Buf
     /// [L][L][C/8].
     let featS0: Buf
-    /// [2L][2L][C/8].
-    let lloc0: Buf
+    /// [2L][2L][C/8] stored Lloc0; nil: up2(featS0), computed a band of rows at a time.
+    let lloc0: Buf?
     /// [S][S][3] normalized model input.
     let image: Buf
 }
@@ -31,9 +31,11 @@ enum RefinerMR {
                         inputs a: RefinerMRInputs, into m3: Buf) throws {
         let wd = w.config.mrWidth, wf = w.config.mrWidthFull, c8 = w.dim / 8
         let l2 = 2 * l, s = 4 * l
+        let band2 = RefinerBands.bandRows(l2)
+        let lloc0 = try Lloc0Rows(ex, a, side: l2, c: c8, maxRows: max(2 * RefinerBands.tileRows(l), band2 + 4))
         // Stage 1 (L): X1' = block(s1.inp(concat)), M1 = M0 + s1.out(X1').
         let x1 = try ex.ws.alloc(l * l * wd, "refiner.mr.x1")
-        try stage1Input(ex, w, l: l, m0: m0, inputs: a, into: x1)
+        try stage1Input(ex, w, l: l, m0: m0, inputs: a, lloc0: lloc0, into: x1)
         let x1b = try ex.ws.alloc(l * l * wd, "refiner.mr.x1.block")
         let m1 = try ex.ws.alloc(l * l, "refiner.mr.m1")
         let o1 = try ex.ws.alloc(RefinerBands.bandRows(l) * l, "refiner.mr.s1.out")
@@ -52,13 +54,14 @@ enum RefinerMR {
         try RefinerBands.up2(ex, m1, side: l, c: 1, into: m2)
         try ex.ws.release(m1)
         let r = try ex.ws.alloc(l2 * l2 * wf, "refiner.mr.reduced")
-        let band2 = RefinerBands.bandRows(l2)
         let up1 = try RefinerBands.Up2Rows(ex, side: l, c: wd, maxRows: band2 + 4, name: "refiner.mr.x2.up")
         let loc = try ex.ws.alloc(min(l2, band2 + 4) * l2 * wd, "refiner.mr.s2.loc")
         let o2 = try ex.ws.alloc(band2 * l2, "refiner.mr.s2.out")
         try RefinerBands.resBlock(ex, w.s2Block, side: l2, width: wd, input: { r0, r1, dst in
             try up1.rows(ex, x1b.p, r0, r1, into: dst)
-            try ex.linear(a.lloc0.p + r0 * l2 * c8, rows: (r1 - r0) * l2, w.s2Loc, loc.p)
+            let l0 = try lloc0.rows(ex, r0, r1)
+            ex.tap("refiner.lloc0", l0, (r1 - r0) * l2 * c8, offset: r0 * l2 * c8)
+            try ex.linear(l0, rows: (r1 - r0) * l2, w.s2Loc, loc.p)
             try ex.add(dst, loc.p, dst, (r1 - r0) * l2 * wd)
         }, sink: { r0, rows, y in
             try ex.linear(y, rows: rows * l2, w.s2Out, o2.p)
@@ -69,6 +72,7 @@ enum RefinerMR {
         try ex.ws.release(loc)
         try up1.release(ex)
         try ex.ws.release(x1b)
+        try lloc0.release(ex)
         ex.tap("refiner.mr.m2", m2.p, m2.count, offset: index * m2.count)
         // Stage 3 (S): X3 = up2(R) + GELU(s3.stem(I)) band by band; M3 = up2(M2) + s3.out(X3').
         try RefinerBands.up2(ex, m2, side: l2, c: 1, into: m3)
@@ -97,30 +101,71 @@ enum RefinerMR {
     }
 
     /// X1 = s1.inp(concat(U, feat_s0, pool2(Lloc0), M0)), a tile of pixels at a time.
+    /// X1 = s1.inp(concat(U, feat_s0, pool2(Lloc0), M0)), a tile of rows at a time.
     private static func stage1Input(_ ex: Exec, _ w: RefinerWeights, l: Int, m0: UnsafePointer<Float>,
-                                    inputs a: RefinerMRInputs, into x1: Buf) throws {
+                                    inputs a: RefinerMRInputs, lloc0: Lloc0Rows, into x1: Buf) throws {
         let c8 = w.dim / 8, k = 3 * c8 + 1, l2 = 2 * l
-        let tile = min(l * l, RefinerBands.tilePixels)
-        let cat = try ex.ws.alloc(tile * k, "refiner.mr.s1.cat")
+        let tileRows = RefinerBands.tileRows(l)
+        let cat = try ex.ws.alloc(tileRows * l * k, "refiner.mr.s1.cat")
         if !ex.planning {
-            var p0 = 0
-            while p0 < l * l {
-                let pc = min(tile, l * l - p0)
-                for i in 0..<pc {
-                    let px = p0 + i, y = px / l, x = px % l
-                    let row = cat.p + i * k
-                    row.update(from: a.upscaled.p + px * c8, count: c8)
-                    (row + c8).update(from: a.featS0.p + px * c8, count: c8)
-                    // avg_pool2d 2x2: the window summed row by row, then / 4 (PyTorch's order).
-                    let q00 = a.lloc0.p + ((2 * y) * l2 + 2 * x) * c8, q01 = q00 + c8
-                    let q10 = q00 + l2 * c8, q11 = q10 + c8
-                    for ch in 0..<c8 { row[2 * c8 + ch] = (((q00[ch] + q01[ch]) + q10[ch]) + q11[ch]) / 4 }
-                    row[3 * c8] = m0[px]
+            var y0 = 0
+            while y0 < l {
+                let y1 = min(l, y0 + tileRows)
+                let l0 = try lloc0.rows(ex, 2 * y0, 2 * y1)
+                for y in y0..<y1 {
+                    for x in 0..<l {
+                        let px = y * l + x
+                        let row = cat.p + (px - y0 * l) * k
+                        row.update(from: a.upscaled.p + px * c8, count: c8)
+                        (row + c8).update(from: a.featS0.p + px * c8, count: c8)
+                        // avg_pool2d 2x2: the window summed row by row, then / 4 (PyTorch's order).
+                        let q00 = l0 + ((2 * (y - y0)) * l2 + 2 * x) * c8, q01 = q00 + c8
+                        let q10 = q00 + l2 * c8, q11 = q10 + c8
+                        for ch in 0..<c8 { row[2 * c8 + ch] = (((q00[ch] + q01[ch]) + q10[ch]) + q11[ch]) / 4 }
+                        row[3 * c8] = m0[px]
+                    }
                 }
-                try ex.linear(cat.p, rows: pc, w.s1Inp, x1.p + p0 * w.s1Inp.outFeatures)
-                p0 += pc
+                try ex.linear(cat.p, rows: (y1 - y0) * l, w.s1Inp, x1.p + y0 * l * w.s1Inp.outFeatures)
+                y0 = y1
             }
         }
         try ex.ws.release(cat)
+    }
+
+    /// Rows of Lloc0: a pointer into the stored map, or (local_views 0) up2(feat_s0) rows computed into a
+    /// planned buffer of `maxRows` rows.
+    struct Lloc0Rows {
+        let stored: Buf?
+        let featS0: Buf
+        let side: Int, c: Int
+        let up: RefinerBands.Up2Rows?
+        let buf: Buf?
+
+        init(_ ex: Exec, _ a: RefinerMRInputs, side n: Int, c: Int, maxRows: Int) throws {
+            stored = a.lloc0
+            featS0 = a.featS0
+            side = n
+            self.c = c
+            if stored == nil {
+                up = try RefinerBands.Up2Rows(ex, side: n / 2, c: c, maxRows: maxRows, name: "refiner.mr.lloc0.up")
+                buf = try ex.ws.alloc(min(n, maxRows) * n * c, "refiner.mr.lloc0.rows")
+            } else {
+                up = nil
+                buf = nil
+            }
+        }
+
+        /// Rows [r0, r1) of Lloc0 (valid until the next call).
+        func rows(_ ex: Exec, _ r0: Int, _ r1: Int) throws -> UnsafePointer<Float> {
+            if let stored { return UnsafePointer(stored.p + r0 * side * c) }
+            precondition((r1 - r0) * side * c <= buf!.count, "Lloc0 band larger than planned")
+            try up!.rows(ex, featS0.p, r0, r1, into: buf!.p)
+            return UnsafePointer(buf!.p)
+        }
+
+        func release(_ ex: Exec) throws {
+            if let buf { try ex.ws.release(buf) }
+            try up?.release(ex)
+        }
     }
 }
