@@ -370,7 +370,6 @@ public final class SAM2ImagePredictor {
         // Postprocess: bilinear (no antialias) to the image size, > 0.
         let up = try e.ws.alloc(h * w, "postprocess.upsampled")
         // With MR the resize starts from the refined S x S logits instead of the low-res ones.
-        let src = active ? config.imageSize : lr
         let scratchFloats = [lr] + (rw != nil ? [config.imageSize] : [])
         let scratch = try e.ws.alloc(scratchFloats.map {
             Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: $0, inW: $0, outH: h, outW: w, c: 1) }.max()!,
@@ -404,21 +403,22 @@ public final class SAM2ImagePredictor {
                 selected = [0]
             }
             var masks = [UInt8](repeating: 0, count: selected.count * h * w)
-            var lowRes = [Float](repeating: 0, count: selected.count * n)
+            var low = [Float](repeating: 0, count: selected.count * n)
             for (j, m) in selected.enumerated() {
-                let low = out.masks.p + m * n
+                let src = out.masks.p + m * n
                 if active, let m3 {
-                    try runMR(low, j)
-                    e.resize(SAM2R_RESIZE_BILINEAR, m3.p, inH: src, inW: src, c: 1, up.p, outH: h, outW: w, scratch: scratch)
+                    try runMR(src, j)
+                    let s = config.imageSize
+                    e.resize(SAM2R_RESIZE_BILINEAR, m3.p, inH: s, inW: s, c: 1, up.p, outH: h, outW: w, scratch: scratch)
                 } else {
-                    e.resize(SAM2R_RESIZE_BILINEAR, low, inH: lr, inW: lr, c: 1, up.p, outH: h, outW: w, scratch: scratch)
+                    e.resize(SAM2R_RESIZE_BILINEAR, src, inH: lr, inW: lr, c: 1, up.p, outH: h, outW: w, scratch: scratch)
                 }
                 e.tap("output.mask_logits.\(j)", up.p, h * w)
                 for i in 0..<(h * w) where up.p[i] > 0 { masks[j * h * w + i] = 1 }
-                for i in 0..<n { lowRes[j * n + i] = min(max(low[i], -32), 32) }
+                for i in 0..<n { low[j * n + i] = min(max(src[i], -32), 32) }
             }
             result = SAM2Prediction(count: selected.count, height: h, width: w, masks: masks,
-                                    iou: selected.map { out.iou[$0] }, lowResLogits: lowRes, lowResSize: lr,
+                                    iou: selected.map { out.iou[$0] }, lowResLogits: low, lowResSize: lr,
                                     objectScore: out.objectScore, refined: active)
         }
         if let m3 { try e.ws.release(m3) }
