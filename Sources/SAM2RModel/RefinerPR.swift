@@ -16,25 +16,26 @@ enum RefinerPR {
         let out = try ex.ws.alloc(capacity * c, "refiner.pr.out")
         if !ex.planning && active {
             precondition(n <= capacity && sparse.count == n * c)
-            // Only tokens with label >= 0 are retargeted: pack them as rows.
-            var rows = [Int]()
-            rows.reserveCapacity(n)
-            for i in 0..<n where labels[i] >= 0 { rows.append(i) }
-            for (r, i) in rows.enumerated() {
-                let row = cat.p + r * 3 * c
+            // Only tokens with label >= 0 are retargeted: packed as rows in token order.
+            var rows = 0
+            for i in 0..<n where labels[i] >= 0 {
+                let row = cat.p + rows * 3 * c
+                rows += 1
                 sparse.withUnsafeBufferPointer { row.update(from: $0.baseAddress! + i * c, count: c) }
                 let gx = ((coords[2 * i] + 0.5) / Float(s)) * 2 - 1
                 let gy = ((coords[2 * i + 1] + 0.5) / Float(s)) * 2 - 1
                 sample(refined.p, side: w.side, c: c, gx: gx, gy: gy, into: row + c)
                 sample(lloc2.p, side: 2 * w.side, c: c, gx: gx, gy: gy, into: row + 2 * c)
             }
-            if !rows.isEmpty {
-                try ex.linear(cat.p, rows: rows.count, w.prFC1, hid.p)
-                try ex.gelu(hid.p, rows.count * c)
-                try ex.linear(hid.p, rows: rows.count, w.prFC2, out.p)
+            if rows > 0 {
+                try ex.linear(cat.p, rows: rows, w.prFC1, hid.p)
+                try ex.gelu(hid.p, rows * c)
+                try ex.linear(hid.p, rows: rows, w.prFC2, out.p)
                 sparse.withUnsafeMutableBufferPointer { sp in
-                    for (r, i) in rows.enumerated() {
+                    var r = 0
+                    for i in 0..<n where labels[i] >= 0 {
                         for ch in 0..<c { sp[i * c + ch] += out.p[r * c + ch] }
+                        r += 1
                     }
                 }
             }
@@ -53,12 +54,15 @@ enum RefinerPR {
         let tx = ix - fx, ty = iy - fy
         let x0 = Int(fx), y0 = Int(fy)
         dst.update(repeating: 0, count: c)
-        // Corner order nw, ne, sw, se (PyTorch's accumulation order).
-        let corners = [(x0, y0, (1 - tx) * (1 - ty)), (x0 + 1, y0, tx * (1 - ty)),
-                       (x0, y0 + 1, (1 - tx) * ty), (x0 + 1, y0 + 1, tx * ty)]
-        for (x, y, wt) in corners where x >= 0 && x < n && y >= 0 && y < n {
+        func corner(_ x: Int, _ y: Int, _ wt: Float) {
+            guard x >= 0 && x < n && y >= 0 && y < n else { return }
             let src = map + (y * n + x) * c
             for ch in 0..<c { dst[ch] += src[ch] * wt }
         }
+        // Corner order nw, ne, sw, se (PyTorch's accumulation order).
+        corner(x0, y0, (1 - tx) * (1 - ty))
+        corner(x0 + 1, y0, tx * (1 - ty))
+        corner(x0, y0 + 1, (1 - tx) * ty)
+        corner(x0 + 1, y0 + 1, tx * ty)
     }
 }

@@ -370,9 +370,8 @@ public final class SAM2ImagePredictor {
         // Postprocess: bilinear (no antialias) to the image size, > 0.
         let up = try e.ws.alloc(h * w, "postprocess.upsampled")
         // With MR the resize starts from the refined S x S logits instead of the low-res ones.
-        let scratchFloats = [lr] + (rw != nil ? [config.imageSize] : [])
-        let scratch = try e.ws.alloc(scratchFloats.map {
-            Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: $0, inW: $0, outH: h, outW: w, c: 1) }.max()!,
+        let scratchFloats = { (side: Int) in Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: side, inW: side, outH: h, outW: w, c: 1) }
+        let scratch = try e.ws.alloc(max(scratchFloats(lr), rw != nil ? scratchFloats(config.imageSize) : 0),
                                      "postprocess.scratch")
         let m3 = try rw.map { _ in try e.ws.alloc(config.imageSize * config.imageSize, "refiner.mr.m3") }
         // MR runs once per returned mask: each run replays the same allocations from this mark.
