@@ -107,6 +107,17 @@ final class RefinerAPITests: XCTestCase {
         }
     }
 
+    /// Two threads give the masks of one (the pool splits GEMMs, attention and resizes by rows).
+    func testThreadsAgree() throws {
+        for lv in [0, 4] {
+            let one = try Self.predict(RefinerGoldens.predictor(localViews: lv))
+            let two = try Self.predict(RefinerGoldens.predictor(localViews: lv, threads: 2))
+            XCTAssertEqual(one.masks, two.masks, "lv\(lv)")
+            XCTAssertLessThanOrEqual(maxAbsDiff(one.logits, two.logits), 1e-4, "lv\(lv)")
+            XCTAssertTrue(two.refined)
+        }
+    }
+
     /// Training's zero init (LA out_proj + ffn.fc2, PR fc2) makes LA and PR the identity: G' = G and
     /// the sparse tokens pass unchanged, bit for bit.
     func testZeroInitIsIdentity() throws {
