@@ -1,6 +1,8 @@
 // SAM2ImagePredictor.swift — Meta's SAM2ImagePredictor, single image: `setImage` runs the encoder
 // once and keeps image_embed / feat_s1 / feat_s0 in the arena; `predict` runs prompt encoder + mask
-// decoder + postprocessing on those cached features (cheap, repeatable).
+// decoder + postprocessing on those cached features (cheap, repeatable). With a SAM2Refiner config
+// (docs/refiner.md), `setImage` also caches the refiner's local maps and G' (RefinerImage.swift) and
+// `predict` adds PR before the decoder and MR after it (RefinerPR / RefinerMR.swift).
 //
 // Memory: one Arena, planned for (image height, width, prompt capacity): the cached features live
 // for the whole plan; encoder intermediates and decoder intermediates share the rest. Planning
