@@ -78,7 +78,8 @@ struct RunCommand: ParsableCommand {
         let boxPrompt = try box.map(parseBox)
         for path in [maskOut, overlayOut, logitsOut, scoresOut].compactMap({ $0 }) { try checkWritableLocation(path) }
         let prof = try profile.map { try ProfileCatalog.resolve($0, on: MachineFacts.current()) }
-        var cfg = try loadModelConfig(config)
+        let fileCfg = try loadModelConfig(config)
+        var cfg = fileCfg
         if let p = prof { cfg.imageSize = p.inputSize }
         let nThreads = threads ?? prof?.threads ?? onlineCPUs()
         // --no-refine runs the config without its refiner: no refiner buffers in the arena, no quadrant passes.
@@ -90,9 +91,17 @@ struct RunCommand: ParsableCommand {
         try checkInside(points: clicks, box: boxPrompt, width: img.width, height: img.height)
 
         // 3. The arena plan, refused before anything is allocated if the profile's budget is smaller.
-        let plan = try SAM2ImagePredictor.arenaPlan(config: runCfg, height: img.height, width: img.width, threads: nThreads)
-        if let p = prof, plan.totalBytes > p.arenaBudgetBytes {
-            throw CLIError("model needs an arena of \(plan.totalBytes) bytes; profile '\(p.name)' allows \(p.arenaBudgetBytes)")
+        let arenaBytes: Int
+        do {
+            arenaBytes = try SAM2ImagePredictor.arenaPlan(config: runCfg, height: img.height, width: img.width,
+                                                          threads: nThreads).totalBytes
+        } catch let e as ModelError {
+            // The config was valid at its own size: a profile's input size made it invalid.
+            guard let p = prof else { throw e }
+            throw CLIError("\(config): \(e) (input size \(cfg.imageSize) of profile '\(p.name)')")
+        }
+        if let p = prof, arenaBytes > p.arenaBudgetBytes {
+            throw CLIError("model needs an arena of \(arenaBytes) bytes; profile '\(p.name)' allows \(p.arenaBudgetBytes)")
         }
 
         // 4. Weights: every expected key present with its shape, nothing unexpected.
@@ -102,14 +111,16 @@ struct RunCommand: ParsableCommand {
             throw CLIError("\(checkpoint): has SAM2Refiner weights ('\(key)') but config \(cfg.name) has no \"refiner\" object")
         }
         do {
-            try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
+            // Weight and GEMM shapes do not depend on the input size: checked against the config as written, so
+            // that a profile size only the refiner cannot run (la_window) still runs with --no-refine.
+            try WeightValidation.validate(ckpt, names: ckpt.names, config: fileCfg)
         } catch let e as WeightKeyError {
             throw CLIError("\(checkpoint): \(e.description) (config \(cfg.name))")
         }
         var quantization: Int8Plan?
         if let table {
             let t = try QuantTable.read(path: table)
-            try t.validate(gemms: cfg.gemmLayers(), fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name,
+            try t.validate(gemms: fileCfg.gemmLayers(), fingerprint: QuantTable.fingerprint(config: fileCfg), modelName: cfg.name,
                            path: table)
             quantization = Dictionary(t.entries.map { ($0.name, (scale: $0.params.scale, zeroPoint: Int32(clamping: $0.params.zeroPoint))) },
                                       uniquingKeysWith: { a, _ in a })

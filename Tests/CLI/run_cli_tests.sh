@@ -55,6 +55,13 @@ out=$("$BIN" run "${RMODEL[@]}" "${IMG[@]}" --point 72,40 --multimask --no-refin
 case "$out" in *'"scores":[0.2031'*'0.4646'*'0.3116'*'"refiner":false'*) ok ;; *) bad "--no-refine: $out" ;; esac
 case "$("$BIN" run "${MODEL[@]}" "${IMG[@]}" --point 72,40 --json)" in *'"refiner":false'*) ok ;; *) bad "plain model reports a refiner" ;; esac
 expect_error "refiner weights, plain config" 'no "refiner" object' run --checkpoint "$R/checkpoint.pt" --config "$G/config.json" "${IMG[@]}" --point 3,3 --mask-out "$TMP/out.png"
+cat > "$TMP/p160.json" <<'JSON'
+{"schema": 1, "name": "p160", "description": "test", "arch": "x86_64", "core": "x", "required_isa": [],
+ "preferred_isa": ["scalar"], "threads": 1, "arena_budget_bytes": 1000000000, "input_size": 160, "precision": "fp32", "float_ops": []}
+JSON
+expect_error "refiner window vs profile size" "la_window: 4 must be >= 1 and divide the image-embedding side 10" run "${RMODEL[@]}" "${IMG[@]}" --point 3,3 --profile "$TMP/p160.json" --mask-out "$TMP/out.png"
+case "$("$BIN" run "${RMODEL[@]}" "${IMG[@]}" --point 72,40 --profile "$TMP/p160.json" --no-refine --json)" in
+  *'"input_size":160'*'"refiner":false'*) ok ;; *) bad "--no-refine at a size only the refiner cannot run" ;; esac
 expect_error "refiner config, plain weights" "missing 'refiner." run --checkpoint "$G/checkpoint.pt" --config "$R/config.json" "${IMG[@]}" --point 3,3 --mask-out "$TMP/out.png"
 
 # --- bad input
