@@ -29,11 +29,21 @@ public enum ModelConfigJSON {
             var dynamic_multimask_stability_delta: Float?
             var dynamic_multimask_stability_thresh: Float?
         }
+        /// docs/refiner.md "Config": every key optional, defaults from RefinerConfig.
+        struct Refiner: Codable {
+            var local_views: Int?
+            var la_layers: Int?
+            var la_heads: Int?
+            var la_window: Int?
+            var mr_width: Int?
+            var mr_width_full: Int?
+        }
         var name: String?
         var image_size: Int
         var trunk: Trunk
         var neck: Neck
         var postprocessing: Post?
+        var refiner: Refiner?
     }
 
     /// Decodes and validates a config. Missing trunk keys take Hiera's defaults.
@@ -55,6 +65,13 @@ public enum ModelConfigJSON {
             c.stabilityDelta = p.dynamic_multimask_stability_delta ?? 0.05
             c.stabilityThresh = p.dynamic_multimask_stability_thresh ?? 0.98
         }
+        if let r = f.refiner {
+            let d = RefinerConfig(dModel: c.dModel)
+            c.refiner = RefinerConfig(dModel: c.dModel, localViews: r.local_views ?? d.localViews,
+                                      laLayers: r.la_layers ?? d.laLayers, laHeads: r.la_heads ?? d.laHeads,
+                                      laWindow: r.la_window ?? d.laWindow, mrWidth: r.mr_width ?? d.mrWidth,
+                                      mrWidthFull: r.mr_width_full ?? d.mrWidthFull)
+        }
         try c.validate()
         return c
     }
@@ -72,7 +89,11 @@ public enum ModelConfigJSON {
                         fpn_top_down_levels: c.fpnTopDownLevels, fpn_interp_model: "nearest", scalp: c.scalp),
             postprocessing: .init(dynamic_multimask_via_stability: c.dynamicMultimaskViaStability,
                                   dynamic_multimask_stability_delta: c.stabilityDelta,
-                                  dynamic_multimask_stability_thresh: c.stabilityThresh))
+                                  dynamic_multimask_stability_thresh: c.stabilityThresh),
+            refiner: c.refiner.map {
+                .init(local_views: $0.localViews, la_layers: $0.laLayers, la_heads: $0.laHeads, la_window: $0.laWindow,
+                      mr_width: $0.mrWidth, mr_width_full: $0.mrWidthFull)
+            })
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys]
         return String(decoding: try e.encode(f), as: UTF8.self) + "\n"

@@ -92,6 +92,10 @@ struct ImageFeatures {
     let featS1: Buf
     /// [4e][4e][d/8]: conv_s0(level 0).
     let featS0: Buf
+    /// [2e][2e][d]: where FPN level 1 (before conv_s1) is kept when the refiner needs it (Lloc2); nil: not kept.
+    var fpn1: Buf? = nil
+    /// false: the image embedding is FPN level 2 alone (the refiner's quadrant views).
+    var addNoMemEmbed = true
 }
 
 enum ImageEncoder {
@@ -270,7 +274,8 @@ enum ImageEncoder {
                 stageOut.append(x)
                 let level = stageOut.count - 1
                 if level < 2 {
-                    try lateralOnlyLevel(ex, w, level: level, stage: x, into: level == 1 ? out.featS1 : out.featS0)
+                    try lateralOnlyLevel(ex, w, level: level, stage: x, into: level == 1 ? out.featS1 : out.featS0,
+                                         keepLateral: level == 1 ? out.fpn1 : nil)
                     // The next (pooling) block still reads this stage output; release it after that block.
                     pendingRelease = x
                 }
@@ -299,17 +304,20 @@ enum ImageEncoder {
                 }
             }
             ex.tap("neck.fpn.2", emb.p, emb.count)
-            try w.noMemEmbed.withUnsafeBufferPointer { nm in
-                for r in 0..<(e * e) { try ex.add(emb.p + r * d, nm.baseAddress!, emb.p + r * d, d) }
+            if out.addNoMemEmbed {
+                try w.noMemEmbed.withUnsafeBufferPointer { nm in
+                    for r in 0..<(e * e) { try ex.add(emb.p + r * d, nm.baseAddress!, emb.p + r * d, d) }
+                }
+                ex.tap("image_embed", emb.p, emb.count)
             }
-            ex.tap("image_embed", emb.p, emb.count)
         }
         try ex.ws.release(lat3)
         try ex.ws.release(s[2])
     }
 
     /// FPN level 0 or 1 (lateral 1x1 conv only), then conv_s0 / conv_s1, tiled by rows.
-    static func lateralOnlyLevel(_ ex: Exec, _ w: ImageEncoderWeights, level: Int, stage: Buf, into dst: Buf) throws {
+    static func lateralOnlyLevel(_ ex: Exec, _ w: ImageEncoderWeights, level: Int, stage: Buf, into dst: Buf,
+                                 keepLateral: Buf? = nil) throws {
         let d = w.config.dModel, side = w.config.patchGrid >> level
         let conv = level == 1 ? w.convS1 : w.convS0
         let rows = side * side, tile = min(rows, rowTile), cin = stage.count / rows
@@ -318,9 +326,10 @@ enum ImageEncoder {
             var r0 = 0
             while r0 < rows {
                 let rc = min(tile, rows - r0)
-                try ex.linear(stage.p + r0 * cin, rows: rc, w.lateral[level], t.p)
-                ex.tap("neck.fpn.\(level)", t.p, rc * d, offset: r0 * d)
-                try ex.linear(t.p, rows: rc, conv, dst.p + r0 * conv.outFeatures)
+                let lat = keepLateral.map { $0.p + r0 * d } ?? t.p
+                try ex.linear(stage.p + r0 * cin, rows: rc, w.lateral[level], lat)
+                ex.tap("neck.fpn.\(level)", lat, rc * d, offset: r0 * d)
+                try ex.linear(lat, rows: rc, conv, dst.p + r0 * conv.outFeatures)
                 r0 += rc
             }
             ex.tap(level == 1 ? "feat_s1" : "feat_s0", dst.p, dst.count)

@@ -23,6 +23,7 @@ extension ModelConfig {
         _ = try ImageEncoderWeights(src, self)
         _ = try PromptEncoderWeights(src, self)
         _ = try MaskDecoderWeights(src, self)
+        if let r = refiner { _ = try RefinerWeights(src, self, r) }
         let int8Names = Set(gemms.flatMap { [$0.name + ".weight", $0.name + ".bias"] })
         var seen = Set<String>()
         var floats: [(name: String, shape: [Int])] = []

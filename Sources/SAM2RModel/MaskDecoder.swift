@@ -88,12 +88,14 @@ struct DecoderOutput {
     /// sigmoid IoU per mask token.
     var iou: [Float]
     var objectScore: Float
+    /// [4e][4e][d/8] upscaled embedding, kept (caller releases) when the refiner's MR needs it.
+    var upscaled: Buf? = nil
 }
 
 enum MaskDecoder {
     /// Runs the decoder for `sparse` (`tokens` prompt rows of `dim`, capacity `tokenCapacity`).
     static func forward(_ ex: Exec, _ w: MaskDecoderWeights, features f: ImageFeatures, sparse: [Float],
-                        promptCapacity: Int, dense: Buf, densePE: [Float]) throws -> DecoderOutput {
+                        promptCapacity: Int, dense: Buf, densePE: [Float], keepUpscaled: Bool = false) throws -> DecoderOutput {
         let d = w.dim, e = w.embedSize, ne = e * e
         let nOut = w.outputTokens.count / d
         let tCap = nOut + promptCapacity
@@ -180,6 +182,7 @@ enum MaskDecoder {
         try ex.ws.release(qq)
         try ex.ws.release(kIn)
         try ex.ws.release(qIn)
+        try ex.ws.release(oo)
 
         // Upscaling: ConvT + feat_s1, LN2d, GELU; ConvT + feat_s0, GELU.
         let d4 = d / 4, d8 = d / 8, e2 = 2 * e, e4 = 4 * e
@@ -254,7 +257,7 @@ enum MaskDecoder {
         }
         try ex.ws.release(hyperIn)
         try ex.ws.release(hv)
-        try ex.ws.release(u2)
+        if keepUpscaled { result.upscaled = u2 } else { try ex.ws.release(u2) }
         try ex.ws.release(queries)
         try ex.ws.release(tokens)
         return result

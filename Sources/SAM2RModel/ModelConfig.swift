@@ -41,6 +41,9 @@ public struct ModelConfig: Sendable, Equatable {
     public var stabilityDelta: Float = 0.05
     public var stabilityThresh: Float = 0.98
 
+    /// SAM2Refiner modules (docs/refiner.md); nil: plain SAM2.1.
+    public var refiner: RefinerConfig? = nil
+
     public init(name: String, imageSize: Int, embedDim: Int, numHeads: Int, stages: [Int], globalAttBlocks: [Int],
                 windowPosEmbedBkgSpatialSize: [Int], windowSpec: [Int], qPool: Int = 3, qStride: [Int] = [2, 2],
                 dimMul: Double = 2, headMul: Double = 2, dModel: Int = 256, backboneChannelList: [Int],
@@ -182,5 +185,6 @@ public struct ModelConfig: Sendable, Equatable {
               (dModel / attentionDownsampleRate) % decoderHeads == 0 else {
             throw bad("neck.d_model", "must be a multiple of 8 and of the decoder heads (after downsampling)")
         }
+        try refiner?.validate(dModel: dModel, embedSize: embedSize)
     }
 }

@@ -1,6 +1,8 @@
 // SAM2ImagePredictor.swift — Meta's SAM2ImagePredictor, single image: `setImage` runs the encoder
 // once and keeps image_embed / feat_s1 / feat_s0 in the arena; `predict` runs prompt encoder + mask
-// decoder + postprocessing on those cached features (cheap, repeatable).
+// decoder + postprocessing on those cached features (cheap, repeatable). With a SAM2Refiner config
+// (docs/refiner.md), `setImage` also caches the refiner's local maps and G' (RefinerImage.swift) and
+// `predict` adds PR before the decoder and MR after it (RefinerPR / RefinerMR.swift).
 //
 // Memory: one Arena, planned for (image height, width, prompt capacity): the cached features live
 // for the whole plan; encoder intermediates and decoder intermediates share the rest. Planning
@@ -25,6 +27,8 @@ public struct SAM2Prediction: Sendable {
     public let lowResSize: Int
     /// Object-score logit (informational; the image predictor does not gate on it).
     public let objectScore: Float
+    /// The masks are the refiner's (docs/refiner.md); logits and IoU stay the decoder's.
+    public internal(set) var refined = false
 }
 
 public final class SAM2ImagePredictor {
@@ -34,6 +38,8 @@ public final class SAM2ImagePredictor {
     let encoder: ImageEncoderWeights
     let promptEncoder: PromptEncoderWeights
     let decoder: MaskDecoderWeights
+    /// The SAM2Refiner modules when the config has a `refiner` object.
+    let refiner: RefinerWeights?
     let pool: ThreadPool?
     /// Some GEMM runs in int8 (an int8 plan was given, Int8.swift).
     let hasInt8: Bool
@@ -46,6 +52,15 @@ public final class SAM2ImagePredictor {
     private var decoderMark: (id: Int, step: Int) = (0, 0)
     private var features: ImageFeatures?
     private var image: (height: Int, width: Int)?
+    private var refinerFeatures: RefinerFeatures?
+    /// The refiner's per-image caches hold the current image (it was set with `refine` on).
+    private var refinerReady = false
+
+    /// Use the refiner (when the config has one): read by `setImage` (which then computes the local maps
+    /// and G') and by `predict`. Turning it off never needs a new `setImage`; turning it on does.
+    public var refine = true
+    /// The config has a refiner and `refine` is on.
+    public var refines: Bool { refine && refiner != nil }
 
     /// Sees named intermediates (channels-last) during `setImage` / `predict`.
     public var observer: TensorObserver? {
@@ -102,6 +117,7 @@ public final class SAM2ImagePredictor {
         encoder = try ImageEncoderWeights(weights, config)
         promptEncoder = try PromptEncoderWeights(weights, config)
         decoder = try MaskDecoderWeights(weights, config)
+        refiner = try config.refiner.map { try RefinerWeights(weights, config, $0) }
         hasInt8 = int8 || !((weights as? QuantizedWeightSource)?.plan.isEmpty ?? true)
             || ((weights as? Int8LayerSource)?.hasInt8Layers ?? false)
         pool = threads > 1 ? try ThreadPool(threads: threads) : nil
@@ -118,24 +134,13 @@ public final class SAM2ImagePredictor {
         int8Floats = 0
         if hasInt8 {
             let w0 = Workspace()
-            let e0 = try Exec(ws: w0, pool: pool)
-            let f0 = try allocFeatures(e0)
-            try runEncoder(e0, rgb: nil, height: height, width: width, features: f0)
-            _ = try runDecoder(e0, features: f0, coords: [Float](repeating: 0, count: 2 * promptCapacity),
-                               labels: [Int32](repeating: 1, count: promptCapacity), mask: nil, multimask: true,
-                               height: height, width: width)
+            _ = try planPasses(try Exec(ws: w0, pool: pool), height: height, width: width)
             let largestFloats = (w0.lifetimes.map(\.size).max() ?? 4) / 4
             int8Floats = (largestFloats + 3) / 4
         }
         let w = Workspace()
         let e = try Exec(ws: w, pool: pool)
-        let f = try allocFeatures(e)
-        try runEncoder(e, rgb: nil, height: height, width: width, features: f)
-        let mark = w.mark
-        let capCoords = [Float](repeating: 0, count: 2 * promptCapacity)
-        let capLabels = [Int32](repeating: 1, count: promptCapacity)
-        _ = try runDecoder(e, features: f, coords: capCoords, labels: capLabels, mask: nil, multimask: true,
-                           height: height, width: width)
+        let mark = try planPasses(e, height: height, width: width)
         try w.finishPlanning(allocate: allocate)
         ws = w
         e.observer = observer
@@ -145,6 +150,38 @@ public final class SAM2ImagePredictor {
         planned = (height, width)
         features = nil
         image = nil
+        refinerFeatures = nil
+        refinerReady = false
+    }
+
+    /// The planning pass: persistent buffers, encoder (+ refiner image phase), then the decoder phase at
+    /// prompt capacity (with the refiner when the config has one). Returns the decoder phase's mark.
+    private func planPasses(_ e: Exec, height: Int, width: Int) throws -> (id: Int, step: Int) {
+        let f = try allocFeatures(e)
+        let early = try refiner.map { _ in try RefinerFeatures.allocEarly(e, config) }
+        let rf = try encodeImage(e, rgb: nil, height: height, width: width, features: f, refiner: early, refinerOn: true)
+        let mark = e.ws.mark
+        _ = try runDecoder(e, features: f, coords: [Float](repeating: 0, count: 2 * promptCapacity),
+                           labels: [Int32](repeating: 1, count: promptCapacity), mask: nil, multimask: true,
+                           height: height, width: width, refiner: rf, refine: true)
+        return mark
+    }
+
+    /// Encoder pass over the whole image, then (with a refiner that is on) its per-image phase. Returns the
+    /// refiner's buffers (allocated whether it is on or not: one plan).
+    private func encodeImage(_ e: Exec, rgb: UnsafeBufferPointer<UInt8>?, height h: Int, width w: Int,
+                             features f: ImageFeatures, refiner early: (image: Buf, lloc2: Buf)?,
+                             refinerOn: Bool) throws -> RefinerFeatures? {
+        var full = f
+        if let early, refiner?.config.localViews == 0 { full.fpn1 = early.lloc2 }
+        try runEncoder(e, rgb: rgb?.baseAddress, rowStride: w, height: h, width: w, features: full, keepInput: early?.image)
+        guard let early else { return nil }
+        let rf = try RefinerFeatures(e, config, early: early)
+        guard let rw = refiner, refinerOn else { return rf }
+        try RefinerImage.run(e, rw, config, features: f, refiner: rf, rgb: rgb, height: h, width: w) { p, stride, qh, qw, qf in
+            try runEncoder(e, rgb: p, rowStride: stride, height: qh, width: qw, features: qf, keepInput: nil)
+        }
+        return rf
     }
 
     private func allocFeatures(_ e: Exec) throws -> ImageFeatures {
@@ -166,13 +203,20 @@ public final class SAM2ImagePredictor {
         guard rgb.count == width * height * 3 else {
             throw ModelError.invalidInput(argument: "image", reason: "\(rgb.count) bytes for \(width)x\(height)x3")
         }
+        if refines, refiner?.config.localViews == 4, width < 2 || height < 2 {
+            throw ModelError.invalidInput(argument: "image size", reason: "\(width)x\(height): the refiner's quadrant views need >= 2x2")
+        }
         if planned != (height, width) { try replan(height: height, width: width) }
         features = nil
+        refinerReady = false
         ws.seek((0, 0))
         let f = try allocFeatures(ex)
-        try runEncoder(ex, rgb: rgb, height: height, width: width, features: f)
+        let early = try refiner.map { _ in try RefinerFeatures.allocEarly(ex, config) }
+        let rf = try encodeImage(ex, rgb: rgb, height: height, width: width, features: f, refiner: early, refinerOn: refines)
         try ws.checkLive()
         features = f
+        refinerFeatures = rf
+        refinerReady = refines
         image = (height, width)
     }
 
@@ -185,8 +229,10 @@ public final class SAM2ImagePredictor {
     /// converts and resizes stripes of input rows (a same-height AA resize is the identity, exactly),
     /// then one vertical pass (same-width: identity horizontally) finishes. Bit-identical to a single
     /// sam2r_resize_f32 call on the whole float image.
-    private func runEncoder(_ e: Exec, rgb: UnsafeBufferPointer<UInt8>?, height h: Int, width w: Int,
-                            features: ImageFeatures) throws {
+    /// `rgb` is the first pixel of the region (rows `rowStride` pixels apart); `keepInput` receives a copy
+    /// of the normalized input (the refiner's MR reads it at predict time).
+    private func runEncoder(_ e: Exec, rgb: UnsafePointer<UInt8>?, rowStride: Int, height h: Int, width w: Int,
+                            features: ImageFeatures, keepInput: Buf?) throws {
         let s = config.imageSize
         let aa = SAM2R_RESIZE_BILINEAR_AA
         let img = try e.ws.alloc(s * s * 3, "input")
@@ -199,8 +245,10 @@ public final class SAM2ImagePredictor {
             var r0 = 0
             while r0 < h {
                 let rc = min(stripe, h - r0)
-                let src = rgb.baseAddress! + r0 * w * 3
-                for i in 0..<(rc * w * 3) { sf.p[i] = Float(src[i]) / 255 }
+                for r in 0..<rc {
+                    let src = rgb + (r0 + r) * rowStride * 3, dst = sf.p + r * w * 3
+                    for i in 0..<(w * 3) { dst[i] = Float(src[i]) / 255 }
+                }
                 e.resize(aa, sf.p, inH: rc, inW: w, c: 3, hor.p + r0 * s * 3, outH: rc, outW: s, scratch: ss)
                 r0 += rc
             }
@@ -215,6 +263,7 @@ public final class SAM2ImagePredictor {
                 for c in 0..<3 { img.p[px * 3 + c] = (img.p[px * 3 + c] - mean[c]) / std[c] }
             }
             e.tap("input", img.p, img.count)
+            keepInput?.p.update(from: img.p, count: img.count)
         }
         try e.ws.release(vs)
         try e.ws.release(hor)
@@ -285,32 +334,59 @@ public final class SAM2ImagePredictor {
         }
         coords += [0, 0]
         lab.append(-1)
+        if refines && !refinerReady {
+            throw ModelError.invalidInput(argument: "refine", reason: "turned on after setImage: set the image again")
+        }
         ws.seek(decoderMark)
         let out = try runDecoder(ex, features: features, coords: coords, labels: lab, mask: maskInput,
-                                 multimask: multimask, height: h, width: w)
+                                 multimask: multimask, height: h, width: w, refiner: refinerFeatures, refine: refines)
         try ws.checkLive()
         return out!
     }
 
+    /// With `refine` (and `rf`, the refiner's caches for the current image): PR on the sparse tokens, the
+    /// decoder on G', MR on every returned mask (docs/refiner.md, "Order of a prediction"). A model with a
+    /// refiner allocates the refiner's buffers either way, so both replay the one plan.
     private func runDecoder(_ e: Exec, features: ImageFeatures, coords: [Float], labels: [Int32], mask: [Float]?,
-                            multimask: Bool, height h: Int, width w: Int) throws -> SAM2Prediction? {
+                            multimask: Bool, height h: Int, width w: Int,
+                            refiner rf: RefinerFeatures? = nil, refine: Bool = false) throws -> SAM2Prediction? {
         let lr = config.lowResSize, d = config.dModel, es = config.embedSize
         let maskBuf = try e.ws.alloc(lr * lr, "prompt.mask_input")
         let dense = try e.ws.alloc(es * es * d, "prompt_encoder.dense")
         if !e.planning, let mask { mask.withUnsafeBufferPointer { maskBuf.p.update(from: $0.baseAddress!, count: $0.count) } }
         try PromptEncoder.dense(e, promptEncoder, mask: maskBuf, hasMask: mask != nil, into: dense)
         try e.ws.release(maskBuf)
-        let sparse = e.planning ? [Float](repeating: 0, count: labels.count * d)
+        var sparse = e.planning ? [Float](repeating: 0, count: labels.count * d)
             : promptEncoder.sparse(coords: coords, labels: labels)
         sparse.withUnsafeBufferPointer { e.tap("prompt_encoder.sparse", $0.baseAddress!, $0.count) }
-        let out = try MaskDecoder.forward(e, decoder, features: features, sparse: sparse,
+        var decoderFeatures = features
+        let rw = rf != nil ? refiner : nil
+        let active = refine && rw != nil
+        if let rf, let rw {
+            try RefinerPR.forward(e, rw, sparse: &sparse, coords: coords, labels: labels, capacity: promptCapacity,
+                                  imageSize: config.imageSize, refined: rf.refined, lloc2: rf.lloc2, active: active)
+            if active { decoderFeatures = ImageFeatures(imageEmbed: rf.refined, featS1: features.featS1, featS0: features.featS0) }
+        }
+        let out = try MaskDecoder.forward(e, decoder, features: decoderFeatures, sparse: sparse,
                                           promptCapacity: promptCapacity, dense: dense,
-                                          densePE: promptEncoder.densePE)
+                                          densePE: promptEncoder.densePE, keepUpscaled: rw != nil)
         try e.ws.release(dense)
         // Postprocess: bilinear (no antialias) to the image size, > 0.
         let up = try e.ws.alloc(h * w, "postprocess.upsampled")
-        let scratch = try e.ws.alloc(Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: lr, inW: lr, outH: h, outW: w, c: 1),
+        // With MR the resize starts from the refined S x S logits instead of the low-res ones.
+        let scratchFloats = { (side: Int) in Exec.resizeScratchFloats(SAM2R_RESIZE_BILINEAR, inH: side, inW: side, outH: h, outW: w, c: 1) }
+        let scratch = try e.ws.alloc(max(scratchFloats(lr), rw != nil ? scratchFloats(config.imageSize) : 0),
                                      "postprocess.scratch")
+        let m3 = try rw.map { _ in try e.ws.alloc(config.imageSize * config.imageSize, "refiner.mr.m3") }
+        // MR runs once per returned mask: each run replays the same allocations from this mark.
+        let mrMark = e.ws.mark
+        func runMR(_ m0: UnsafePointer<Float>, _ index: Int) throws {
+            guard let rf, let rw, let m3, let u = out.upscaled else { return }
+            if !e.planning { e.ws.seek(mrMark) }
+            try RefinerMR.forward(e, rw, lowRes: lr, m0: m0, index: index, inputs: RefinerMRInputs(
+                upscaled: u, featS0: features.featS0, lloc0: rf.lloc0, image: rf.image), into: m3)
+        }
+        if e.planning { try runMR(out.masks.p, 0) }
         var result: SAM2Prediction? = nil
         if !e.planning {
             let n = lr * lr
@@ -333,15 +409,23 @@ public final class SAM2ImagePredictor {
             var low = [Float](repeating: 0, count: selected.count * n)
             for (j, m) in selected.enumerated() {
                 let src = out.masks.p + m * n
-                e.resize(SAM2R_RESIZE_BILINEAR, src, inH: lr, inW: lr, c: 1, up.p, outH: h, outW: w, scratch: scratch)
+                if active, let m3 {
+                    try runMR(src, j)
+                    let s = config.imageSize
+                    e.resize(SAM2R_RESIZE_BILINEAR, m3.p, inH: s, inW: s, c: 1, up.p, outH: h, outW: w, scratch: scratch)
+                } else {
+                    e.resize(SAM2R_RESIZE_BILINEAR, src, inH: lr, inW: lr, c: 1, up.p, outH: h, outW: w, scratch: scratch)
+                }
                 e.tap("output.mask_logits.\(j)", up.p, h * w)
                 for i in 0..<(h * w) where up.p[i] > 0 { masks[j * h * w + i] = 1 }
                 for i in 0..<n { low[j * n + i] = min(max(src[i], -32), 32) }
             }
             result = SAM2Prediction(count: selected.count, height: h, width: w, masks: masks,
                                     iou: selected.map { out.iou[$0] }, lowResLogits: low, lowResSize: lr,
-                                    objectScore: out.objectScore)
+                                    objectScore: out.objectScore, refined: active)
         }
+        if let m3 { try e.ws.release(m3) }
+        if let u = out.upscaled { try e.ws.release(u) }
         try e.ws.release(scratch)
         try e.ws.release(up)
         try e.ws.release(out.masks)

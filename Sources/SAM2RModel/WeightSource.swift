@@ -35,13 +35,15 @@ final class ShapeRecorder: WeightSource {
 }
 
 extension ModelConfig {
-    /// Every checkpoint tensor the image path reads, with its shape, in load order.
+    /// Every checkpoint tensor the image path reads (the refiner's included when the config has one),
+    /// with its shape, in load order.
     public func expectedWeights() throws -> [(name: String, shape: [Int])] {
         try validate()
         let r = ShapeRecorder()
         _ = try ImageEncoderWeights(r, self)
         _ = try PromptEncoderWeights(r, self)
         _ = try MaskDecoderWeights(r, self)
+        if let rc = refiner { _ = try RefinerWeights(r, self, rc) }
         return r.requests
     }
 
@@ -52,6 +54,7 @@ extension ModelConfig {
         _ = try ImageEncoderWeights(r, self)
         _ = try PromptEncoderWeights(r, self)
         _ = try MaskDecoderWeights(r, self)
+        if let rc = refiner { _ = try RefinerWeights(r, self, rc) }
         return r.gemms
     }
 

@@ -25,7 +25,9 @@ struct BenchModelCommand: ParsableCommand {
             Median and min over --runs iterations after one warm-up. The default image is a deterministic synthetic \
             one of the model's input size; the prompt is one click at the image centre. Stages: preprocess (uint8 -> \
             normalized input), patch_embed, Hiera stages 1-4, neck (FPN + conv_s0/conv_s1 + no_mem_embed); encoder = \
-            all but preprocess. predict = prompt encoder + mask decoder + postprocess (upsample to the image, > 0). \
+            all but preprocess (and the refiner). predict = prompt encoder + mask decoder + postprocess (upsample to \
+            the image, > 0). With a SAM2Refiner config also refiner_set_image (local maps, quadrant passes, LA) and \
+            refiner_predict (PR + MR): time only, the GMAC columns ignore the refiner. \
             heap_allocations_during_inference counts allocations from the start of setImage to the end of predict \
             of one iteration after warm-up (LD_PRELOAD counter; null when unavailable).
             """
@@ -119,9 +121,10 @@ struct BenchModelCommand: ParsableCommand {
             _ = try predictor.predict(points: click, labels: [1], multimask: multimask)
             let p1 = monotonicSeconds()
             var row = [Double](repeating: 0, count: BenchRow.allCases.count)
-            attribute(encMarks, start: s0, end: s1, tail: .neck, cfg: cfg, into: &row)
-            attribute(marks, start: p0, end: p1, tail: .postprocess, cfg: cfg, into: &row)
+            attribute(encMarks, start: s0, end: s1, tail: .neck, refiner: .refinerSetImage, cfg: cfg, into: &row)
+            attribute(marks, start: p0, end: p1, tail: .postprocess, refiner: .refinerPredict, cfg: cfg, into: &row)
             row[BenchRow.encoder.rawValue] = (s1 - s0) - row[BenchRow.preprocess.rawValue]
+                - row[BenchRow.refinerSetImage.rawValue]
             row[BenchRow.setImage.rawValue] = s1 - s0
             row[BenchRow.decoder.rawValue] = row[BenchRow.promptEncoder.rawValue] + row[BenchRow.maskDecoder.rawValue]
             row[BenchRow.predict.rawValue] = p1 - p0
@@ -150,6 +153,7 @@ struct BenchModelCommand: ParsableCommand {
         let macs = ModelMACs(config: cfg, promptPoints: 2, multimask: multimask)
         let stats = samples.map { Stat($0) }
         func st(_ r: BenchRow) -> Stat { stats[r.rawValue] }
+        let rows = BenchRow.allCases.filter { cfg.refiner != nil || !$0.isRefiner }
         let encMedian = st(.encoder).median
         let gmacsEncoder = encMedian > 0 ? macs.encoderTotal / 1e9 / (encMedian / 1000) : 0
         let gmacsDecoder = st(.decoder).median > 0 ? macs.decoder / 1e9 / (st(.decoder).median / 1000) : 0
@@ -160,10 +164,10 @@ struct BenchModelCommand: ParsableCommand {
             o += "\"threads\":\(nThreads),\"runs\":\(runs),\"isa\":\(jsonString(ISA.active.name)),"
             o += "\"profile\":\(prof.map { jsonString($0.name) } ?? "null"),\"multimask\":\(multimask),"
             o += "\"load_ms\":\(fmt(loadMs, 1)),"
-            for r in BenchRow.allCases {
+            for r in rows {
                 o += "\"\(r.key)_ms_median\":\(fmt(st(r).median, 3)),\"\(r.key)_ms_min\":\(fmt(st(r).min, 3)),"
             }
-            o += "\"stages\":[" + BenchRow.allCases.map { r in
+            o += "\"stages\":[" + rows.map { r in
                 "{\"name\":\(jsonString(r.key)),\"ms_median\":\(fmt(st(r).median, 3)),\"ms_min\":\(fmt(st(r).min, 3)),"
                     + "\"gmac\":\(r.macs(macs).map { fmt($0 / 1e9, 3) } ?? "null")}"
             }.joined(separator: ",") + "],"
@@ -183,7 +187,7 @@ struct BenchModelCommand: ParsableCommand {
             print("")
             print("| stage | median ms | min ms | GMAC | GMAC/s |")
             print("|---|---:|---:|---:|---:|")
-            for r in BenchRow.allCases {
+            for r in rows {
                 let m = r.macs(macs)
                 let rate = m.map { st(r).median > 0 ? fmt($0 / 1e9 / (st(r).median / 1000), 1) : "-" } ?? ""
                 let name = r.isTotal ? "**\(r.key)**" : r.key
@@ -203,10 +207,11 @@ struct BenchModelCommand: ParsableCommand {
 
     /// Each interval between consecutive marks goes to the stage of the mark that ends it; the last one to `tail`.
     private func attribute(_ marks: [(name: String, t: Double)], start: Double, end: Double, tail: BenchRow,
-                           cfg: ModelConfig, into row: inout [Double]) {
+                           refiner: BenchRow, cfg: ModelConfig, into row: inout [Double]) {
         var prev = start
         for m in marks {
-            if let r = BenchRow.of(tap: m.name, stageEnds: cfg.stageEnds) { row[r.rawValue] += m.t - prev }
+            let r = m.name.hasPrefix("refiner.") ? refiner : BenchRow.of(tap: m.name, stageEnds: cfg.stageEnds)
+            if let r { row[r.rawValue] += m.t - prev }
             prev = m.t
         }
         row[tail.rawValue] += end - prev
@@ -215,8 +220,8 @@ struct BenchModelCommand: ParsableCommand {
 
 /// The rows of the report, in order.
 enum BenchRow: Int, CaseIterable {
-    case preprocess, patchEmbed, stage1, stage2, stage3, stage4, neck, encoder, setImage
-    case promptEncoder, maskDecoder, decoder, postprocess, predict
+    case preprocess, patchEmbed, stage1, stage2, stage3, stage4, neck, refinerSetImage, encoder, setImage
+    case promptEncoder, maskDecoder, decoder, refinerPredict, postprocess, predict
 
     var key: String {
         switch self {
@@ -227,17 +232,20 @@ enum BenchRow: Int, CaseIterable {
         case .stage3: "hiera_stage3"
         case .stage4: "hiera_stage4"
         case .neck: "neck"
+        case .refinerSetImage: "refiner_set_image"
         case .encoder: "encoder"
         case .setImage: "set_image"
         case .promptEncoder: "prompt_encoder"
         case .maskDecoder: "mask_decoder"
         case .decoder: "decoder"
+        case .refinerPredict: "refiner_predict"
         case .postprocess: "postprocess"
         case .predict: "predict"
         }
     }
 
     var isTotal: Bool { [.encoder, .setImage, .decoder, .predict].contains(self) }
+    var isRefiner: Bool { self == .refinerSetImage || self == .refinerPredict }
 
     func macs(_ m: ModelMACs) -> Double? {
         switch self {

@@ -10,6 +10,10 @@ import SAM2RQuant
 /// A checkpoint with exactly the tensors `cfg` needs (one-line error naming the first mismatch).
 func openCheckpoint(_ path: String, config cfg: ModelConfig) throws -> Checkpoint {
     let ckpt = try Checkpoint(path: path)
+    // docs/refiner.md: refiner weights (any `refiner.` key) need the config's `refiner` object.
+    if cfg.refiner == nil, let key = ckpt.names.first(where: { $0.hasPrefix("refiner.") }) {
+        throw CLIError("\(path): has SAM2Refiner weights ('\(key)') but config \(cfg.name) has no \"refiner\" object")
+    }
     do {
         try WeightValidation.validate(ckpt, names: ckpt.names, config: cfg)
     } catch let e as WeightKeyError {

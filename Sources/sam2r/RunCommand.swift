@@ -1,6 +1,7 @@
 // `sam2r run`: image + clicks/box → mask, overlay, logits and scores.
 import ArgumentParser
 import SAM2RCheckpoint
+import SAM2REngine
 import SAM2RHost
 import SAM2RImageIO
 import SAM2RModel
@@ -61,6 +62,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Int8 table (sam2r calibrate): GEMMs with an entry run in int8, the others in fp32. Not with a .sam2q.")
     var table: String?
 
+    @Flag(help: "Skip the SAM2Refiner modules of a config that has them (plain SAM2.1 masks).")
+    var noRefine = false
+
     @Flag(help: "Print timings per stage, scores and arena bytes as JSON.")
     var json = false
 
@@ -82,9 +86,13 @@ struct RunCommand: ParsableCommand {
         let prof = try profile.map { try ProfileCatalog.resolve($0, on: MachineFacts.current()) }
         // A model file is validated whole (header, tables, checksums) here, before any tensor is used.
         let modelFile = isModelFile(checkpoint) ? try ModelFile(path: checkpoint) : nil
-        var cfg = try modelFile.map(modelFileConfig) ?? loadModelConfig(config ?? "tiny")
+        let fileCfg = try modelFile.map(modelFileConfig) ?? loadModelConfig(config ?? "tiny")
+        var cfg = fileCfg
         if let p = prof { cfg.imageSize = p.inputSize }
         let nThreads = threads ?? prof?.threads ?? onlineCPUs()
+        // --no-refine runs the config without its refiner: no refiner buffers in the arena, no quadrant passes.
+        var runCfg = cfg
+        if noRefine { runCfg.refiner = nil }
 
         // 2. The image (header checked against the size limit before decoding), prompts inside it.
         let img = try decodeImage(path: image)
@@ -93,19 +101,28 @@ struct RunCommand: ParsableCommand {
         // 3. The arena plan, refused before anything is allocated if the profile's budget is smaller.
         //    (Recomputed for this image and thread count: the file's stored plan is for a square input.)
         let int8 = try table != nil || (modelFile.map { try ModelFileWeights($0).hasInt8Layers } ?? false)
-        let plan = try SAM2ImagePredictor.arenaPlan(config: cfg, height: img.height, width: img.width, threads: nThreads,
-                                                    int8: int8)
+        let plan: ArenaPlan
+        do {
+            plan = try SAM2ImagePredictor.arenaPlan(config: runCfg, height: img.height, width: img.width,
+                                                    threads: nThreads, int8: int8)
+        } catch let e as ModelError {
+            // The config was valid at its own size: a profile's input size made it invalid.
+            guard let p = prof else { throw e }
+            throw CLIError("\(config ?? checkpoint): \(e) (input size \(cfg.imageSize) of profile '\(p.name)')")
+        }
         if let p = prof { try checkArenaBudget(needed: plan.totalBytes, profile: p) }
 
-        // 4. Weights: every expected key present with its shape, nothing unexpected.
+        // 4. Weights: every expected key present with its shape, nothing unexpected. Weight and GEMM shapes do
+        //    not depend on the input size: checked against the config as written, so that a profile size only
+        //    the refiner cannot run (la_window) still runs with --no-refine.
         let predictor: SAM2ImagePredictor
         if let modelFile {
-            predictor = try SAM2ImagePredictor(config: cfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
+            predictor = try SAM2ImagePredictor(config: runCfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
         } else {
-            let ckpt = try openCheckpoint(checkpoint, config: cfg)
+            let ckpt = try openCheckpoint(checkpoint, config: fileCfg)
             // The profile's float_ops stay float, as `sam2r quantize --profile` keeps them.
-            let quantization = try table.map { try int8Plan(table: $0, config: cfg) { prof?.keepsInFloat($0) ?? false } }
-            predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads, quantization: quantization)
+            let quantization = try table.map { try int8Plan(table: $0, config: fileCfg) { prof?.keepsInFloat($0) ?? false } }
+            predictor = try SAM2ImagePredictor(config: runCfg, weights: ckpt, threads: nThreads, quantization: quantization)
         }
         let tLoad = monotonicSeconds()
 
@@ -141,7 +158,7 @@ struct RunCommand: ParsableCommand {
             print("{\"image\":\(jsonString(image)),\"width\":\(img.width),\"height\":\(img.height),"
                   + "\"config\":\(jsonString(cfg.name)),\"input_size\":\(cfg.imageSize),\"threads\":\(nThreads),"
                   + "\"profile\":\(prof.map { jsonString($0.name) } ?? "null"),\"arena_bytes\":\(predictor.arenaBytes),"
-                  + "\"masks\":\(result.count),\"best_index\":\(best),\"scores\":[\(scores)],"
+                  + "\"masks\":\(result.count),\"best_index\":\(best),\"scores\":[\(scores)],\"refiner\":\(result.refined),"
                   + "\"timings_ms\":{\"load\":\(ms(t0, tLoad)),\"set_image\":\(ms(tLoad, tEncode)),"
                   + "\"predict\":\(ms(tEncode, tDecode)),\"write\":\(ms(tDecode, tWrite)),\"total\":\(ms(t0, tWrite))}}")
         } else {
@@ -149,7 +166,8 @@ struct RunCommand: ParsableCommand {
                   + "arena \(fmt(Double(predictor.arenaBytes) / 1048576, 1)) MiB")
             print("load \(ms(t0, tLoad)) ms, set_image (preprocess + encoder) \(ms(tLoad, tEncode)) ms, "
                   + "predict (decoder + postprocess) \(ms(tEncode, tDecode)) ms")
-            print("scores: \(result.iou.map { fmt(Double($0), 4) }.joined(separator: " ")) (best \(best))")
+            print("scores: \(result.iou.map { fmt(Double($0), 4) }.joined(separator: " ")) (best \(best))"
+                  + (result.refined ? ", masks refined (SAM2Refiner)" : ""))
             for (flag, path) in [("mask file", maskOut), ("overlay file", overlayOut), ("logits file", logitsOut), ("scores file", scoresOut)] {
                 if let path { print("\(flag): \(path)") }
             }

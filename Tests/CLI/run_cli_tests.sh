@@ -44,6 +44,26 @@ head -c 128 "$TMP/s.npy" | grep -aq "'shape': (3,)" && ok || bad "scores .npy he
 # Ten clicks more than the prompt capacity is refused; a box alone works.
 "$BIN" run "${MODEL[@]}" "${IMG[@]}" --box 10,10,120,150 --mask-out "$TMP/box.png" >/dev/null 2>&1 && [ -s "$TMP/box.png" ] && ok || bad "box-only run"
 
+# --- SAM2Refiner (Tests/Goldens/refiner-micro): used by default when the config has a refiner; --no-refine gives
+# plain SAM2.1 (its SAM2 tensors equal the micro model's, so the micro scores above); scores are the decoder's.
+R=$ROOT/Tests/Goldens/refiner-micro
+RMODEL=(--checkpoint "$R/checkpoint.pt" --config "$R/config.json")
+out=$("$BIN" run "${RMODEL[@]}" "${IMG[@]}" --point 72,40 --threads 2 --mask-out "$TMP/r.png" --json)
+[ $? -eq 0 ] && [ -s "$TMP/r.png" ] && ok || bad "refiner run"
+case "$out" in *'"scores":[0.4647'*'"refiner":true'*) ok ;; *) bad "refiner run: $out" ;; esac
+out=$("$BIN" run "${RMODEL[@]}" "${IMG[@]}" --point 72,40 --multimask --no-refine --json)
+case "$out" in *'"scores":[0.2031'*'0.4646'*'0.3116'*'"refiner":false'*) ok ;; *) bad "--no-refine: $out" ;; esac
+case "$("$BIN" run "${MODEL[@]}" "${IMG[@]}" --point 72,40 --json)" in *'"refiner":false'*) ok ;; *) bad "plain model reports a refiner" ;; esac
+expect_error "refiner weights, plain config" 'no "refiner" object' run --checkpoint "$R/checkpoint.pt" --config "$G/config.json" "${IMG[@]}" --point 3,3 --mask-out "$TMP/out.png"
+cat > "$TMP/p160.json" <<'JSON'
+{"schema": 1, "name": "p160", "description": "test", "arch": "x86_64", "core": "x", "required_isa": [],
+ "preferred_isa": ["scalar"], "threads": 1, "arena_budget_bytes": 1000000000, "input_size": 160, "precision": "fp32", "float_ops": []}
+JSON
+expect_error "refiner window vs profile size" "la_window: 4 must be >= 1 and divide the image-embedding side 10" run "${RMODEL[@]}" "${IMG[@]}" --point 3,3 --profile "$TMP/p160.json" --mask-out "$TMP/out.png"
+case "$("$BIN" run "${RMODEL[@]}" "${IMG[@]}" --point 72,40 --profile "$TMP/p160.json" --no-refine --json)" in
+  *'"input_size":160'*'"refiner":false'*) ok ;; *) bad "--no-refine at a size only the refiner cannot run" ;; esac
+expect_error "refiner config, plain weights" "missing 'refiner." run --checkpoint "$G/checkpoint.pt" --config "$R/config.json" "${IMG[@]}" --point 3,3 --mask-out "$TMP/out.png"
+
 # --- bad input
 expect_error "missing checkpoint" "nonexistent.pt" run --checkpoint "$TMP/nonexistent.pt" --config "$G/config.json" "${IMG[@]}" --point 1,1 --mask-out "$TMP/out.png"
 head -c 5000 "$G/checkpoint.pt" > "$TMP/truncated.pt"
