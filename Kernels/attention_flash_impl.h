@@ -36,11 +36,23 @@
 #define FA_LOG2E 1.44269504088896340736f
 
 #define FA_AI __attribute__((always_inline)) inline
+/* The transposes into and out of the query-lane layout are strided on one side: vectorized, clang
+ * turns them into gathers / scatters, which are slower than scalar moves on this Xeon. */
+#if defined(__clang__)
+#define FA_NO_VECTORIZE _Pragma("clang loop vectorize(disable)")
+#else
+#define FA_NO_VECTORIZE
+#endif
 
-/* St[0..JT)[QN] of one key micro-tile, packed kp[e][JT] (keys past the block's end are zero: their
- * scores are computed and ignored). nqv is a constant after inlining. */
-static FA_AI FA_TGT void fa_s_tile(const int nqv, const float *qt, int32_t dk, const float *kp, float *st) {
+/* St[0..JT)[QN] of one key micro-tile: keys k0 + jj*dk of the packed block for jj < nrows; rows past
+ * nrows repeat the last valid key (their scores are computed and ignored). nqv is a constant after
+ * inlining. */
+static FA_AI FA_TGT void fa_s_tile(const int nqv, const float *qt, int32_t dk, const float *k0, int32_t nrows,
+                                   float *st) {
     const int qn = nqv * FA_VL;
+    const float *kr[FA_JT];
+#pragma GCC unroll 16
+    for (int jj = 0; jj < FA_JT; jj++) kr[jj] = k0 + (size_t)(jj < nrows ? jj : nrows - 1) * dk;
     FA_V acc[FA_JT][FA_NQV];
 #pragma GCC unroll 16
     for (int jj = 0; jj < FA_JT; jj++)
@@ -52,7 +64,7 @@ static FA_AI FA_TGT void fa_s_tile(const int nqv, const float *qt, int32_t dk, c
         for (int v = 0; v < nqv; v++) q[v] = FA_LOAD(qt + (size_t)e * qn + v * FA_VL);
 #pragma GCC unroll 16
         for (int jj = 0; jj < FA_JT; jj++) {
-            const FA_V kb = FA_SET1(kp[(size_t)e * FA_JT + jj]);
+            const FA_V kb = FA_SET1(kr[jj][e]);
 #pragma GCC unroll 4
             for (int v = 0; v < nqv; v++) acc[jj][v] = FA_FMA(kb, q[v], acc[jj][v]);
         }
@@ -63,10 +75,10 @@ static FA_AI FA_TGT void fa_s_tile(const int nqv, const float *qt, int32_t dk, c
         for (int v = 0; v < nqv; v++) FA_STORE(st + jj * qn + v * FA_VL, acc[jj][v]);
 }
 
-/* Ot[d0 .. d0+nd)[QN] = Ot * alpha + sum_{j < kv} V[j][d] * P[j][:], V's columns packed vp[j][nd];
- * nd <= FA_DC and nqv are constants after inlining. */
-static FA_AI FA_TGT void fa_pv_chunk(const int nd, const int nqv, float *ot, const float *pt, const float *vp,
-                                     int32_t kv, const float *alpha_mem) {
+/* Ot[d0 .. d0+nd)[QN] = Ot * alpha + sum_{j < kv} V[j][d] * P[j][:], V rows dv apart from v0 = the
+ * packed block + d0; nd <= FA_DC and nqv are constants after inlining. */
+static FA_AI FA_TGT void fa_pv_chunk(const int nd, const int nqv, float *ot, const float *pt, const float *v0,
+                                     int32_t dv, int32_t kv, const float *alpha_mem) {
     const int qn = nqv * FA_VL;
     FA_V acc[FA_DC][FA_NQV], alpha[FA_NQV];
 #pragma GCC unroll 4
@@ -80,7 +92,7 @@ static FA_AI FA_TGT void fa_pv_chunk(const int nd, const int nqv, float *ot, con
         FA_V p[FA_NQV];
 #pragma GCC unroll 4
         for (int v = 0; v < nqv; v++) p[v] = FA_LOAD(pt + (size_t)j * qn + v * FA_VL);
-        const float *vr = vp + (size_t)j * nd;
+        const float *vr = v0 + (size_t)j * dv;
 #pragma GCC unroll 16
         for (int dd = 0; dd < FA_DC; dd++)
             if (dd < nd) {
@@ -97,12 +109,12 @@ static FA_AI FA_TGT void fa_pv_chunk(const int nd, const int nqv, float *ot, con
 }
 
 /* Partial P*V chunks (nd < FA_DC: only when dv is not a multiple of FA_DC) go through a table. */
-typedef void (*fa_pv_fn)(float *ot, const float *pt, const float *vp, int32_t kv, const float *alpha);
+typedef void (*fa_pv_fn)(float *ot, const float *pt, const float *v0, int32_t dv, int32_t kv, const float *alpha);
 
 #define FA_PV_INST(n, q)                                                                                   \
-    static FA_TGT void fa_pv_##n##_##q(float *ot, const float *pt, const float *vp, int32_t kv,            \
+    static FA_TGT void fa_pv_##n##_##q(float *ot, const float *pt, const float *v0, int32_t dv, int32_t kv, \
                                        const float *alpha) {                                              \
-        fa_pv_chunk(n, q, ot, pt, vp, kv, alpha);                                                         \
+        fa_pv_chunk(n, q, ot, pt, v0, dv, kv, alpha);                                                     \
     }
 #if FA_DC == 4
 #define FA_PV_ROW(q) FA_PV_INST(1, q) FA_PV_INST(2, q) FA_PV_INST(3, q)
@@ -151,7 +163,7 @@ static FA_AI FA_TGT void fa_tile_block(const int nqv, const float *qt, float *ot
     const int qn = nqv * FA_VL;
     const int32_t nkt = (kv + FA_JT - 1) / FA_JT;
     for (int32_t jt = 0; jt < nkt; jt++)
-        fa_s_tile(nqv, qt, dk, kp + (size_t)jt * dk * FA_JT, st + (size_t)jt * FA_JT * qn);
+        fa_s_tile(nqv, qt, dk, kp + (size_t)jt * FA_JT * dk, kv - jt * FA_JT, st + (size_t)jt * FA_JT * qn);
     FA_V mold[FA_NQV], mx[FA_NQV], sum[FA_NQV];
     for (int v = 0; v < nqv; v++) mx[v] = mold[v] = FA_LOAD(mbuf + v * FA_VL);
     for (int32_t j = 0; j < kv; j++)
@@ -171,34 +183,20 @@ static FA_AI FA_TGT void fa_tile_block(const int nqv, const float *qt, float *ot
         FA_STORE(lbuf + v * FA_VL, FA_ADD(FA_MUL(FA_LOAD(lbuf + v * FA_VL), alpha), sum[v]));
     }
     int32_t d0 = 0;
-    for (; d0 + FA_DC <= dv; d0 += FA_DC) fa_pv_chunk(FA_DC, nqv, ot + (size_t)d0 * qn, st, vp + (size_t)d0 * kv, kv, abuf);
-    if (d0 < dv) fa_pv_part[nqv - 1][dv - d0](ot + (size_t)d0 * qn, st, vp + (size_t)d0 * kv, kv, abuf);
+    for (; d0 + FA_DC <= dv; d0 += FA_DC) fa_pv_chunk(FA_DC, nqv, ot + (size_t)d0 * qn, st, vp + d0, dv, kv, abuf);
+    if (d0 < dv) fa_pv_part[nqv - 1][dv - d0](ot + (size_t)d0 * qn, st, vp + d0, dv, kv, abuf);
 }
 
-/* Copies one key block into the layouts the micro-kernels stream: kp[jt][e][JT] (the JT keys of a
- * micro-tile side by side, zero past kv) and vp[chunk][j][nd] (chunk c = columns [c*DC, c*DC + nd)).
- * Done once per (task, key block) and shared by all the task's tiles: the kernels then read
- * contiguous memory instead of kv rows ldk/ldv apart (a 4096-token qkv row is 4.6 KB: every key
- * on its own page). */
+/* Copies one key block's K and V rows (dk, dv floats each) into contiguous kp[kv][dk], vp[kv][dv], once
+ * per (task, key block) for all the task's tiles: the kernels then read a few contiguous pages
+ * instead of kv rows ldk/ldv apart (a 4096-token qkv row is 4.6 KB: every key on its own page). */
 static FA_TGT void fa_pack_block(const float *kblk, size_t ldk, const float *vblk, size_t ldv, int32_t kv, int32_t dk,
                                  int32_t dv, float *kp, float *vp) {
-    const int32_t nkt = (kv + FA_JT - 1) / FA_JT;
-    for (int32_t jt = 0; jt < nkt; jt++) {
-        float *dst = kp + (size_t)jt * dk * FA_JT;
-        for (int32_t jj = 0; jj < FA_JT; jj++) {
-            const int32_t j = jt * FA_JT + jj;
-            if (j < kv) {
-                const float *kr = kblk + (size_t)j * ldk;
-                for (int32_t e = 0; e < dk; e++) dst[(size_t)e * FA_JT + jj] = kr[e];
-            } else {
-                for (int32_t e = 0; e < dk; e++) dst[(size_t)e * FA_JT + jj] = 0.0f;
-            }
-        }
-    }
-    for (int32_t d0 = 0; d0 < dv; d0 += FA_DC) {
-        const int32_t nd = dv - d0 < FA_DC ? dv - d0 : FA_DC;
-        float *dst = vp + (size_t)d0 * kv;
-        for (int32_t j = 0; j < kv; j++) memcpy(dst + (size_t)j * nd, vblk + (size_t)j * ldv + d0, (size_t)nd * sizeof(float));
+    for (int32_t j = 0; j < kv; j++) {
+        const float *kr = kblk + (size_t)j * ldk, *vr = vblk + (size_t)j * ldv;
+        float *kd = kp + (size_t)j * dk, *vd = vp + (size_t)j * dv;
+        for (int32_t e = 0; e < dk; e++) kd[e] = kr[e];
+        for (int32_t d = 0; d < dv; d++) vd[d] = vr[d];
     }
 }
 
@@ -243,8 +241,8 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
     float *lbuf = mbuf + (size_t)ntiles * FA_QT;
     float *abuf = lbuf + (size_t)ntiles * FA_QT;
     float *st = abuf + (size_t)ntiles * FA_QT;   /* [KB][QN], one tile at a time */
-    float *kp = st + (size_t)FA_KB * FA_QT;       /* [KB/JT][dk][JT] */
-    float *vp = kp + (size_t)FA_KB * dk;          /* [dv/DC][kv][DC] */
+    float *kp = st + (size_t)FA_KB * FA_QT;       /* [KB][dk] */
+    float *vp = kp + (size_t)FA_KB * dk;          /* [KB][dv] */
     const float *Q = a->q + (size_t)b * a->q_batch_stride + (size_t)h * dk;
     const float *K = a->k + (size_t)b * a->k_batch_stride + (size_t)h * dk;
     const float *V = a->v + (size_t)b * a->v_batch_stride + (size_t)h * dv;
@@ -259,8 +257,10 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
         for (int32_t i = 0; i < qn; i++) {
             if (i < n) {
                 const float *qr = Q + (size_t)(q0 + t * FA_QT + i) * ldq;
+                FA_NO_VECTORIZE
                 for (int32_t e = 0; e < dk; e++) qtt[(size_t)e * qn + i] = qr[e] * c;
             } else {
+                FA_NO_VECTORIZE
                 for (int32_t e = 0; e < dk; e++) qtt[(size_t)e * qn + i] = 0.0f;
             }
         }
@@ -290,6 +290,7 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
         for (int32_t i = 0; i < n; i++) {
             const float inv = 1.0f / lt[i];
             float *orow = O + (size_t)(q0 + t * FA_QT + i) * ldo;
+            FA_NO_VECTORIZE
             for (int32_t d = 0; d < dv; d++) orow[d] = ott[(size_t)d * qn + i] * inv;
         }
     }
