@@ -2,7 +2,10 @@
  * x86/attention_avx2.c, x86/attention_avx512.c and arm/attention_neon.c. Private to Kernels/.
  *
  * The including file defines the vector vocabulary (FA_V, FA_VL, FA_LOAD, FA_STORE, FA_SET1,
- * FA_ZERO, FA_FMA(a, b, c) = a*b + c, FA_MUL, FA_ADD, FA_SUB, FA_MAX, FA_DIV, FA_EXP2), the
+ * FA_ZERO, FA_FMA(a, b, c) = a*b + c, FA_MUL, FA_ADD, FA_SUB, FA_MAX, FA_DIV, FA_EXP2; optionally
+ * FA_TRANSPOSE(src, lds, nsrc, dst, ldd, ndst, scale): one VL x VL block, dst[x][y] = src[y][x] *
+ * scale[x] for x < ndst, rows y >= nsrc of src read as zero; without it the transposes into and
+ * out of the query-lane layout are scalar), the
  * function attribute FA_TGT, and the tile: FA_NQV query vectors (FA_QT = FA_NQV * FA_VL queries
  * per full tile), FA_JT keys per S micro-tile, FA_DC value columns per P*V micro-tile, FA_KB keys
  * per streamed block (a multiple of FA_JT).
@@ -254,14 +257,21 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
         const int32_t n = nq - t * FA_QT < FA_QT ? nq - t * FA_QT : FA_QT;
         const int32_t qn = (n + FA_VL - 1) / FA_VL * FA_VL;
         float *qtt = qt + (size_t)t * dk * FA_QT;
+        int32_t e0 = 0;
+#ifdef FA_TRANSPOSE
+        for (; e0 + FA_VL <= dk; e0 += FA_VL)
+            for (int32_t i0 = 0; i0 < qn; i0 += FA_VL)
+                FA_TRANSPOSE(Q + (size_t)(q0 + t * FA_QT + i0) * ldq + e0, ldq, n - i0 < FA_VL ? n - i0 : FA_VL,
+                             qtt + (size_t)e0 * qn + i0, (size_t)qn, FA_VL, FA_SET1(c));
+#endif
         for (int32_t i = 0; i < qn; i++) {
             if (i < n) {
                 const float *qr = Q + (size_t)(q0 + t * FA_QT + i) * ldq;
                 FA_NO_VECTORIZE
-                for (int32_t e = 0; e < dk; e++) qtt[(size_t)e * qn + i] = qr[e] * c;
+                for (int32_t e = e0; e < dk; e++) qtt[(size_t)e * qn + i] = qr[e] * c;
             } else {
                 FA_NO_VECTORIZE
-                for (int32_t e = 0; e < dk; e++) qtt[(size_t)e * qn + i] = 0.0f;
+                for (int32_t e = e0; e < dk; e++) qtt[(size_t)e * qn + i] = 0.0f;
             }
         }
         for (int32_t i = 0; i < FA_QT; i++) {
@@ -287,11 +297,18 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
         const int32_t qn = (n + FA_VL - 1) / FA_VL * FA_VL;
         float *ott = ot + (size_t)t * dv * FA_QT;
         const float *lt = lbuf + t * FA_QT;
+        int32_t d0 = 0;
+#ifdef FA_TRANSPOSE
+        for (; d0 + FA_VL <= dv; d0 += FA_VL)
+            for (int32_t i0 = 0; i0 < n; i0 += FA_VL)
+                FA_TRANSPOSE(ott + (size_t)d0 * qn + i0, (size_t)qn, FA_VL, O + (size_t)(q0 + t * FA_QT + i0) * ldo + d0,
+                             ldo, n - i0 < FA_VL ? n - i0 : FA_VL, FA_DIV(FA_SET1(1.0f), FA_LOAD(lt + i0)));
+#endif
         for (int32_t i = 0; i < n; i++) {
             const float inv = 1.0f / lt[i];
             float *orow = O + (size_t)(q0 + t * FA_QT + i) * ldo;
             FA_NO_VECTORIZE
-            for (int32_t d = 0; d < dv; d++) orow[d] = ott[(size_t)d * qn + i] * inv;
+            for (int32_t d = d0; d < dv; d++) orow[d] = ott[(size_t)d * qn + i] * inv;
         }
     }
 }
