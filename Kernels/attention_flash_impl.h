@@ -5,8 +5,7 @@
  * FA_ZERO, FA_FMA(a, b, c) = a*b + c, FA_MUL, FA_ADD, FA_SUB, FA_MAX, FA_DIV, FA_EXP2; optionally
  * FA_TRANSPOSE(src, lds, nsrc, dst, ldd, ndst, scale): one VL x VL block, dst[x][y] = src[y][x] *
  * scale[x] for x < ndst, rows y >= nsrc of src read as zero; without it the transposes into and
- * out of the query-lane layout are scalar), the
- * function attribute FA_TGT, and the tile: FA_NQV query vectors (FA_QT = FA_NQV * FA_VL queries
+ * out of the query-lane layout are scalar), the function attribute FA_TGT, and the tile: FA_NQV query vectors (FA_QT = FA_NQV * FA_VL queries
  * per full tile), FA_JT keys per S micro-tile, FA_DC value columns per P*V micro-tile, FA_KB keys
  * per streamed block (a multiple of FA_JT).
  *
@@ -18,17 +17,18 @@
  *   Ot [dv][QN]   per tile: running output accumulator, transposed
  *   m, l, alpha [QN]  per tile: running max (base-2 logits), running sum, this block's rescale
  *   St [KB][QN]   scores / probabilities of the current (tile, key block), one buffer
- * Tile t's arrays start at t * FA_QT * (rows) as if every tile were full. For each key block, tile
- * by tile (so the tile's Qt and St stay in L1 while the block's K and V rows come from L2, which
- * holds the block for all the task's tiles):
- *   St[j][:] = sum_e K[j][e] * Qt[e][:]                (JT x nqv vector FMAs per e; K read in
- *                                                        place, JT row pointers, broadcast operands)
+ * Tile t's arrays start at t * FA_QT * (rows) as if every tile were full. Each key block's K and V
+ * rows are first copied into contiguous kp [KB][dk], vp [KB][dv] (fa_pack_block); then, tile by
+ * tile (the tile's Qt and St stay in L1 while kp / vp come from L2, which holds them for all the
+ * task's tiles):
+ *   St[j][:] = sum_e K[j][e] * Qt[e][:]                (JT x nqv vector FMAs per e; JT row
+ *                                                        pointers into kp, broadcast operands)
  *   mnew = max(m, max_j St[j]); alpha = 2^(m - mnew); P = 2^(St - mnew); l = l*alpha + sum_j P
  *   Ot[d][:] = Ot[d][:]*alpha + sum_j V[j][d] * P[j][:] (DC x nqv vector FMAs per key)
  * and finally O[i][d] = Ot[d][i] / l[i]. Query lanes past the task's end are zero in Qt and never
  * stored; key rows past the block's end get scores that the softmax and P*V loops skip.
  * Scratch (floats): ntiles*QT*(dk + dv + 3) + KB*(QT + dk + dv)
- *                  <= q_block*(dk + dv + 3) + k_block*(q_block + dk + dv) (attention.c). */
+ *                  <= q_block*(dk + dv + 3) + k_block*(q_tile + dk + dv) (attention.c). */
 #ifndef SAM2R_ATTENTION_FLASH_IMPL_H
 #define SAM2R_ATTENTION_FLASH_IMPL_H
 
