@@ -1,8 +1,11 @@
 /* attention.c — flash attention: variant table, scratch size and the threaded driver.
  *
- * Tasks are (batch, head, query block of uk->q_block rows); each task streams all keys of its
- * (batch, head) and writes its own output rows, so tasks are disjoint and the result does not
- * depend on the thread count. Worker w uses scratch + w * scratch_floats. */
+ * Tasks are (batch, head, query block); each task streams all keys of its (batch, head) and writes
+ * its own output rows, so tasks are disjoint and the result does not depend on the thread count.
+ * The nq queries of a (batch, head) are cut into ceil(nq / q_block) blocks of equal size rounded up
+ * to q_tile (4096 queries with q_block 2064: 2 x 2048, not 2064 + 2032 or 4 x 480 + ...): every
+ * task re-reads all keys, so fewer, balanced blocks mean less key traffic and no short last task.
+ * Worker w uses scratch + w * scratch_floats. */
 #include "sam2r_attention.h"
 
 extern const sam2r_attention_f32_ukernel sam2r_f32_attention_scalar;
@@ -34,11 +37,11 @@ const sam2r_attention_f32_ukernel *sam2r_attention_f32_ukernel_for(sam2r_isa isa
     }
 }
 
-/* Covers every variant's layout (attention_flash_impl.h: q_block*(dk + dv + 3 + k_block); the scalar
- * variant needs dv + k_block), rounded up to 64 bytes. */
+/* Covers every variant's layout (attention_flash_impl.h: q_block*(dk + dv + 3) + k_block*(q_tile + dk
+ * + dv); the scalar variant needs dv + k_block), rounded up to 64 bytes. */
 size_t sam2r_attention_f32_scratch_floats(const sam2r_attention_f32_ukernel *uk, int32_t dk, int32_t dv) {
-    const size_t qb = (size_t)uk->q_block, kb = (size_t)uk->k_block;
-    const size_t n = qb * ((size_t)dk + (size_t)dv + 3 + kb);
+    const size_t qb = (size_t)uk->q_block, qt = (size_t)uk->q_tile, kb = (size_t)uk->k_block;
+    const size_t n = qb * ((size_t)dk + (size_t)dv + 3) + kb * (qt + (size_t)dk + (size_t)dv);
     return (n + 15) & ~(size_t)15;
 }
 
@@ -47,7 +50,7 @@ typedef struct {
     const sam2r_attention_f32_args *args;
     float *scratch;
     size_t per_worker;
-    int32_t qblocks;
+    int32_t qblocks, qstep;
 } attention_job;
 
 static void attention_task(void *ctx, int32_t task, int32_t worker) {
@@ -55,15 +58,18 @@ static void attention_task(void *ctx, int32_t task, int32_t worker) {
     const sam2r_attention_f32_args *a = j->args;
     const int32_t qb = task % j->qblocks, bh = task / j->qblocks;
     const int32_t h = bh % a->heads, b = bh / a->heads;
-    const int32_t q0 = qb * j->uk->q_block;
-    const int32_t q1 = q0 + j->uk->q_block < a->nq ? q0 + j->uk->q_block : a->nq;
+    const int32_t q0 = qb * j->qstep;
+    const int32_t q1 = q0 + j->qstep < a->nq ? q0 + j->qstep : a->nq;
+    if (q0 >= q1) return;
     j->uk->rows(a, b, h, q0, q1, j->scratch + (size_t)worker * j->per_worker);
 }
 
 void sam2r_attention_f32(const sam2r_attention_f32_ukernel *uk, const sam2r_attention_f32_args *args,
                          sam2r_pool *pool, float *scratch) {
-    attention_job job = {uk, args, scratch, sam2r_attention_f32_scratch_floats(uk, args->dk, args->dv),
-                         (args->nq + uk->q_block - 1) / uk->q_block};
+    const int32_t qblocks = (args->nq + uk->q_block - 1) / uk->q_block;
+    const int32_t per = (args->nq + qblocks - 1) / qblocks;
+    attention_job job = {uk, args, scratch, sam2r_attention_f32_scratch_floats(uk, args->dk, args->dv), qblocks,
+                         (per + uk->q_tile - 1) / uk->q_tile * uk->q_tile};
     const int32_t tasks = args->batch * args->heads * job.qblocks;
     if (sam2r_pool_threads(pool) <= 1 || tasks == 1) {
         for (int32_t t = 0; t < tasks; t++) attention_task(&job, t, 0);

@@ -51,12 +51,12 @@ static inline __attribute__((always_inline)) float32x4_t fa_exp2_neon(float32x4_
 #include "../attention_flash_impl.h"
 
 const sam2r_attention_f32_ukernel sam2r_f32_attention_neon = {
-    "f32_attention_flash_16xkb96__neon", SAM2R_ISA_NEON, Q_BLOCK, FA_KB, fa_rows,
+    "f32_attention_flash_16xkb96__neon", SAM2R_ISA_NEON, Q_BLOCK, FA_QT, FA_KB, fa_rows,
 };
 const sam2r_attention_f32_ukernel sam2r_f32_attention_neon_dotprod = {
-    "f32_attention_flash_16xkb96__neon", SAM2R_ISA_DOTPROD, Q_BLOCK, FA_KB, fa_rows,
+    "f32_attention_flash_16xkb96__neon", SAM2R_ISA_DOTPROD, Q_BLOCK, FA_QT, FA_KB, fa_rows,
 };
 const sam2r_attention_f32_ukernel sam2r_f32_attention_neon_i8mm = {
-    "f32_attention_flash_16xkb96__neon", SAM2R_ISA_I8MM, Q_BLOCK, FA_KB, fa_rows,
+    "f32_attention_flash_16xkb96__neon", SAM2R_ISA_I8MM, Q_BLOCK, FA_QT, FA_KB, fa_rows,
 };
 #endif

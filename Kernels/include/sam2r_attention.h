@@ -42,7 +42,8 @@ typedef void (*sam2r_attention_f32_rows_fn)(const sam2r_attention_f32_args *args
 typedef struct sam2r_attention_f32_ukernel {
     const char *name;       /* e.g. "f32_attention_flash_16xkb64__avx512f" */
     sam2r_isa isa;
-    int32_t q_block;        /* query rows per task */
+    int32_t q_block;        /* most query rows per task (a multiple of q_tile) */
+    int32_t q_tile;         /* query rows per micro-tile: tasks split nq in multiples of it */
     int32_t k_block;        /* keys per streamed block */
     sam2r_attention_f32_rows_fn rows;
 } sam2r_attention_f32_ukernel;

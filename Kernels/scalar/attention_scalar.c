@@ -47,5 +47,5 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
 }
 
 const sam2r_attention_f32_ukernel sam2r_f32_attention_scalar = {
-    "f32_attention_flash_1xkb64__scalar", SAM2R_ISA_SCALAR, Q_BLOCK, KB, attention_rows_scalar,
+    "f32_attention_flash_1xkb64__scalar", SAM2R_ISA_SCALAR, Q_BLOCK, 1, KB, attention_rows_scalar,
 };

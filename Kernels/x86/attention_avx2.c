@@ -1,6 +1,7 @@
 /* attention_avx2.c — flash attention f32_attention_flash_24xkb96__avx2_fma: 24 queries per tile
  * (three ymm of query lanes), 4-key S micro-tile and 4-column P*V micro-tile (12 ymm accumulators
- * each), 96-key blocks, 480 queries (20 tiles) per task. Algorithm and layout: ../attention_flash_impl.h.
+ * each), 96-key blocks, up to 2064 queries (86 tiles) per task (see attention_avx512.c). Algorithm and
+ * layout: ../attention_flash_impl.h.
  * (3x4 measured faster than 2x6, 2x5 and 1x12 on this Xeon.)
  *
  * exp2: x clamped to >= -127, n = round(x), f = x - n in [-0.5, 0.5], 2^f by Cephes' exp2f
@@ -29,7 +30,7 @@
 #define FA_JT 4
 #define FA_DC 4
 #define FA_KB 96
-#define Q_BLOCK 480
+#define Q_BLOCK 2064
 
 static inline __attribute__((always_inline)) FA_TGT __m256 fa_exp2_avx2(__m256 x) {
     x = _mm256_max_ps(x, _mm256_set1_ps(-127.0f));
@@ -49,9 +50,9 @@ static inline __attribute__((always_inline)) FA_TGT __m256 fa_exp2_avx2(__m256 x
 #include "../attention_flash_impl.h"
 
 const sam2r_attention_f32_ukernel sam2r_f32_attention_avx2 = {
-    "f32_attention_flash_24xkb96__avx2_fma", SAM2R_ISA_AVX2, Q_BLOCK, FA_KB, fa_rows,
+    "f32_attention_flash_24xkb96__avx2_fma", SAM2R_ISA_AVX2, Q_BLOCK, FA_QT, FA_KB, fa_rows,
 };
 const sam2r_attention_f32_ukernel sam2r_f32_attention_avxvnni = {
-    "f32_attention_flash_24xkb96__avx2_fma", SAM2R_ISA_AVXVNNI, Q_BLOCK, FA_KB, fa_rows,
+    "f32_attention_flash_24xkb96__avx2_fma", SAM2R_ISA_AVXVNNI, Q_BLOCK, FA_QT, FA_KB, fa_rows,
 };
 #endif
