@@ -37,7 +37,7 @@ def iou_of(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """IoU of the thresholded masks (no gradient), [N, M]."""
     with torch.no_grad():
         p = (logits > 0).flatten(2).float()
-        g = gt.flatten(2)
+        g = (gt >= 0.5).flatten(2).float()
         inter = (p * g).sum(-1)
         union = p.sum(-1) + g.sum(-1) - inter
         return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(inter))
@@ -48,11 +48,13 @@ def upsample(low: torch.Tensor, S: int) -> torch.Tensor:
 
 
 def decoder_loss(masks: torch.Tensor, iou_pred: torch.Tensor, gt: torch.Tensor, multimask: bool):
-    """masks [N, 4, L, L] (token 0 = single-mask output, 1-3 = multimask), iou_pred [N, 4], gt [N, 1, S, S].
+    """masks [N, 4, L, L] (token 0 = single-mask output, 1-3 = multimask), iou_pred [N, 4], gt [N, 1, S, S]
+    (the logits are upsampled to S first) or gt [N, 1, L, L] (soft, area-averaged: the loss at the logits' own
+    resolution, 16x cheaper).
     Single clicks (multimask): SAM's min over tokens 1-3, plus token 0, which the predictor returns for a single
     click without --multimask unless its stability test fails. Other prompts: token 0 only.
     Returns (loss, IoU of token 0 [N])."""
-    up = upsample(masks, gt.shape[-1])
+    up = masks if gt.shape[-1] == masks.shape[-1] else upsample(masks, gt.shape[-1])
     gtm = gt.expand_as(up)
     per = FOCAL_W * focal(up, gtm) + DICE_W * dice(up, gtm)          # [N, 4]
     ious = iou_of(up, gtm)

@@ -93,10 +93,14 @@ def main(argv=None):
     ap.add_argument("--scenes", type=int, default=400, help="training scenes (generated first, in memory)")
     ap.add_argument("--steps", type=int, default=2500, help="planned steps (the time budget may end the run first)")
     ap.add_argument("--batch", type=int, default=4, help="images per step")
-    ap.add_argument("--prompts", type=int, default=4, help="prompts (targets, with replacement) per image")
+    ap.add_argument("--prompts", type=int, default=12,
+                    help="prompts per image (targets drawn with replacement): decoder passes are cheap next to the "
+                         "encoder, and every prompt adds supervision for it (SAM trains on many masks per image)")
     ap.add_argument("--mr-images", type=int, default=4, help="images per step whose first prompt goes through MR")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--warmup", type=int, default=30)
+    ap.add_argument("--loss-res", choices=("low", "full"), default="low",
+                    help="decoder-mask losses at the low-res logits' size (GT area-averaged) or upsampled to S")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-minutes", type=float, default=30.0,
                     help="wall-clock budget including data generation; the lr schedule ends within it (see above)")
@@ -165,11 +169,13 @@ def main(argv=None):
         img, coords, labels, gt = ds.batch(rng, idx, a.prompts, kind, n_pts)
         out = forward.forward(model, img, coords, labels, a.prompts, with_refiner, a.mr_images)
         mm = kind == "click"
-        loss_p, iou_p = losses.decoder_loss(out["plain_masks"], out["plain_iou"], gt, mm)
+        L = out["plain_masks"].shape[-1]
+        gt_dec = gt if a.loss_res == "full" else torch.nn.functional.avg_pool2d(gt, S // L)
+        loss_p, iou_p = losses.decoder_loss(out["plain_masks"], out["plain_iou"], gt_dec, mm)
         loss = loss_p
         rec = {"plain": loss_p.item(), "iou_plain": iou_p.mean().item()}
         if with_refiner:
-            loss_r, _ = losses.decoder_loss(out["ref_masks"], out["ref_iou"], gt, mm)
+            loss_r, _ = losses.decoder_loss(out["ref_masks"], out["ref_iou"], gt_dec, mm)
             loss_f, iou_f = losses.full_loss(out["ref_full"], gt[out["ref_full_index"]])
             loss = loss + loss_r + loss_f
             rec.update({"refined_lowres": loss_r.item(), "refined_full": loss_f.item(),
