@@ -52,6 +52,12 @@ public struct QuantTable: Equatable, Sendable {
 
     public func entry(_ name: String) -> QuantEntry? { entries.first { $0.name == name } }
 
+    /// The int8 execution plan of the entries (SAM2ImagePredictor(quantization:)); GEMMs without an entry stay fp32.
+    public var int8Plan: Int8Plan {
+        Dictionary(entries.map { ($0.name, (scale: $0.params.scale, zeroPoint: Int32(clamping: $0.params.zeroPoint))) },
+                   uniquingKeysWith: { a, _ in a })
+    }
+
     // MARK: - Fingerprint
 
     /// FNV-1a 64 over "name:d0xd1x...\n" of every tensor the image path reads (sorted by name), so a table

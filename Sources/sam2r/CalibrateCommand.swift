@@ -65,15 +65,7 @@ struct CalibrateCommand: ParsableCommand {
         try checkWritableLocation(out)
         let cfg = try loadModelConfig(config)
         let files = try imageFiles(images)
-        var given: [String: [CalibrationPrompt]] = [:]
-        if let p = prompts {
-            guard let data = FileManager.default.contents(atPath: p) else { throw CLIError("\(p): cannot read") }
-            given = try CalibrationPrompts.parse(data, path: p)
-            let names = Set(files.map { ($0 as NSString).lastPathComponent })
-            if let unknown = given.keys.sorted().first(where: { !names.contains($0) }) {
-                throw CLIError("\(p): prompts for '\(unknown)', which is not an image in \(images)")
-            }
-        }
+        let given = try loadPrompts(prompts, images: files, folder: images)
         let nThreads = threads ?? onlineCPUs()
         let ckpt = try Checkpoint(path: checkpoint)
         do {

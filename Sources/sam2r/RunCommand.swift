@@ -101,8 +101,7 @@ struct RunCommand: ParsableCommand {
             let t = try QuantTable.read(path: table)
             try t.validate(gemms: cfg.gemmLayers(), fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name,
                            path: table)
-            quantization = Dictionary(t.entries.map { ($0.name, (scale: $0.params.scale, zeroPoint: Int32(clamping: $0.params.zeroPoint))) },
-                                      uniquingKeysWith: { a, _ in a })
+            quantization = t.int8Plan
         }
         let predictor = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads, quantization: quantization)
         let tLoad = monotonicSeconds()
