@@ -77,7 +77,8 @@ public struct EvalReport {
                 + "\"image_embedding_sqnr_db\":\(n($0.embeddingSQNR)),\"boundary_width_px\":\($0.boundaryWidth)}"
         }
         let layerObjects = layers.map {
-            "{\"name\":\(Self.str($0.name)),\"sqnr_db\":\(n($0.sqnrDB)),\"sampled\":\($0.sampled),"
+            "{\"name\":\(Self.str($0.name)),\"sqnr_db\":\(n($0.sqnrDB)),\"input_sqnr_db\":\(n($0.inputSQNRDB)),"
+                + "\"local_sqnr_db\":\(n($0.localSQNRDB)),\"sampled\":\($0.sampled),"
                 + "\"mac_share\":\(n($0.macShare))}"
         }
         return "{\"reference\":\(Self.str(reference)),\"candidate\":\(Self.str(candidate)),\"model\":\(Self.str(model)),"
@@ -133,9 +134,12 @@ public struct EvalReport {
         }
         md += "\n## Layers (quantized GEMM outputs, worst SQNR first)\n\n"
         md += "Up to \(samplesPerLayer) output elements sampled per layer per forward (docs/eval.md).\n\n"
-        md += "| # | layer | output SQNR (dB) | sampled | MAC share |\n|---|---|---|---|---|\n"
+        md += "Input SQNR: the error the op inherits; local: the error it adds itself (docs/eval.md).\n\n"
+        md += "| # | layer | output SQNR (dB) | input SQNR (dB) | local SQNR (dB) | sampled | MAC share |\n"
+        md += "|---|---|---|---|---|---|---|\n"
         for (i, l) in layers.enumerated() {
-            md += "| \(i + 1) | `\(l.name)` | \(f(l.sqnrDB, 2)) | \(l.sampled) | \(f(100 * l.macShare, 2)) % |\n"
+            md += "| \(i + 1) | `\(l.name)` | \(f(l.sqnrDB, 2)) | \(f(l.inputSQNRDB, 2)) | \(f(l.localSQNRDB, 2)) | "
+                + "\(l.sampled) | \(f(100 * l.macShare, 3)) % |\n"
         }
         return md
     }

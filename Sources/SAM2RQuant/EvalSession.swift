@@ -3,6 +3,9 @@
 // embedding SQNR and per-layer output SQNR (docs/eval.md). One image at a time: memory does not grow
 // with the number of images beyond the per-case numbers.
 
+#if canImport(Glibc)
+import Glibc
+#endif
 import SAM2RModel
 
 /// One image to evaluate: decoded RGB8 pixels, its prompts, optionally a ground-truth mask.
@@ -59,14 +62,21 @@ public struct EvalImageResult: Sendable {
 
 public struct EvalLayer: Sendable {
     public var name: String
+    /// Output SQNR (candidate vs reference): the error accumulated up to and including this op.
     public var sqnrDB: Double
+    /// SQNR of the op's (fp32, before quantization) input: the error it inherits.
+    public var inputSQNRDB: Double
+    /// The error this op adds itself, estimated as relative noise out − relative noise in
+    /// (10^(−out/10) − 10^(−in/10), i.e. assuming the op scales inherited noise like signal), in dB;
+    /// the cap (200) when the difference is not positive. The sensitivity the mixed-precision search ranks by.
+    public var localSQNRDB: Double
     /// Output elements compared (sum over forwards of min(stream length, samples per forward)).
     public var sampled: Int
     /// Share of the measured GEMM MACs (all quantized GEMMs, all forwards) spent in this layer.
     public var macShare: Double
 }
 
-/// Runs one prompt as calibrate does: the refine flag feeds this predictor's own previous low-res logits.
+/// Runs one prompt (multimask off, as calibrate does); a refine prompt gets `previous` (low-res logits) as mask input.
 func predictPrompt(_ p: SAM2ImagePredictor, _ prompt: CalibrationPrompt, previous: [Float]?, image: String,
                    index: Int) throws -> SAM2Prediction {
     do {
@@ -109,10 +119,18 @@ public final class EvalSession {
     public private(set) var cases: [EvalCase] = []
     public private(set) var images: [EvalImageResult] = []
     let meter: LayerSQNRMeter?
+    let inputMeter: LayerSQNRMeter?
     let gemmK: [String: Int]
-    /// Reference masks per image (first plane of each prediction), kept when `keepReference` is set
-    /// (the mixed-precision search re-evaluates candidates against them without re-running fp32).
-    public private(set) var referenceMasks: [[[UInt8]]] = []
+    /// What a candidate-only re-run of one case needs from the reference.
+    public struct ReferenceCase: Sendable {
+        /// The reference's mask (image size).
+        public var mask: [UInt8]
+        /// The mask input the case ran with (the reference's previous low-res logits, refine prompts only).
+        public var previousLogits: [Float]?
+    }
+    /// Per image, per prompt, kept when `keepReference` is set (the mixed-precision search re-evaluates
+    /// candidates against them without re-running fp32).
+    public private(set) var referenceCases: [[ReferenceCase]] = []
     let keepReference: Bool
 
     /// - layers: GEMMs whose output SQNR is measured (the candidate's quantized ones), with their K
@@ -125,8 +143,11 @@ public final class EvalSession {
         self.keepReference = keepReference
         gemmK = Dictionary(layers.map { ($0.name, $0.inFeatures) }, uniquingKeysWith: { a, _ in a })
         meter = layers.isEmpty ? nil : LayerSQNRMeter(samples: samples, names: Set(layers.map(\.name)))
+        inputMeter = layers.isEmpty ? nil : LayerSQNRMeter(samples: samples, names: Set(layers.map(\.name)))
         reference.gemmOutputObserver = meter?.referenceObserver
         candidate.gemmOutputObserver = meter?.candidateObserver
+        reference.gemmInputObserver = inputMeter?.referenceObserver
+        candidate.gemmInputObserver = inputMeter?.candidateObserver
     }
 
     /// Encodes `image` with both predictors, then runs every prompt on both.
@@ -159,21 +180,27 @@ public final class EvalSession {
             throw EvalError("\(image.name): \(e)")
         }
         try meter?.compare()
+        try inputMeter?.compare()
         images.append(EvalImageResult(name: image.name, width: image.width, height: image.height,
                                       embeddingSQNR: embed.db,
                                       boundaryWidth: EvalMetrics.boundaryWidth(width: image.width, height: image.height)))
-        var prevR: [Float]? = nil, prevC: [Float]? = nil
-        var kept = [[UInt8]]()
+        // Same inputs: a refine prompt feeds BOTH models the reference's previous low-res logits, so each case
+        // measures the quantization error of one decoder call, not of a chain that diverged earlier.
+        var previous: [Float]? = nil
+        var kept = [ReferenceCase]()
         for (i, p) in image.prompts.enumerated() {
-            let r = try predictPrompt(reference, p, previous: prevR, image: image.name, index: i)
-            let c = try predictPrompt(candidate, p, previous: prevC, image: image.name, index: i)
+            let r = try predictPrompt(reference, p, previous: previous, image: image.name, index: i)
+            let c = try predictPrompt(candidate, p, previous: previous, image: image.name, index: i)
             try meter?.compare()
-            prevR = r.lowResLogits
-            prevC = c.lowResLogits
+            try inputMeter?.compare()
             cases.append(compareCase(image: image, prompt: i, reference: r, candidate: c))
-            if keepReference { kept.append(Array(r.masks[0..<(image.width * image.height)])) }
+            if keepReference {
+                kept.append(ReferenceCase(mask: Array(r.masks[0..<(image.width * image.height)]),
+                                          previousLogits: p.refine ? previous : nil))
+            }
+            previous = r.lowResLogits
         }
-        if keepReference { referenceMasks.append(kept) }
+        if keepReference { referenceCases.append(kept) }
     }
 
     /// Quantized layers, worst output SQNR first (ties: model order).
@@ -185,8 +212,15 @@ public final class EvalSession {
         let rank = Dictionary(meter.order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         return meter.order.compactMap { n -> EvalLayer? in
             guard let e = meter.energy[n] else { return nil }
-            return EvalLayer(name: n, sqnrDB: e.db, sampled: meter.sampled[n] ?? 0, macShare: macs[n]! / total)
+            let input = inputMeter?.energy[n]?.db ?? EvalMetrics.sqnrCapDB
+            return EvalLayer(name: n, sqnrDB: e.db, inputSQNRDB: input, localSQNRDB: Self.localSQNR(output: e.db, input: input),
+                             sampled: meter.sampled[n] ?? 0, macShare: macs[n]! / total)
         }.sorted { $0.sqnrDB != $1.sqnrDB ? $0.sqnrDB < $1.sqnrDB : rank[$0.name]! < rank[$1.name]! }
+    }
+
+    static func localSQNR(output: Double, input: Double) -> Double {
+        let added = pow(10, -output / 10) - pow(10, -input / 10)
+        return added > 0 ? min(EvalMetrics.sqnrCapDB, -10 * log10(added)) : EvalMetrics.sqnrCapDB
     }
 
     public var summary: EvalSummary { EvalSummary(cases: cases, images: images) }

@@ -3,7 +3,9 @@
 //
 // 1. One instrumented EvalSession (fp32 reference + the full int8 table) measures every quantized GEMM's
 //    output SQNR and the mean mask IoU; the reference masks are kept.
-// 2. GEMMs are ranked by sensitivity = output SQNR, worst first (ties: model order).
+// 2. GEMMs are ranked by sensitivity = the error each adds itself (local SQNR, EvalLayer.localSQNRDB:
+//    output SQNR corrected for the error inherited at its input), worst first. The plain output SQNR
+//    would rank every op downstream of a noisy one as sensitive, though floating it fixes nothing upstream.
 // 3. Keeping the first k of the ranking in float is evaluated by re-running only the candidate against
 //    the kept reference masks; a binary search over k finds the smallest k whose mean IoU reaches the
 //    target, assuming that floating more of the ranked prefix does not lower the IoU. Both sides of the
@@ -14,7 +16,9 @@ import SAM2RModel
 
 public struct KeptFloatOp: Sendable {
     public var name: String
-    /// Output SQNR in the all-int8 run (dB) and its rank (1 = worst).
+    /// Local SQNR (the error the op adds itself) in the all-int8 run (dB) and its rank (1 = worst).
+    public var localSQNRDB: Double
+    /// Output SQNR in the all-int8 run (dB).
     public var sqnrDB: Double
     public var rank: Int
     public var macShare: Double
@@ -48,7 +52,7 @@ public enum MixedPrecisionSearch {
 
         // 1. Instrumented all-int8 run.
         let ranked: [EvalLayer]
-        let referenceMasks: [[[UInt8]]]
+        let referenceCases: [[EvalSession.ReferenceCase]]
         let full: Double
         do {
             let reference = try SAM2ImagePredictor(config: config, weights: weights, threads: threads)
@@ -60,8 +64,8 @@ public enum MixedPrecisionSearch {
                 try session.evaluate(image)
                 progress?("instrumented run: image \(i + 1)/\(images.count)")
             }
-            ranked = session.layers
-            referenceMasks = session.referenceMasks
+            ranked = session.layers.sorted { $0.localSQNRDB < $1.localSQNRDB }
+            referenceCases = session.referenceCases
             full = session.summary.maskIoUMean
         }
         var trials: [(floatOps: Int, meanIoU: Double)] = [(0, full)]
@@ -86,11 +90,10 @@ public enum MixedPrecisionSearch {
                 } catch let e as ModelError {
                     throw EvalError("\(image.name): \(e)")
                 }
-                var previous: [Float]? = nil
                 for (j, p) in image.prompts.enumerated() {
-                    let c = try predictPrompt(candidate, p, previous: previous, image: image.name, index: j)
-                    previous = c.lowResLogits
-                    sum += EvalMetrics.maskIoU(referenceMasks[i][j], Array(c.masks[0..<(image.width * image.height)]))
+                    let ref = referenceCases[i][j]
+                    let c = try predictPrompt(candidate, p, previous: ref.previousLogits, image: image.name, index: j)
+                    sum += EvalMetrics.maskIoU(ref.mask, Array(c.masks[0..<(image.width * image.height)]))
                     n += 1
                 }
             }
@@ -109,8 +112,9 @@ public enum MixedPrecisionSearch {
         let achieved = cache[hi]!
         let below = hi > 0 ? cache[hi - 1] : nil
         let kept = ranked.prefix(hi).enumerated().map { i, l in
-            KeptFloatOp(name: l.name, sqnrDB: l.sqnrDB, rank: i + 1, macShare: l.macShare,
-                        reason: "output SQNR \(fmtDB(l.sqnrDB)) dB, rank \(i + 1) of \(ranked.count) (worst first), "
+            KeptFloatOp(name: l.name, localSQNRDB: l.localSQNRDB, sqnrDB: l.sqnrDB, rank: i + 1, macShare: l.macShare,
+                        reason: "adds error at local SQNR \(fmtDB(l.localSQNRDB)) dB (output \(fmtDB(l.sqnrDB)) dB), "
+                            + "rank \(i + 1) of \(ranked.count) (worst first), "
                             + "\(fmtPercent(l.macShare)) % of the int8 MACs; the \(hi) worst in float reach mean IoU "
                             + "\(fmtIoU(achieved)) >= \(fmtIoU(targetIoU))"
                             + (below.map { ", \(hi - 1) reach \(fmtIoU($0))" } ?? ""))
