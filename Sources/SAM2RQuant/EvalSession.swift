@@ -136,6 +136,7 @@ public final class EvalSession {
     /// - layers: GEMMs whose output SQNR is measured (the candidate's quantized ones), with their K
     ///   (for MAC shares); empty: no per-layer measurement.
     /// - samples: output elements sampled per layer per forward.
+    /// The session owns both predictors' observers (`observer`, `gemmInputObserver`, `gemmOutputObserver`).
     public init(reference: SAM2ImagePredictor, candidate: SAM2ImagePredictor, layers: [GemmLayer],
                 samples: Int = 65_536, keepReference: Bool = false) {
         self.reference = reference
