@@ -7,10 +7,12 @@
 //    output SQNR corrected for the error inherited at its input), worst first. The plain output SQNR
 //    would rank every op downstream of a noisy one as sensitive, though floating it fixes nothing upstream.
 // 3. Keeping the first k of the ranking in float is evaluated by re-running only the candidate against
-//    the kept reference masks; a binary search over k finds the smallest k whose mean IoU reaches the
-//    target, assuming that floating more of the ranked prefix does not lower the IoU. Both sides of the
-//    answer are measured: k reaches the target, k − 1 does not. k = all is the fp32 model (IoU 1 exactly:
-//    GEMMs without an entry run the fp32 code path), so a target ≤ 1 is always reachable.
+//    the kept reference masks; a binary search over k finds a k whose mean IoU reaches the target (k − 1
+//    measured to miss it). k = all is the fp32 model (IoU 1 exactly: GEMMs without an entry run the fp32
+//    code path), so a target ≤ 1 is always reachable.
+// 4. The IoU is not monotonic in k, so the prefix is pruned: chunks of it (halving sizes, least
+//    sensitive first) go back to int8 while the target holds, within a trial budget. Every answer is
+//    measured; minimality is not proven (an exact minimum needs 2^n runs).
 
 import SAM2RModel
 
@@ -42,9 +44,10 @@ public struct MixedPrecisionResult: Sendable {
 public enum MixedPrecisionSearch {
     /// - images: calibration images with their prompts (CalibrationPrompts.defaults or a prompts file).
     /// - targetIoU: mean mask IoU vs fp32 to reach, in (0, 1].
+    /// - pruneTrials: most candidate runs spent putting kept ops back into int8 (step 4).
     /// - progress: called with one line per step (instrumented run, each trial).
     public static func run(config: ModelConfig, weights: WeightSource, table: QuantTable, images: [EvalImage],
-                           targetIoU: Double, threads: Int, samples: Int = 65_536,
+                           targetIoU: Double, threads: Int, samples: Int = 65_536, pruneTrials: Int = 16,
                            progress: ((String) -> Void)? = nil) throws -> MixedPrecisionResult {
         guard targetIoU > 0, targetIoU <= 1 else { throw EvalError("target IoU \(targetIoU) outside (0, 1]") }
         guard !images.isEmpty else { throw EvalError("no calibration images") }
@@ -71,18 +74,19 @@ public enum MixedPrecisionSearch {
         var trials: [(floatOps: Int, meanIoU: Double)] = [(0, full)]
         progress?("all int8: mean mask IoU \(full)")
 
-        func plan(floating k: Int) -> QuantTable {
-            let float = Set(ranked.prefix(k).map(\.name))
+        func plan(floating float: [EvalLayer]) -> QuantTable {
+            let names = Set(float.map(\.name))
             var t = table
-            t.entries.removeAll { float.contains($0.name) }
+            t.entries.removeAll { names.contains($0.name) }
             return t
         }
-        // 3. Prefix trials.
-        var cache: [Int: Double] = [0: full, ranked.count: 1]
-        func meanIoU(floating k: Int) throws -> Double {
-            if let v = cache[k] { return v }
+        // 3. Trials: a candidate-only run with `float` in fp32, against the kept reference cases.
+        var cache: [Set<String>: Double] = [[]: full, Set(ranked.map(\.name)): 1]
+        func meanIoU(floating float: [EvalLayer]) throws -> Double {
+            let key = Set(float.map(\.name))
+            if let v = cache[key] { return v }
             let candidate = try SAM2ImagePredictor(config: config, weights: weights, threads: threads,
-                                                   quantization: plan(floating: k).int8Plan)
+                                                   quantization: plan(floating: float).int8Plan)
             var sum = 0.0, n = 0
             for (i, image) in images.enumerated() {
                 do {
@@ -98,28 +102,54 @@ public enum MixedPrecisionSearch {
                 }
             }
             let v = n > 0 ? sum / Double(n) : 1
-            cache[k] = v
-            trials.append((k, v))
-            progress?("\(k) op(s) in float: mean mask IoU \(v)")
+            cache[key] = v
+            trials.append((float.count, v))
+            progress?("\(float.count) op(s) in float: mean mask IoU \(v)")
             return v
         }
+        // Binary search over the ranked prefix.
         var lo = 0, hi = ranked.count
         if full >= targetIoU { hi = 0 }
         while hi - lo > 1 {
             let mid = (lo + hi) / 2
-            if try meanIoU(floating: mid) >= targetIoU { hi = mid } else { lo = mid }
+            if try meanIoU(floating: Array(ranked.prefix(mid))) >= targetIoU { hi = mid } else { lo = mid }
         }
-        let achieved = cache[hi]!
-        let below = hi > 0 ? cache[hi - 1] : nil
-        let kept = ranked.prefix(hi).enumerated().map { i, l in
-            KeptFloatOp(name: l.name, localSQNRDB: l.localSQNRDB, sqnrDB: l.sqnrDB, rank: i + 1, macShare: l.macShare,
-                        reason: "adds error at local SQNR \(fmtDB(l.localSQNRDB)) dB (output \(fmtDB(l.sqnrDB)) dB), "
-                            + "rank \(i + 1) of \(ranked.count) (worst first), "
-                            + "\(fmtPercent(l.macShare)) % of the int8 MACs; the \(hi) worst in float reach mean IoU "
-                            + "\(fmtIoU(achieved)) >= \(fmtIoU(targetIoU))"
-                            + (below.map { ", \(hi - 1) reach \(fmtIoU($0))" } ?? ""))
+        var kept = Array(ranked.prefix(hi))
+        var achieved = try meanIoU(floating: kept)
+        // 4. Pruning: the IoU is not monotonic in k (one op can flip a stability-chosen mask, and a mean over
+        //    a few cases jumps with it), so the prefix may hold ops that are not needed. Put chunks of the
+        //    kept set back into int8, least sensitive first, halving the chunk size, while trials remain;
+        //    a chunk stays int8 when the target still holds.
+        var singleTrial: [String: Double] = [:]
+        var budget = pruneTrials
+        var chunk = max(1, kept.count / 2)
+        while !kept.isEmpty, budget > 0 {
+            var end = kept.count
+            while end > 0, budget > 0 {
+                let start = max(0, end - chunk)
+                let trial = Array(kept[0..<start] + kept[end...])
+                budget -= 1
+                let v = try meanIoU(floating: trial)
+                if chunk == 1 { singleTrial[kept[start].name] = v }
+                if v >= targetIoU { kept = trial; achieved = v }
+                end = start
+            }
+            if chunk == 1 { break }
+            chunk = max(1, chunk / 2)
         }
-        return MixedPrecisionResult(table: plan(floating: hi), kept: kept, fullInt8IoU: full, achievedIoU: achieved,
+        let keptOps = kept.map { l -> KeptFloatOp in
+            let rank = ranked.firstIndex { $0.name == l.name }! + 1
+            var why = "adds error at local SQNR \(fmtDB(l.localSQNRDB)) dB (output \(fmtDB(l.sqnrDB)) dB), "
+                + "rank \(rank) of \(ranked.count) (worst first), \(fmtPercent(l.macShare)) % of the int8 MACs; "
+            if let v = singleTrial[l.name] {
+                why += "back in int8 the mean IoU drops to \(fmtIoU(v)) < \(fmtIoU(targetIoU))"
+            } else {
+                why += "in the ranked prefix that reaches \(fmtIoU(targetIoU)) (not re-tested alone)"
+            }
+            return KeptFloatOp(name: l.name, localSQNRDB: l.localSQNRDB, sqnrDB: l.sqnrDB, rank: rank,
+                               macShare: l.macShare, reason: why)
+        }
+        return MixedPrecisionResult(table: plan(floating: kept), kept: keptOps, fullInt8IoU: full, achievedIoU: achieved,
                                     trials: trials)
     }
 

@@ -1,7 +1,7 @@
 // TinyMixedPrecisionTests.swift — opt-in: the mixed-precision search on the seeded full-size tiny
 // (docs/eval.md, "Measured"). Needs a release build to finish in minutes:
 //   SAM2R_TINY_MIXED=<dir with checkpoint.pt> SAM2R_TINY_MIXED_TABLE=<table> SAM2R_TINY_MIXED_IMAGES=<calib dir> \
-//   SAM2R_TINY_MIXED_TARGET=0.97 [SAM2R_TINY_MIXED_OUT=<reduced table>] \
+//   SAM2R_TINY_MIXED_TARGET=0.97 [SAM2R_TINY_MIXED_PRUNE=6] [SAM2R_TINY_MIXED_OUT=<reduced table>] \
 //   swift test -c release --filter TinyMixedPrecisionTests
 
 import Foundation
@@ -19,6 +19,7 @@ final class TinyMixedPrecisionTests: XCTestCase {
             throw XCTSkip("set SAM2R_TINY_MIXED, SAM2R_TINY_MIXED_TABLE and SAM2R_TINY_MIXED_IMAGES")
         }
         let target = Double(env["SAM2R_TINY_MIXED_TARGET"] ?? "") ?? 0.97
+        let prune = Int(env["SAM2R_TINY_MIXED_PRUNE"] ?? "") ?? 6
         let cfg = ModelConfig.preset(named: "tiny")!
         let ckpt = try Checkpoint(path: dir + "/checkpoint.pt")
         let table = try QuantTable.read(path: tablePath)
@@ -30,7 +31,7 @@ final class TinyMixedPrecisionTests: XCTestCase {
         }
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let r = try MixedPrecisionSearch.run(config: cfg, weights: ckpt, table: table, images: images, targetIoU: target,
-                                             threads: threads) { print("search: \($0)") }
+                                             threads: threads, pruneTrials: prune) { print("search: \($0)") }
         print("tiny mixed precision, target \(target): all int8 \(r.fullInt8IoU), achieved \(r.achievedIoU), "
               + "\(r.kept.count) op(s) in float (\(100 * r.floatMACShare) % of the int8 MACs)")
         for k in r.kept { print("  float \(k.name): \(k.reason)") }
