@@ -147,7 +147,7 @@ struct CalibrateCommand: ParsableCommand {
     }
 }
 
-/// Sorted .png / .jpg / .jpeg files of `dir`; an error if there are none.
+/// Sorted .png / .jpg / .jpeg files of `dir` (calibrate, eval); an error if there are none.
 func imageFiles(_ dir: String) throws -> [String] {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
@@ -158,7 +158,7 @@ func imageFiles(_ dir: String) throws -> [String] {
         let l = n.lowercased()
         return !n.hasPrefix(".") && (l.hasSuffix(".png") || l.hasSuffix(".jpg") || l.hasSuffix(".jpeg"))
     }.sorted()
-    guard !images.isEmpty else { throw CLIError("\(dir): no .png/.jpg images to calibrate on") }
+    guard !images.isEmpty else { throw CLIError("\(dir): no .png/.jpg images") }
     return images.map { (dir.hasSuffix("/") ? dir : dir + "/") + $0 }
 }
 
