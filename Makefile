@@ -95,6 +95,7 @@ test-cli: deps
 	Tests/CLI/run_bench_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli-bench.log
 	Tests/CLI/run_calibrate_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli-calibrate.log
 	Tests/CLI/run_quantize_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli-quantize.log
+	Tests/CLI/run_eval_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli-eval.log
 
 # ---- benchmarks (never timed unit tests) ----
 bench-kernels: release

@@ -14,6 +14,12 @@ public typealias TensorObserver = (_ name: String, _ values: UnsafeBufferPointer
 /// A layer may report several row tiles per forward (tiled producers).
 public typealias GemmInputObserver = (_ name: String, _ x: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ ld: Int) -> Void
 
+/// Sees the fp32 output of GEMM `name` right after it ran (bias added; int8 GEMMs: dequantized), in the
+/// same call order and row tiling as `GemmInputObserver`, for the fp32 and the int8 path alike, so that
+/// an fp32 and an int8 forward can be compared call by call (SAM2RQuant's layer SQNR).
+/// `rows` rows of `cols` (the GEMM N) floats, row stride `ld`.
+public typealias GemmOutputObserver = (_ name: String, _ y: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ ld: Int) -> Void
+
 final class Exec {
     let ws: Workspace
     let pool: ThreadPool?
@@ -21,6 +27,7 @@ final class Exec {
     let attentionKernel: UnsafePointer<sam2r_attention_f32_ukernel>
     var observer: TensorObserver?
     var gemmInputObserver: GemmInputObserver?
+    var gemmOutputObserver: GemmOutputObserver?
     /// Arena buffer the int8 GEMMs quantize their input rows into (int8 view of the floats), planned
     /// by the predictor when it has an int8 plan (SAM2ImagePredictor.replan).
     var int8Input: Buf?
@@ -59,6 +66,7 @@ final class Exec {
                         weights: packed, bias: b,
                         c: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n), ldc: ldc, pool: pool)
         }
+        if let o = gemmOutputObserver, !l.name.isEmpty { o(l.name, y, rows, n, ldc) }
     }
 
     /// The int8 GEMM of an int8 Linear (scheme: Int8.swift).
@@ -90,6 +98,7 @@ final class Exec {
                            c: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n), ldc: ldc, pool: pool)
             }
         }
+        if let o = gemmOutputObserver, !l.name.isEmpty { o(l.name, y, rows, n, ldc) }
     }
 
     func layerNorm(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil, _ n: Norm,

@@ -29,6 +29,12 @@ public struct SAM2Prediction: Sendable {
     public let objectScore: Float
     /// The masks are the refiner's (docs/refiner.md); logits and IoU stay the decoder's.
     public internal(set) var refined = false
+    /// The decoder mask token of each returned mask (0 = the single-mask token, 1-3 = multimask tokens):
+    /// with `multimask` off, which mask the stability rule chose.
+    public let maskTokens: [Int]
+    /// Stability score of token 0's mask when the stability rule ran (`multimask` off and
+    /// `dynamicMultimaskViaStability`), else nil.
+    public let stability: Float?
 }
 
 public final class SAM2ImagePredictor {
@@ -71,6 +77,12 @@ public final class SAM2ImagePredictor {
     /// `predict`, named by the weight's state_dict prefix (`ModelConfig.gemmLayers()` lists them).
     public var gemmInputObserver: GemmInputObserver? {
         didSet { ex.gemmInputObserver = gemmInputObserver }
+    }
+
+    /// Sees the output of every GEMM right after it ran, same names and call order as
+    /// `gemmInputObserver`, fp32 and int8 paths alike (compare an fp32 and an int8 predictor call by call).
+    public var gemmOutputObserver: GemmOutputObserver? {
+        didSet { ex.gemmOutputObserver = gemmOutputObserver }
     }
 
     /// Bytes of the arena for the current plan.
@@ -145,6 +157,7 @@ public final class SAM2ImagePredictor {
         ws = w
         e.observer = observer
         e.gemmInputObserver = gemmInputObserver
+        e.gemmOutputObserver = gemmOutputObserver
         ex = e
         decoderMark = mark
         planned = (height, width)
@@ -391,10 +404,12 @@ public final class SAM2ImagePredictor {
         if !e.planning {
             let n = lr * lr
             var selected: [Int]
+            var stability: Float? = nil
             if multimask {
                 selected = Array(1..<out.iou.count)
             } else if config.dynamicMultimaskViaStability {
                 let st = MaskDecoder.stability(out.masks.p, n, delta: config.stabilityDelta)
+                stability = st
                 if st >= config.stabilityThresh {
                     selected = [0]
                 } else {
@@ -422,7 +437,7 @@ public final class SAM2ImagePredictor {
             }
             result = SAM2Prediction(count: selected.count, height: h, width: w, masks: masks,
                                     iou: selected.map { out.iou[$0] }, lowResLogits: low, lowResSize: lr,
-                                    objectScore: out.objectScore, refined: active)
+                                    objectScore: out.objectScore, refined: active, maskTokens: selected, stability: stability)
         }
         if let m3 { try e.ws.release(m3) }
         if let u = out.upscaled { try e.ws.release(u) }

@@ -52,7 +52,11 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Output table (written atomically).")
     var out: String
 
+    @Option(help: "GEMMs given int8 entries: image (the image encoder and the refiner's LA; the prompt/mask side stays float, written as '# float:' lines — measured default, docs/eval.md) or all.")
+    var scope: String = "image"
+
     func validate() throws {
+        if !["image", "all"].contains(scope) { throw ValidationError("--scope must be image or all") }
         if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be in 1...256") }
         if CalibrationMethod(rawValue: method) == nil {
             throw ValidationError("--method must be minmax, percentile, entropy or mse")
@@ -65,15 +69,7 @@ struct CalibrateCommand: ParsableCommand {
         try checkWritableLocation(out)
         let cfg = try loadModelConfig(config)
         let files = try imageFiles(images)
-        var given: [String: [CalibrationPrompt]] = [:]
-        if let p = prompts {
-            guard let data = FileManager.default.contents(atPath: p) else { throw CLIError("\(p): cannot read") }
-            given = try CalibrationPrompts.parse(data, path: p)
-            let names = Set(files.map { ($0 as NSString).lastPathComponent })
-            if let unknown = given.keys.sorted().first(where: { !names.contains($0) }) {
-                throw CLIError("\(p): prompts for '\(unknown)', which is not an image in \(images)")
-            }
-        }
+        let given = try loadPrompts(prompts, images: files, folder: images)
         let nThreads = threads ?? onlineCPUs()
         let ckpt = try openCheckpoint(checkpoint, config: cfg)
         let gemms = try cfg.gemmLayers()
@@ -105,8 +101,12 @@ struct CalibrateCommand: ParsableCommand {
             }
         }
         try runAll()
-        let table = collector.table(gemms: gemms, options: options, modelName: cfg.name, fingerprint: fingerprint,
+        var table = collector.table(gemms: gemms, options: options, modelName: cfg.name, fingerprint: fingerprint,
                                     images: files.count, prompts: promptCount)
+        if scope == "image" {
+            table.floatEntries = table.entries.filter { !QuantTable.isImageSide($0.name) }
+            table.entries.removeAll { !QuantTable.isImageSide($0.name) }
+        }
         try table.write(path: out)
 
         if compare {
@@ -124,10 +124,12 @@ struct CalibrateCommand: ParsableCommand {
         } else {
             progress.finish()
         }
-        let missing = gemms.filter { table.entry($0.name) == nil }.map(\.name)
+        let floatNames = Set(table.floatEntries.map(\.name))
+        let missing = gemms.filter { table.entry($0.name) == nil && !floatNames.contains($0.name) }.map(\.name)
         if !quiet {
             printErr("calibrate: \(table.entries.count) of \(gemms.count) GEMM inputs, \(files.count) image(s), "
                      + "\(promptCount) prompt(s), \(options.label) -> \(out)"
+                     + (floatNames.isEmpty ? "" : "; \(floatNames.count) prompt/mask-side GEMMs kept float (--scope image)")
                      + (missing.isEmpty ? "" : "; never observed (stay float): " + missing.joined(separator: ", ")))
         }
     }
@@ -150,7 +152,7 @@ struct CalibrateCommand: ParsableCommand {
     }
 }
 
-/// Sorted .png / .jpg / .jpeg files of `dir`; an error if there are none.
+/// Sorted .png / .jpg / .jpeg files of `dir` (calibrate, eval); an error if there are none.
 func imageFiles(_ dir: String) throws -> [String] {
     var isDir: ObjCBool = false
     guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
@@ -161,7 +163,7 @@ func imageFiles(_ dir: String) throws -> [String] {
         let l = n.lowercased()
         return !n.hasPrefix(".") && (l.hasSuffix(".png") || l.hasSuffix(".jpg") || l.hasSuffix(".jpeg"))
     }.sorted()
-    guard !images.isEmpty else { throw CLIError("\(dir): no .png/.jpg images to calibrate on") }
+    guard !images.isEmpty else { throw CLIError("\(dir): no .png/.jpg images") }
     return images.map { (dir.hasSuffix("/") ? dir : dir + "/") + $0 }
 }
 

@@ -6,6 +6,7 @@ import Foundation
 import SAM2RCheckpoint
 import SAM2REngine
 import SAM2RHost
+import SAM2RImageIO
 import SAM2RModel
 import SAM2RModelFile
 import SAM2RProfiles
@@ -41,7 +42,18 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Output model file (.sam2q), written atomically.")
     var out: String
 
+    @Option(help: "Mixed precision: keep the fewest GEMMs in float that reach this mean mask IoU vs fp32 on --images (greedy by measured sensitivity, docs/eval.md).")
+    var targetIou: Double?
+
+    @Option(help: "Calibration images for --target-iou (.png, .jpg).")
+    var images: String?
+
+    @Option(help: "Prompts for the --target-iou images (JSON, as calibrate); default: calibrate's default prompts.")
+    var prompts: String?
+
     func validate() throws {
+        if let t = targetIou, !(t > 0 && t <= 1) { throw ValidationError("--target-iou must be in (0, 1]") }
+        if (targetIou == nil) != (images == nil) { throw ValidationError("--target-iou and --images go together") }
         if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be in 1...256") }
     }
 
@@ -53,8 +65,19 @@ struct QuantizeCommand: ParsableCommand {
         if let p = prof { cfg.imageSize = p.inputSize }
         let gemms = try cfg.gemmLayers()
         // A profile keeps its float_ops in float, and everything with precision fp32.
-        let plan = try int8Plan(table: table, config: cfg) { name in
-            prof.map { $0.precision == "fp32" || $0.keepsInFloat(name) } ?? false
+        let keepInFloat = { (name: String) in prof.map { $0.precision == "fp32" || $0.keepsInFloat(name) } ?? false }
+        var plan = try int8Plan(table: table, config: cfg, keepInFloat: keepInFloat)
+        var tableText = try String(contentsOfFile: table, encoding: .utf8)
+        let calibration = try images.map { dir -> [EvalImage] in
+            let files = try imageFiles(dir)
+            let given = try loadPrompts(prompts, images: files, folder: dir)
+            return try files.map { f in
+                let img = try decodeImage(path: f)
+                let name = (f as NSString).lastPathComponent
+                return EvalImage(name: name, width: img.width, height: img.height, pixels: img.pixels,
+                                 prompts: given[name] ?? CalibrationPrompts.defaults(fileName: name, width: img.width,
+                                                                                    height: img.height))
+            }
         }
         let packing = try packingVariant(prof)
         let nThreads = threads ?? prof?.threads ?? onlineCPUs()
@@ -66,10 +89,22 @@ struct QuantizeCommand: ParsableCommand {
 
         // 3. Weights: quantized by the model's own scheme (Int8QuantizedGemm), fp32 tensors copied.
         let ckpt = try openCheckpoint(checkpoint, config: cfg)
+        if let target = targetIou, let calibration {
+            var t = try QuantTable.read(path: table)
+            t.entries.removeAll { keepInFloat($0.name) }
+            let r = try MixedPrecisionSearch.run(config: cfg, weights: ckpt, table: t, images: calibration,
+                                                 targetIoU: target, threads: nThreads) { printErr("quantize: \($0)") }
+            plan = r.table.int8Plan
+            tableText = r.table.text()
+            print("mixed precision: all-int8 mean mask IoU \(fmt(r.fullInt8IoU, 4)), target \(fmt(target, 4)), "
+                  + "achieved \(fmt(r.achievedIoU, 4)) with \(r.kept.count) GEMM(s) in float "
+                  + "(\(fmt(100 * r.floatMACShare, 2))% of the MACs):")
+            for k in r.kept { print("  float \(k.name): \(k.reason)") }
+        }
         let contents = try ModelFileContents.quantizing(
             config: cfg, configJSON: try ModelConfigJSON.encode(cfg), weights: ckpt, plan: plan, packing: packing,
             arena: ModelFileArena(arenaPlan, imageSize: cfg.imageSize, threads: nThreads, promptCapacity: 16),
-            tableText: try String(contentsOfFile: table, encoding: .utf8))
+            tableText: tableText)
         let bytes = try ModelFileWriter.encode(contents)
         try bytes.withUnsafeBytes { raw in try writeFileAtomically(path: out) { write in try write(raw) } }
 

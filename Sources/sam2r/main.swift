@@ -8,7 +8,8 @@ struct SAM2R: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sam2r",
         abstract: "Int8 SAM2 / SAM2Refiner segmentation for ARM boards and x86, in one fixed memory arena.",
-        subcommands: [RunCommand.self, CalibrateCommand.self, QuantizeCommand.self, InspectCommand.self, CPUCommand.self, BenchCommand.self, ProfilesCommand.self]
+        subcommands: [RunCommand.self, CalibrateCommand.self, QuantizeCommand.self, InspectCommand.self, EvalCommand.self,
+                      CPUCommand.self, BenchCommand.self, ProfilesCommand.self]
     )
 }
 
