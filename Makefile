@@ -21,7 +21,7 @@ HARNESS_CFLAGS := -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/in
 # CPUs the aarch64 harness runs on: no dot product (Pi 4), SDOT (Pi 5 / RK3588), N1, everything (i8mm).
 ARM_CPUS := cortex-a72 cortex-a76 neoverse-n1 max
 
-.PHONY: help deps build release test test-kernels test-arm test-swift test-cli clean-results bench bench-kernels clean
+.PHONY: help deps build release test test-kernels test-arm test-swift test-cli test-alloc clean-results bench bench-kernels clean
 
 help:
 	@echo "make test          install missing system packages, run every test (native + qemu aarch64 + Swift)"
@@ -30,6 +30,8 @@ help:
 	@echo "make test-swift-arm the engine (Embedded Swift) + C kernels for aarch64 under qemu, checked against x86"
 	@echo "make test-swift    swift test (engine, readers, model vs goldens, profiles)"
 	@echo "make test-cli      sam2r on the committed micro model, and bad input"
+	@echo "make test-alloc    release sam2r: zero heap allocations per inference (bench counter)"
+	@echo "make demo          the int8 SAM2Refiner demo on the shipped model (out/demo/)"
 	@echo "make bench-kernels sam2r bench kernels (release build)"
 
 deps:
@@ -45,7 +47,7 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-test: deps clean-results test-kernels test-arm test-swift-arm test-swift test-cli
+test: deps clean-results test-kernels test-arm test-swift-arm test-swift test-cli test-alloc test-malformed-cli
 	@Tests/summarize_results.sh $(BUILD)/results
 
 clean-results:
@@ -96,6 +98,13 @@ test-cli: deps
 	Tests/CLI/run_calibrate_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli-calibrate.log
 	Tests/CLI/run_quantize_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli-quantize.log
 	Tests/CLI/run_eval_tests.sh "$$($(SWIFT) build --show-bin-path)/sam2r" | tee $(BUILD)/results/cli-eval.log
+
+# Zero heap allocations per inference: a property of optimized builds, so checked on the release CLI.
+test-alloc: deps
+	$(SWIFT) build -c release --product sam2r
+	$(SWIFT) build -c release --product sam2r-alloccount
+	@mkdir -p $(BUILD)/results
+	Tests/CLI/run_alloc_tests.sh "$(SWIFT_RELEASE_BIN)/sam2r" | tee $(BUILD)/results/cli-alloc.log
 
 # ---- benchmarks (never timed unit tests) ----
 bench-kernels: release

@@ -260,7 +260,7 @@ enum ImageEncoder {
     static func forward(_ ex: Exec, _ w: ImageEncoderWeights, img: Buf, into out: ImageFeatures) throws {
         var x = try patchEmbed(ex, w, img: img)
         try ex.ws.release(img)
-        var stageOut = [Buf]()
+        var stageOut = StageOutputs()
         var pendingRelease: Buf? = nil
         for bw in w.blocks {
             let y = try block(ex, bw, x: x)
@@ -284,23 +284,23 @@ enum ImageEncoder {
         try neck(ex, w, stages: stageOut, into: out)
     }
 
-    static func neck(_ ex: Exec, _ w: ImageEncoderWeights, stages s: [Buf], into out: ImageFeatures) throws {
+    static func neck(_ ex: Exec, _ w: ImageEncoderWeights, stages s: StageOutputs, into out: ImageFeatures) throws {
         let cfg = w.config, d = cfg.dModel, g = cfg.patchGrid
-        let sides = [g, g / 2, g / 4, g / 8]
+        let side2 = g / 4, side3 = g / 8
         // Level 3 (top-down only, dropped by scalp).
-        let lat3 = try ex.ws.alloc(sides[3] * sides[3] * d, "neck.lateral.3")
-        try ex.linear(s[3].p, rows: sides[3] * sides[3], w.lateral[3], lat3.p)
+        let lat3 = try ex.ws.alloc(side3 * side3 * d, "neck.lateral.3")
+        try ex.linear(s[3].p, rows: side3 * side3, w.lateral[3], lat3.p)
         ex.tap("neck.fpn.3", lat3.p, lat3.count)
         try ex.ws.release(s[3])
         // Level 2 = lateral + nearest x2 (level 3) -> image embedding (+ no_mem_embed).
-        let e = sides[2], emb = out.imageEmbed
+        let e = side2, emb = out.imageEmbed
         try ex.linear(s[2].p, rows: e * e, w.lateral[2], emb.p)
         if !ex.planning {
             ex.tap("neck.lateral.2", emb.p, emb.count)
             for yy in 0..<e {
                 for xx in 0..<e {
                     let dst = emb.p + (yy * e + xx) * d
-                    try ex.add(dst, lat3.p + ((yy / 2) * sides[3] + xx / 2) * d, dst, d)
+                    try ex.add(dst, lat3.p + ((yy / 2) * side3 + xx / 2) * d, dst, d)
                 }
             }
             ex.tap("neck.fpn.2", emb.p, emb.count)
@@ -335,5 +335,33 @@ enum ImageEncoder {
             ex.tap(level == 1 ? "feat_s1" : "feat_s0", dst.p, dst.count)
         }
         try ex.ws.release(t)
+    }
+}
+
+/// The outputs of the trunk's four stages, in a fixed-size value (a forward allocates nothing on the heap).
+struct StageOutputs {
+    private var bufs: (Buf?, Buf?, Buf?, Buf?) = (nil, nil, nil, nil)
+    private(set) var count = 0
+
+    var last: Buf? { count == 0 ? nil : self[count - 1] }
+
+    subscript(i: Int) -> Buf {
+        switch i {
+        case 0: return bufs.0!
+        case 1: return bufs.1!
+        case 2: return bufs.2!
+        default: return bufs.3!
+        }
+    }
+
+    mutating func append(_ b: Buf) {
+        switch count {
+        case 0: bufs.0 = b
+        case 1: bufs.1 = b
+        case 2: bufs.2 = b
+        case 3: bufs.3 = b
+        default: preconditionFailure("Hiera has four stages")
+        }
+        count += 1
     }
 }

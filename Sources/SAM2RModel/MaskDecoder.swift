@@ -85,8 +85,8 @@ struct MaskDecoderWeights {
 struct DecoderOutput {
     /// [numMaskTokens][(4e)^2] low-res logits.
     let masks: Buf
-    /// sigmoid IoU per mask token.
-    var iou: [Float]
+    /// sigmoid IoU per mask token (at most 4 tokens: a fixed-size value, no heap allocation).
+    var iou: SIMD4<Float>
     var objectScore: Float
     /// [4e][4e][d/8] upscaled embedding, kept (caller releases) when the refiner's MR needs it.
     var upscaled: Buf? = nil
@@ -128,7 +128,7 @@ enum MaskDecoder {
             try ex.linear(oo.p, rows: nq, a.out, out)
         }
 
-        var result = DecoderOutput(masks: Buf(id: -1, count: 0, p: oo.p), iou: [], objectScore: 0)
+        var result = DecoderOutput(masks: Buf(id: -1, count: 0, p: oo.p), iou: .zero, objectScore: 0)
         if !ex.planning {
             w.outputTokens.withUnsafeBufferPointer { tokens.p.update(from: $0.baseAddress!, count: $0.count) }
             sparse.withUnsafeBufferPointer { (tokens.p + nOut * d).update(from: $0.baseAddress!, count: $0.count) }
@@ -217,7 +217,7 @@ enum MaskDecoder {
         let hv = try ex.ws.alloc(2 * max(w.iouHead.layers[0].outFeatures, d), "decoder.head.hidden")
         let hyperIn = try ex.ws.alloc(nm * d8, "decoder.hyper")
         let masks = try ex.ws.alloc(nm * e4 * e4, "decoder.masks")
-        result = DecoderOutput(masks: masks, iou: [], objectScore: 0)
+        result = DecoderOutput(masks: masks, iou: .zero, objectScore: 0)
         if !ex.planning {
             let hidden = hv.count / 2
             /// Runs `mlp` on one row; ReLU between layers; writes the result to `out`.
@@ -246,10 +246,11 @@ enum MaskDecoder {
                 }
             }
             ex.tap("decoder.masks_raw", masks.p, masks.count)
-            var iouOut = [Float](repeating: 0, count: nm)
-            try iouOut.withUnsafeMutableBufferPointer { try head(w.iouHead, queries.p + d, $0.baseAddress!) }
-            result.iou = iouOut.map { 1 / (1 + expf(-$0)) }
-            result.iou.withUnsafeBufferPointer { ex.tap("decoder.iou_raw", $0.baseAddress!, $0.count) }
+            precondition(nm <= 4, "SAM2 has at most 4 mask tokens")
+            var iouOut = SIMD4<Float>.zero
+            try withUnsafeMutableBytes(of: &iouOut) { try head(w.iouHead, queries.p + d, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
+            for i in 0..<nm { result.iou[i] = 1 / (1 + expf(-iouOut[i])) }
+            withUnsafeBytes(of: result.iou) { ex.tap("decoder.iou_raw", $0.baseAddress!.assumingMemoryBound(to: Float.self), nm) }
             var obj: Float = 0
             try head(w.objHead, queries.p, &obj)
             result.objectScore = obj

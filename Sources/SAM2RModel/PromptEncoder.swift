@@ -44,17 +44,20 @@ struct PromptEncoderWeights {
         down3 = try Linear(conv: src, p + "mask_downscaling.6", out: d, in: c2, kernel: 1)
         let e = cfg.embedSize
         var pe = [Float](repeating: 0, count: e * e * d)
-        for i in 0..<e {
-            for j in 0..<e {
-                let x = (Float(j) + 0.5) / Float(e), y = (Float(i) + 0.5) / Float(e)
-                PromptEncoderWeights.fourier(x, y, gaussian, d, into: &pe, at: (i * e + j) * d)
+        let gaussian = self.gaussian
+        pe.withUnsafeMutableBufferPointer { out in
+            for i in 0..<e {
+                for j in 0..<e {
+                    let x = (Float(j) + 0.5) / Float(e), y = (Float(i) + 0.5) / Float(e)
+                    PromptEncoderWeights.fourier(x, y, gaussian, d, into: out, at: (i * e + j) * d)
+                }
             }
         }
         densePE = pe
     }
 
     /// [sin(2π(2c−1)G) | cos(2π(2c−1)G)] for normalized (x, y).
-    static func fourier(_ x: Float, _ y: Float, _ g: [Float], _ d: Int, into out: inout [Float], at o: Int) {
+    static func fourier(_ x: Float, _ y: Float, _ g: [Float], _ d: Int, into out: UnsafeMutableBufferPointer<Float>, at o: Int) {
         let half = d / 2
         let cx = 2 * x - 1, cy = 2 * y - 1
         let twoPi = Float(2 * Double.pi)
@@ -66,20 +69,25 @@ struct PromptEncoderWeights {
     }
 
     /// Sparse embeddings of `coords` (model-input pixels, x y interleaved) with `labels` in -1...3.
-    func sparse(coords: [Float], labels: [Int32]) -> [Float] {
+    /// The sparse tokens of the prompt points into `out` (resized to labels.count x dim, capacity kept:
+    /// no heap allocation once it holds that many); all zeros when `zeros` (the planning pass).
+    func sparse(coords: [Float], labels: [Int32], into out: inout [Float], zeros: Bool = false) {
         let d = dim
-        var out = [Float](repeating: 0, count: labels.count * d)
-        for (i, l) in labels.enumerated() {
-            if l == -1 {
-                for c in 0..<d { out[i * d + c] = notAPoint[c] }
-                continue
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: repeatElement(0, count: labels.count * d))
+        if zeros { return }
+        out.withUnsafeMutableBufferPointer { o in
+            for (i, l) in labels.enumerated() {
+                if l == -1 {
+                    for c in 0..<d { o[i * d + c] = notAPoint[c] }
+                    continue
+                }
+                let x = (coords[2 * i] + 0.5) / Float(imageSize), y = (coords[2 * i + 1] + 0.5) / Float(imageSize)
+                PromptEncoderWeights.fourier(x, y, gaussian, d, into: o, at: i * d)
+                let pe = pointEmbeddings[Int(l)]
+                for c in 0..<d { o[i * d + c] += pe[c] }
             }
-            let x = (coords[2 * i] + 0.5) / Float(imageSize), y = (coords[2 * i + 1] + 0.5) / Float(imageSize)
-            PromptEncoderWeights.fourier(x, y, gaussian, d, into: &out, at: i * d)
-            let pe = pointEmbeddings[Int(l)]
-            for c in 0..<d { out[i * d + c] += pe[c] }
         }
-        return out
     }
 }
 

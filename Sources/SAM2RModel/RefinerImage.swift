@@ -41,10 +41,11 @@ enum RefinerImage {
     /// row stride in pixels, height, width, destination features).
     typealias Encode = (UnsafePointer<UInt8>?, Int, Int, Int, ImageFeatures) throws -> Void
 
-    /// Quadrants of an h x w image: (row0, col0, height, width) in the 2x2 order TL, TR, BL, BR.
-    static func quadrants(height h: Int, width w: Int) -> [(y: Int, x: Int, h: Int, w: Int)] {
-        let h0 = h / 2, w0 = w / 2
-        return [(0, 0, h0, w0), (0, w0, h0, w - w0), (h0, 0, h - h0, w0), (h0, w0, h - h0, w - w0)]
+    /// Quadrant `i` of an h x w image: (row0, col0, height, width) in the 2x2 order TL, TR, BL, BR
+    /// (computed, not listed: setImage allocates nothing on the heap).
+    static func quadrant(_ i: Int, height h: Int, width w: Int) -> (y: Int, x: Int, h: Int, w: Int) {
+        let h0 = h / 2, w0 = w / 2, bottom = i >= 2, right = i % 2 == 1
+        return (bottom ? h0 : 0, right ? w0 : 0, bottom ? h - h0 : h0, right ? w - w0 : w0)
     }
 
     /// Local maps and G'. With local_views 0, `features.fpn1` must have been filled with Lloc2 by the
@@ -58,7 +59,8 @@ enum RefinerImage {
             let observer = ex.observer
             ex.observer = nil
             defer { ex.observer = observer }
-            for (qi, q) in quadrants(height: h, width: wd).enumerated() {
+            for qi in 0..<4 {
+                let q = quadrant(qi, height: h, width: wd)
                 let qf = ImageFeatures(imageEmbed: try ex.ws.alloc(e * e * c, "refiner.quadrant.embed"),
                                        featS1: try ex.ws.alloc(4 * e * e * (c / 4), "refiner.quadrant.feat_s1"),
                                        featS0: try ex.ws.alloc(16 * e * e * c8, "refiner.quadrant.feat_s0"),

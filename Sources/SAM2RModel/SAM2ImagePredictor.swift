@@ -62,6 +62,17 @@ public final class SAM2ImagePredictor {
     /// The refiner's per-image caches hold the current image (it was set with `refine` on).
     private var refinerReady = false
 
+    // Per-predict storage with capacity reserved at plan time, so that a predict allocates nothing on the
+    // heap. The result arrays share these buffers (copy-on-write): a caller that keeps a previous result
+    // makes the next predict copy once; one that drops it (the usual loop) costs nothing.
+    private var promptCoords: [Float] = []
+    private var promptLabels: [Int32] = []
+    private var sparseTokens: [Float] = []
+    private var outMasks: [UInt8] = []
+    private var outLogits: [Float] = []
+    private var outIoU: [Float] = []
+    private var outTokens: [Int] = []
+
     /// Use the refiner (when the config has one): read by `setImage` (which then computes the local maps
     /// and G') and by `predict`. Turning it off never needs a new `setImage`; turning it on does.
     public var refine = true
@@ -161,6 +172,14 @@ public final class SAM2ImagePredictor {
         ex = e
         decoderMark = mark
         planned = (height, width)
+        let masksOut = decoder.numMaskTokens - 1, lr = config.lowResSize
+        promptCoords.reserveCapacity(2 * promptCapacity)
+        promptLabels.reserveCapacity(promptCapacity)
+        sparseTokens.reserveCapacity(promptCapacity * config.dModel)
+        outMasks.reserveCapacity(masksOut * height * width)
+        outLogits.reserveCapacity(masksOut * lr * lr)
+        outIoU.reserveCapacity(masksOut)
+        outTokens.reserveCapacity(masksOut)
         features = nil
         image = nil
         refinerFeatures = nil
@@ -336,22 +355,29 @@ public final class SAM2ImagePredictor {
         guard total <= promptCapacity else { throw ModelError.tooManyPoints(given: total, capacity: promptCapacity) }
         // Coordinates in model-input pixels: box corners (labels 2, 3) first, clicks, then the padding point.
         let sx = Float(config.imageSize) / Float(w), sy = Float(config.imageSize) / Float(h)
-        var coords = [Float](), lab = [Int32]()
+        promptCoords.removeAll(keepingCapacity: true)
+        promptLabels.removeAll(keepingCapacity: true)
         if let b = box {
-            coords += [b.x * sx, b.y * sy, b.z * sx, b.w * sy]
-            lab += [2, 3]
+            promptCoords.append(b.x * sx)
+            promptCoords.append(b.y * sy)
+            promptCoords.append(b.z * sx)
+            promptCoords.append(b.w * sy)
+            promptLabels.append(2)
+            promptLabels.append(3)
         }
         for (i, p) in points.enumerated() {
-            coords += [p.x * sx, p.y * sy]
-            lab.append(labels[i])
+            promptCoords.append(p.x * sx)
+            promptCoords.append(p.y * sy)
+            promptLabels.append(labels[i])
         }
-        coords += [0, 0]
-        lab.append(-1)
+        promptCoords.append(0)
+        promptCoords.append(0)
+        promptLabels.append(-1)
         if refines && !refinerReady {
             throw ModelError.invalidInput(argument: "refine", reason: "turned on after setImage: set the image again")
         }
         ws.seek(decoderMark)
-        let out = try runDecoder(ex, features: features, coords: coords, labels: lab, mask: maskInput,
+        let out = try runDecoder(ex, features: features, coords: promptCoords, labels: promptLabels, mask: maskInput,
                                  multimask: multimask, height: h, width: w, refiner: refinerFeatures, refine: refines)
         try ws.checkLive()
         return out!
@@ -369,18 +395,17 @@ public final class SAM2ImagePredictor {
         if !e.planning, let mask { mask.withUnsafeBufferPointer { maskBuf.p.update(from: $0.baseAddress!, count: $0.count) } }
         try PromptEncoder.dense(e, promptEncoder, mask: maskBuf, hasMask: mask != nil, into: dense)
         try e.ws.release(maskBuf)
-        var sparse = e.planning ? [Float](repeating: 0, count: labels.count * d)
-            : promptEncoder.sparse(coords: coords, labels: labels)
-        sparse.withUnsafeBufferPointer { e.tap("prompt_encoder.sparse", $0.baseAddress!, $0.count) }
+        promptEncoder.sparse(coords: coords, labels: labels, into: &sparseTokens, zeros: e.planning)
+        sparseTokens.withUnsafeBufferPointer { e.tap("prompt_encoder.sparse", $0.baseAddress!, $0.count) }
         var decoderFeatures = features
         let rw = rf != nil ? refiner : nil
         let active = refine && rw != nil
         if let rf, let rw {
-            try RefinerPR.forward(e, rw, sparse: &sparse, coords: coords, labels: labels, capacity: promptCapacity,
+            try RefinerPR.forward(e, rw, sparse: &sparseTokens, coords: coords, labels: labels, capacity: promptCapacity,
                                   imageSize: config.imageSize, refined: rf.refined, lloc2: rf.lloc2, active: active)
             if active { decoderFeatures = ImageFeatures(imageEmbed: rf.refined, featS1: features.featS1, featS0: features.featS0) }
         }
-        let out = try MaskDecoder.forward(e, decoder, features: decoderFeatures, sparse: sparse,
+        let out = try MaskDecoder.forward(e, decoder, features: decoderFeatures, sparse: sparseTokens,
                                           promptCapacity: promptCapacity, dense: dense,
                                           densePE: promptEncoder.densePE, keepUpscaled: rw != nil)
         try e.ws.release(dense)
@@ -403,26 +428,33 @@ public final class SAM2ImagePredictor {
         var result: SAM2Prediction? = nil
         if !e.planning {
             let n = lr * lr
-            var selected: [Int]
+            let nm = decoder.numMaskTokens
             var stability: Float? = nil
+            outTokens.removeAll(keepingCapacity: true)
             if multimask {
-                selected = Array(1..<out.iou.count)
+                for t in 1..<nm { outTokens.append(t) }
             } else if config.dynamicMultimaskViaStability {
                 let st = MaskDecoder.stability(out.masks.p, n, delta: config.stabilityDelta)
                 stability = st
                 if st >= config.stabilityThresh {
-                    selected = [0]
+                    outTokens.append(0)
                 } else {
                     var best = 1
-                    for i in 2..<out.iou.count where out.iou[i] > out.iou[best] { best = i }
-                    selected = [best]
+                    for i in 2..<nm where out.iou[i] > out.iou[best] { best = i }
+                    outTokens.append(best)
                 }
             } else {
-                selected = [0]
+                outTokens.append(0)
             }
-            var masks = [UInt8](repeating: 0, count: selected.count * h * w)
-            var low = [Float](repeating: 0, count: selected.count * n)
-            for (j, m) in selected.enumerated() {
+            let count = outTokens.count
+            outMasks.removeAll(keepingCapacity: true)
+            outMasks.append(contentsOf: repeatElement(0, count: count * h * w))
+            outLogits.removeAll(keepingCapacity: true)
+            outLogits.append(contentsOf: repeatElement(0, count: count * n))
+            outIoU.removeAll(keepingCapacity: true)
+            for j in 0..<count {
+                let m = outTokens[j]
+                outIoU.append(out.iou[m])
                 let src = out.masks.p + m * n
                 if active, let m3 {
                     try runMR(src, j)
@@ -432,12 +464,16 @@ public final class SAM2ImagePredictor {
                     e.resize(SAM2R_RESIZE_BILINEAR, src, inH: lr, inW: lr, c: 1, up.p, outH: h, outW: w, scratch: scratch)
                 }
                 e.tap("output.mask_logits.\(j)", up.p, h * w)
-                for i in 0..<(h * w) where up.p[i] > 0 { masks[j * h * w + i] = 1 }
-                for i in 0..<n { low[j * n + i] = min(max(src[i], -32), 32) }
+                outMasks.withUnsafeMutableBufferPointer { mb in
+                    for i in 0..<(h * w) where up.p[i] > 0 { mb[j * h * w + i] = 1 }
+                }
+                outLogits.withUnsafeMutableBufferPointer { lb in
+                    for i in 0..<n { lb[j * n + i] = min(max(src[i], -32), 32) }
+                }
             }
-            result = SAM2Prediction(count: selected.count, height: h, width: w, masks: masks,
-                                    iou: selected.map { out.iou[$0] }, lowResLogits: low, lowResSize: lr,
-                                    objectScore: out.objectScore, refined: active, maskTokens: selected, stability: stability)
+            result = SAM2Prediction(count: count, height: h, width: w, masks: outMasks, iou: outIoU,
+                                    lowResLogits: outLogits, lowResSize: lr,
+                                    objectScore: out.objectScore, refined: active, maskTokens: outTokens, stability: stability)
         }
         if let m3 { try e.ws.release(m3) }
         if let u = out.upscaled { try e.ws.release(u) }

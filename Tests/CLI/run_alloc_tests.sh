@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Zero heap allocations per inference after load (issue #5): `sam2r bench` of an OPTIMIZED build counts every
+# allocation between the start of setImage and the end of predict (libsam2r-alloccount.so, LD_PRELOAD) and must
+# report 0 — plain fp32 at 1 and 2 threads, multimask, the refiner (local_views 0 and 4), and an int8 .sam2q.
+# The counter is shown to be live first (the first inference at a new size plans and allocates).
+# Usage: Tests/CLI/run_alloc_tests.sh path/to/release/sam2r
+set -u
+BIN=${1:?usage: run_alloc_tests.sh path/to/release/sam2r}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+G=$ROOT/Tests/Goldens/micro
+R=$ROOT/Tests/Goldens/refiner-micro
+TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+field() { python3 -c 'import json,sys; v=json.loads(sys.argv[2]).get(sys.argv[1], "MISSING"); print("null" if v is None else v)' "$1" "$2"; }
+
+check() {  # check LABEL ARGS...: bench --json, 0 allocations during inference, > 0 at the first inference
+  local label=$1; shift
+  local out; out=$("$BIN" bench "$@" --runs 1 --json 2>/dev/null)
+  local n first
+  n=$(field heap_allocations_during_inference "$out"); first=$(field heap_allocations_first_inference "$out")
+  [ "$first" != null ] && [ "$first" -gt 0 ] 2>/dev/null && ok || bad "$label: counter not live (first inference $first)"
+  [ "$n" = 0 ] && ok || bad "$label: $n heap allocation(s) during setImage + predict"
+  echo "$label: heap allocations during inference $n (first inference $first)"
+}
+
+IMG=(--image "$G/images/chelsea.png")
+check "micro fp32 1 thread" --model "$G/checkpoint.pt" --config "$G/config.json" "${IMG[@]}" --threads 1
+check "micro fp32 2 threads" --model "$G/checkpoint.pt" --config "$G/config.json" "${IMG[@]}" --threads 2
+check "micro fp32 multimask" --model "$G/checkpoint.pt" --config "$G/config.json" "${IMG[@]}" --threads 1 --multimask
+check "micro-refiner lv0" --model "$R/checkpoint.safetensors" --config "$R/config.json" "${IMG[@]}" --threads 2
+sed 's/"local_views": 0/"local_views": 4/' "$R/config.json" > "$TMP/lv4.json"
+grep -q '"local_views": 4' "$TMP/lv4.json" && ok || bad "could not make a local_views 4 config"
+check "micro-refiner lv4" --model "$R/checkpoint.safetensors" --config "$TMP/lv4.json" "${IMG[@]}" --threads 2
+"$BIN" quantize --checkpoint "$G/checkpoint.pt" --config "$G/config.json" --table "$G/int8-table.txt" \
+  --out "$TMP/micro.sam2q" >/dev/null && ok || bad "quantize"
+check "micro int8 .sam2q" --model "$TMP/micro.sam2q" "${IMG[@]}" --threads 2
+
+echo "alloc: $pass passed, $fail failed"
+[ $fail -eq 0 ]
