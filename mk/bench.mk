@@ -20,16 +20,32 @@ BENCH_RUNS       ?= 3
 BENCH_OUT        ?= BENCHMARKS.md
 BENCH_FLAGS      ?=
 
-.PHONY: bench bench-build bench-quick bench-model test-bench-cli bench-sqnr
+.PHONY: bench bench-build bench-quick bench-model test-bench-cli bench-sqnr bench-sam2q
 
 bench-build:
 	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product sam2r
 	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product sam2r-alloccount
 
+# sam2r's int8 model of the bench checkpoint, default settings: calibrate on the 4 calibration photos, quantize.
+BENCH_SAM2Q  ?= $(dir $(BENCH_CHECKPOINT))model.sam2q
+PHOTOS_DIR   ?= out/photos
+
+$(PHOTOS_DIR)/calib:
+	$(PY) tools/bench/export_photos.py $(PHOTOS_DIR)
+
+$(BENCH_SAM2Q): $(BENCH_CHECKPOINT) | bench-build $(PHOTOS_DIR)/calib
+	$(BENCH_BIN)/sam2r calibrate --checkpoint $(BENCH_CHECKPOINT) --config $(BENCH_CONFIG) --images $(PHOTOS_DIR)/calib \
+	    --quiet --out $(basename $@).table.txt
+	$(BENCH_BIN)/sam2r quantize --checkpoint $(BENCH_CHECKPOINT) --config $(BENCH_CONFIG) \
+	    --table $(basename $@).table.txt --out $@
+
+bench-sam2q: $(BENCH_SAM2Q)
+
 bench: bench-build
 	@test -x $(PY) || { echo "bench: $(PY) missing, run 'make venv' first"; exit 1; }
+	@$(MAKE) --no-print-directory bench-sam2q
 	$(PY) tools/bench/bench.py --checkpoint $(BENCH_CHECKPOINT) --config $(BENCH_CONFIG) --seed $(TINY_SEED) \
-	    --threads $(BENCH_THREADS) --runs $(BENCH_RUNS) --sam2r $(BENCH_BIN)/sam2r --out $(BENCH_OUT) $(BENCH_FLAGS)
+	    --threads $(BENCH_THREADS) --runs $(BENCH_RUNS) --sam2r $(BENCH_BIN)/sam2r --sam2q $(BENCH_SAM2Q) --out $(BENCH_OUT) $(BENCH_FLAGS)
 
 bench-quick: bench-build
 	@test -x $(PY) || { echo "bench-quick: $(PY) missing, run 'make venv' first"; exit 1; }

@@ -191,13 +191,11 @@ def main(argv=None):
         configs.append(("ONNX Runtime (quantize_static¹)", "int8",
                         [py, peer_py, "ort", "--onnx", onnx8, "--size", str(size)] + common))
     if "sam2r-int8" in systems:
-        # HOOK (sam2r int8): runs once a .sam2q model exists; the command line is a guess at the future interface
-        # (`sam2r bench --model X.sam2q`), adjust here when the int8 runtime lands.
+        # The int8 model file carries its config (`make bench` makes it with sam2r calibrate + quantize).
         if os.path.exists(sam2q):
-            configs.append(("sam2r", "int8", [a.sam2r, "bench", "--model", sam2q, "--config", a.config, "--json"]
-                            + common))
+            configs.append(("sam2r", "int8", [a.sam2r, "bench", "--model", sam2q, "--json"] + common))
         else:
-            notes.append("sam2r int8: skipped, no .sam2q model at %s (hook in tools/bench/bench.py)" % sam2q)
+            notes.append("sam2r int8: skipped, no .sam2q model at %s (make bench-sam2q)" % sam2q)
 
     for system, prec, tmpl in configs:
         for t in a.threads:
