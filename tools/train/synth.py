@@ -111,7 +111,7 @@ def _background(rng, pool: Pool, h: int, w: int) -> np.ndarray:
 
 def _fill(rng, pool: Pool, h: int, w: int) -> np.ndarray:
     """Object appearance over its bounding box: tinted photo/texture crop or a noisy colour ramp."""
-    if rng.random() < 0.35:
+    if rng.random() < 0.6:
         x = _crop(rng, pool.all[int(rng.integers(len(pool.all)))], h, w, (0.8, 3.0))
         tint = rng.uniform(0.3, 1.0, size=3).astype(np.float32)
         x = _jitter(rng, x * tint + rng.uniform(-0.1, 0.3, size=3).astype(np.float32), 0.5)
