@@ -93,11 +93,11 @@ def main(argv=None):
     ap.add_argument("--scenes", type=int, default=400, help="training scenes (generated first, in memory)")
     ap.add_argument("--steps", type=int, default=2500, help="planned steps (the time budget may end the run first)")
     ap.add_argument("--batch", type=int, default=4, help="images per step")
-    ap.add_argument("--prompts", type=int, default=12,
+    ap.add_argument("--prompts", type=int, default=8,
                     help="prompts per image (targets drawn with replacement): decoder passes are cheap next to the "
                          "encoder, and every prompt adds supervision for it (SAM trains on many masks per image)")
     ap.add_argument("--mr-images", type=int, default=4, help="images per step whose first prompt goes through MR")
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--loss-res", choices=("low", "full"), default="low",
                     help="decoder-mask losses at the low-res logits' size (GT area-averaged) or upsampled to S")
