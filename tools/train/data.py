@@ -1,8 +1,8 @@
 """Training data in the model frame: synthetic scenes resized to S x S, per-target masks and prompt samplers.
 
-The image goes through the same resize as Meta's SAM2Transforms (torchvision Resize((S, S)) on the [0, 1] tensor,
-antialiased bilinear, aspect ratio NOT kept) and the same normalization, so training sees what the predictor feeds
-the encoder. A target's mask is resized the same way and thresholded at 0.5. Clicks and boxes are drawn in the
+The image is resized to S x S like Meta's SAM2Transforms does (antialiased bilinear, aspect ratio NOT kept; PIL's
+resize here, 10x cheaper than torchvision's, differing by rounding only) and normalized the same way, so training
+sees what the predictor feeds the encoder. A target's mask is resized the same way and thresholded at 0.5. Clicks and boxes are drawn in the
 model frame (S x S pixels) with the same rules as synth.sample_prompt, from pixel lists precomputed per target.
 """
 

@@ -1,8 +1,9 @@
 """Training losses (SAM / SAM2 style): sigmoid focal + dice on masks, MSE on the IoU predictions.
 
-Weights as in SAM2's training config: focal x 20, dice x 1, IoU x 1. Every mask loss is computed at the model input
-resolution S: the decoder's low-res logits (S/4) are bilinearly upsampled first, which is exactly the mask Meta's
-predictor thresholds, so "plain" training optimizes what the plain predictor outputs.
+Weights as in SAM2's training config: focal x 20, dice x 1, IoU x 1. The decoder's low-res logits (S/4) are compared
+either with the area-averaged ground truth at S/4 (train.py --loss-res low, the default: 16x cheaper) or, upsampled
+bilinearly to S first, with the full-resolution ground truth (--loss-res full: exactly the mask Meta's predictor
+thresholds). MR's output is always compared at S.
 """
 
 from __future__ import annotations
