@@ -11,6 +11,7 @@
 #
 # The tiny checkpoint is created (make_checkpoint.py, seed $(TINY_SEED)) when missing. Needs the venv (make venv).
 
+OUT_REF          ?= out/reference
 BENCH_SCRATCH    ?= .build-bench
 BENCH_BIN        := $(BENCH_SCRATCH)/release
 BENCH_CHECKPOINT ?= $(OUT_REF)/tiny/checkpoint.pt
