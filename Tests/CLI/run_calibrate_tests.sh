@@ -29,8 +29,15 @@ PY
 nexp=$(grep -c . "$TMP/expected.txt")
 [ "$nexp" -gt 50 ] && ok || bad "expected GEMM list too short ($nexp)"
 
-# --- default method (mse), default prompts, progress silenced
-"$BIN" calibrate "${MODEL[@]}" --images "$G/images" --threads 2 --quiet --out "$TMP/t.txt" 2>"$TMP/err.txt"
+# --- default scope: image-side GEMMs as entries, the prompt/mask side as '# float: ' lines (docs/quantization-table.md)
+"$BIN" calibrate "${MODEL[@]}" --images "$G/images" --threads 2 --quiet --out "$TMP/scope.txt" 2>/dev/null
+grep -v '^#' "$TMP/scope.txt" | awk 'NF == 11 { print $1 }' | sort > "$TMP/scope-int8.txt"
+sed -n 's/^# float: //p' "$TMP/scope.txt" | awk 'NF == 11 { print $1 }' | sort > "$TMP/scope-float.txt"
+grep '^image_encoder\.' "$TMP/expected.txt" | diff -q - "$TMP/scope-int8.txt" >/dev/null && ok || bad "default scope: int8 entries are not the image encoder's GEMMs"
+grep -v '^image_encoder\.' "$TMP/expected.txt" | diff -q - "$TMP/scope-float.txt" >/dev/null && ok || bad "default scope: '# float:' lines are not the other GEMMs"
+
+# --- every GEMM (--scope all), default method (mse), default prompts, progress silenced
+"$BIN" calibrate "${MODEL[@]}" --images "$G/images" --scope all --threads 2 --quiet --out "$TMP/t.txt" 2>"$TMP/err.txt"
 rc=$?
 [ $rc -eq 0 ] && ok || bad "calibrate exit $rc: $(cat "$TMP/err.txt")"
 [ ! -s "$TMP/err.txt" ] && ok || bad "--quiet still wrote to stderr: $(cat "$TMP/err.txt")"
@@ -44,7 +51,7 @@ grep -q '^image_encoder.trunk.blocks.3.mlp.layers.1 s8-asym ' "$TMP/t.txt" && ok
 grep -q '^image_encoder.trunk.blocks.3.attn.qkv s8-sym .* zp=0 ' "$TMP/t.txt" && ok || bad "qkv input not s8-sym zp=0"
 
 # --- deterministic: same inputs, same table
-"$BIN" calibrate "${MODEL[@]}" --images "$G/images" --threads 1 --quiet --out "$TMP/t2.txt"
+"$BIN" calibrate "${MODEL[@]}" --images "$G/images" --scope all --threads 1 --quiet --out "$TMP/t2.txt"
 cmp -s "$TMP/t.txt" "$TMP/t2.txt" && ok || bad "two runs gave different tables"
 
 # --- every method, progress bar on stderr
