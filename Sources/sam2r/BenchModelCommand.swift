@@ -94,6 +94,7 @@ struct BenchModelCommand: ParsableCommand {
         let predictor: SAM2ImagePredictor
         if let modelFile {
             predictor = try SAM2ImagePredictor(config: cfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
+            modelFile.releaseResidentPages()
         } else {
             predictor = try SAM2ImagePredictor(config: cfg, weights: openCheckpoint(model, config: cfg), threads: nThreads)
         }

@@ -118,6 +118,7 @@ struct RunCommand: ParsableCommand {
         let predictor: SAM2ImagePredictor
         if let modelFile {
             predictor = try SAM2ImagePredictor(config: runCfg, weights: try ModelFileWeights(modelFile), threads: nThreads)
+            modelFile.releaseResidentPages()
         } else {
             let ckpt = try openCheckpoint(checkpoint, config: fileCfg)
             // The profile's float_ops stay float, as `sam2r quantize --profile` keeps them.
