@@ -6,14 +6,8 @@
 # Usage: Tests/CLI/run_alloc_tests.sh path/to/release/sam2r
 set -u
 BIN=${1:?usage: run_alloc_tests.sh path/to/release/sam2r}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-G=$ROOT/Tests/Goldens/micro
+source "$(dirname "$0")/lib.sh"
 R=$ROOT/Tests/Goldens/refiner-micro
-TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-field() { python3 -c 'import json,sys; v=json.loads(sys.argv[2]).get(sys.argv[1], "MISSING"); print("null" if v is None else v)' "$1" "$2"; }
 
 check() {  # check LABEL ARGS...: bench --json, 0 allocations during inference, > 0 at the first inference
   local label=$1; shift
@@ -37,5 +31,4 @@ check "micro-refiner lv4" --model "$R/checkpoint.safetensors" --config "$TMP/lv4
   --out "$TMP/micro.sam2q" >/dev/null && ok || bad "quantize"
 check "micro int8 .sam2q" --model "$TMP/micro.sam2q" "${IMG[@]}" --threads 2
 
-echo "alloc: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish alloc

@@ -5,15 +5,9 @@
 # (build both products first: `swift build` builds every product, including sam2r-alloccount)
 set -u
 BIN=${1:?usage: run_bench_tests.sh path/to/sam2r}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-G=$ROOT/Tests/Goldens/micro
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+source "$(dirname "$0")/lib.sh"
 MODEL=(--model "$G/checkpoint.pt" --config "$G/config.json")
 
-# field NAME JSON: prints the value of a top-level field (number/null/string) of a one-line JSON object
-field() { python3 -c 'import json,sys; v=json.loads(sys.argv[2]).get(sys.argv[1], "MISSING"); print("null" if v is None else v)' "$1" "$2"; }
 isint() { [[ "$1" =~ ^[0-9]+$ ]]; }
 
 out=$("$BIN" bench "${MODEL[@]}" --runs 1 --threads 1 --json); rc=$?
@@ -53,5 +47,4 @@ err=$("$BIN" bench --model "$ROOT/nonexistent.pt" --config "$G/config.json" --ru
 err=$("$BIN" bench "${MODEL[@]}" --runs 0 2>&1 >/dev/null); rc=$?
 [ $rc -ne 0 ] && [[ "$err" == error:* ]] && ok || bad "--runs 0: rc=$rc $err"
 
-echo "bench: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish bench

@@ -6,13 +6,7 @@
 # Usage: Tests/CLI/run_calibrate_tests.sh path/to/sam2r
 set -u
 BIN=${1:?usage: run_calibrate_tests.sh path/to/sam2r}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-G=$ROOT/Tests/Goldens/micro
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+source "$(dirname "$0")/lib.sh"
 MODEL=(--checkpoint "$G/checkpoint.pt" --config "$G/config.json")
 
 # The GEMMs of the micro model, from the checkpoint alone.
@@ -95,5 +89,4 @@ expect_error "point outside" "chelsea.png: prompt 0" calibrate "${MODEL[@]}" --i
 expect_error "tiny config on micro weights" "config tiny" calibrate --checkpoint "$G/checkpoint.pt" --images "$TMP/one" --quiet --out "$TMP/e.txt"
 expect_error "unwritable out" "does not exist" calibrate "${MODEL[@]}" --images "$TMP/one" --quiet --out "$TMP/no/dir/t.txt"
 
-echo "calibrate: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish calibrate

@@ -4,13 +4,7 @@
 # Usage: Tests/CLI/run_cli_tests.sh path/to/sam2r
 set -u
 BIN=${1:?usage: run_cli_tests.sh path/to/sam2r}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-G=$ROOT/Tests/Goldens/micro
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+source "$(dirname "$0")/lib.sh"
 
 MODEL=(--checkpoint "$G/checkpoint.pt" --config "$G/config.json")
 IMG=(--image "$G/images/astronaut.png")
@@ -101,5 +95,4 @@ SAM2R_ISA=avx1024 expect_error "forced unsupported ISA" "not a variant" cpu
 SAM2R_ISA=neon expect_error "forced ISA of another architecture" "not supported by this CPU" cpu
 expect_error "unknown subcommand" "nope" nope
 
-echo "cli: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish cli

@@ -6,13 +6,7 @@
 # Usage: Tests/CLI/run_eval_tests.sh path/to/sam2r
 set -u
 BIN=${1:?usage: run_eval_tests.sh path/to/sam2r}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-G=$ROOT/Tests/Goldens/micro
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+source "$(dirname "$0")/lib.sh"
 MODEL=(--reference "$G/checkpoint.pt" --config "$G/config.json" --candidate-table "$G/int8-table.txt")
 mkdir -p "$TMP/two"; cp "$G/images/coffee.png" "$G/images/chelsea.png" "$TMP/two/"
 
@@ -110,5 +104,4 @@ expect_error "unwritable report" "does not exist" eval "${MODEL[@]}" --images "$
 echo '{"other.png": [{"points": [[1, 1, 1]]}]}' > "$TMP/bad.json"
 expect_error "prompts for a missing image" "other.png" eval "${MODEL[@]}" --images "$TMP/two" --prompts "$TMP/bad.json" --quiet
 
-echo "eval: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish eval

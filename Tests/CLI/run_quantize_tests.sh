@@ -6,13 +6,7 @@
 # Usage: Tests/CLI/run_quantize_tests.sh path/to/sam2r
 set -u
 BIN=${1:?usage: run_quantize_tests.sh path/to/sam2r}
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-G=$ROOT/Tests/Goldens/micro
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-pass=0; fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+source "$(dirname "$0")/lib.sh"
 MODEL=(--checkpoint "$G/checkpoint.pt" --config "$G/config.json")
 IMG=(--image "$G/images/coffee.png")
 
@@ -159,5 +153,4 @@ expect_error "arena budget (run)" 1 "profile 'small-budget' allows 100000" run -
 expect_error "missing table" 1 "cannot read" quantize "${MODEL[@]}" --table "$TMP/none.txt" --out "$TMP/out.sam2q"
 expect_error "output directory missing" 1 "does not exist" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --out "$TMP/no/dir/out.sam2q"
 
-echo "quantize: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish quantize
