@@ -55,7 +55,9 @@ $(FUZZ_DIR)/fuzz-png $(FUZZ_DIR)/fuzz-jpeg: $(FUZZ_DIR)/fuzz-%: Fuzz/c/fuzz_imag
 # One target: FUZZ_SECONDS of fuzzing from the seed corpus plus what earlier runs kept.
 # Swift targets run without leak checks (-detect_leaks=0, and none at exit): Foundation keeps a few
 # process-wide allocations, and pickle self-cycles leak (docs/hardening.md, finding 8).
+# A target whose binary is missing is built first (a stale one is not: `make fuzz-build` rebuilds).
 $(addprefix fuzz-,$(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)): fuzz-%:
+	@test -x $(call fuzz_binary,$*) || $(MAKE) --no-print-directory $(if $(filter $(SWIFT_FUZZ_TARGETS),$*),fuzz-build-swift,fuzz-build-c)
 	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts $(FUZZ_DIR)/logs
 	@log=$(FUZZ_DIR)/logs/$*.log; \
 	$(if $(filter $(SWIFT_FUZZ_TARGETS),$*),ASAN_OPTIONS=detect_leaks=0) $(FUZZ_NICE) $(call fuzz_binary,$*) -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
