@@ -9,20 +9,8 @@ source "$(dirname "$0")/lib.sh"
 MODEL=(--checkpoint "$G/checkpoint.pt" --config "$G/config.json")
 IMG=(--image "$G/images/astronaut.png")
 
-# expect_error NAME EXPECTED-FRAGMENT ARGS... : exit status non-zero, one line starting "error: " that
-# contains the fragment, and no mask file written.
-expect_error() {
-  local name=$1 frag=$2; shift 2
-  rm -f "$TMP/out.png"
-  local out rc
-  out=$("$BIN" "$@" 2>&1 >/dev/null); rc=$?
-  if [ $rc -eq 0 ]; then bad "$name: exit 0"; return; fi
-  if [ "$(printf '%s\n' "$out" | grep -c .)" -ne 1 ]; then bad "$name: not one line: $out"; return; fi
-  case "$out" in error:*) ;; *) bad "$name: does not start with 'error:': $out"; return ;; esac
-  case "$out" in *"$frag"*) ;; *) bad "$name: '$out' lacks '$frag'"; return ;; esac
-  if [ -e "$TMP/out.png" ]; then bad "$name: left $TMP/out.png behind"; return; fi
-  ok
-}
+# What a failing command must not leave behind (expect_exit / expect_error, Tests/CLI/lib.sh).
+OUTPUTS=("$TMP/out.png")
 
 # --- a real run: every output written, scores as Meta's predictor gave them (manifest: 0.2031 0.4646 0.3116)
 out=$("$BIN" run "${MODEL[@]}" "${IMG[@]}" --point 72,40 --multimask --threads 2 \

@@ -10,21 +10,8 @@ source "$(dirname "$0")/lib.sh"
 MODEL=(--checkpoint "$G/checkpoint.pt" --config "$G/config.json")
 IMG=(--image "$G/images/coffee.png")
 
-# expect_error NAME EXPECTED-EXIT FRAGMENT ARGS...: that exit status, one line "error: …" with the
-# fragment, neither out.png nor out.sam2q written.
-expect_error() {
-  local name=$1 code=$2 frag=$3; shift 3
-  rm -f "$TMP/out.png" "$TMP/out.sam2q"
-  local out rc
-  out=$("$BIN" "$@" 2>&1 >/dev/null); rc=$?
-  if [ $rc -ne "$code" ]; then bad "$name: exit $rc, expected $code ($out)"; return; fi
-  if [ "$(printf '%s\n' "$out" | grep -c .)" -ne 1 ]; then bad "$name: not one line: $out"; return; fi
-  case "$out" in error:*) ;; *) bad "$name: does not start with 'error:': $out"; return ;; esac
-  case "$out" in *"$frag"*) ;; *) bad "$name: '$out' lacks '$frag'"; return ;; esac
-  if [ -e "$TMP/out.png" ] || [ -e "$TMP/out.sam2q" ]; then bad "$name: left an output file behind"; return; fi
-  if ls -a "$TMP" | grep -q '\.tmp-'; then bad "$name: left a temporary file behind"; return; fi
-  ok
-}
+# What a failing command must not leave behind (expect_exit / expect_error, Tests/CLI/lib.sh).
+OUTPUTS=("$TMP/out.png" "$TMP/out.sam2q")
 
 # --- quantize: summary, file written
 out=$("$BIN" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --threads 2 --out "$TMP/m.sam2q"); rc=$?
@@ -101,25 +88,25 @@ case "$out" in *" 0 int8 GEMMs, 105 float GEMMs"*) ok ;; *) bad "precision fp32 
 cmp -s "$TMP/f32a.npy" "$TMP/f32b.npy" && ok || bad "all-fp32 model file differs from the fp32 checkpoint run"
 
 # --- usage errors with a .sam2q
-expect_error "--config with .sam2q" 64 "carries its own config" run --checkpoint "$TMP/m.sam2q" --config tiny "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
-expect_error "--table with .sam2q" 64 "already quantized" run --checkpoint "$TMP/m.sam2q" --table "$G/int8-table.txt" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_exit "--config with .sam2q" 64 "carries its own config" run --checkpoint "$TMP/m.sam2q" --config tiny "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_exit "--table with .sam2q" 64 "already quantized" run --checkpoint "$TMP/m.sam2q" --table "$G/int8-table.txt" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
 
 # --- corrupted, truncated, mislabelled files: one line before any tensor is used
 size=$(stat -c %s "$TMP/m.sam2q")
 cp "$TMP/m.sam2q" "$TMP/flip.sam2q"
 printf '\x55' | dd of="$TMP/flip.sam2q" bs=1 seek=$((size - 1000)) conv=notrunc 2>/dev/null
-expect_error "corrupted data" 1 "section 'data' checksum mismatch" run --checkpoint "$TMP/flip.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
-expect_error "inspect corrupted" 1 "flip.sam2q: section 'data' checksum mismatch" inspect "$TMP/flip.sam2q"
+expect_exit "corrupted data" 1 "section 'data' checksum mismatch" run --checkpoint "$TMP/flip.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_exit "inspect corrupted" 1 "flip.sam2q: section 'data' checksum mismatch" inspect "$TMP/flip.sam2q"
 cp "$TMP/m.sam2q" "$TMP/hdr.sam2q"
 printf '\x07' | dd of="$TMP/hdr.sam2q" bs=1 seek=20 conv=notrunc 2>/dev/null
-expect_error "corrupted header" 1 "header checksum mismatch" run --checkpoint "$TMP/hdr.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_exit "corrupted header" 1 "header checksum mismatch" run --checkpoint "$TMP/hdr.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
 head -c $((size / 2)) "$TMP/m.sam2q" > "$TMP/half.sam2q"
-expect_error "truncated" 1 "truncated: $((size / 2)) bytes, header says $size" run --checkpoint "$TMP/half.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_exit "truncated" 1 "truncated: $((size / 2)) bytes, header says $size" run --checkpoint "$TMP/half.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
 head -c 30 "$TMP/m.sam2q" > "$TMP/tiny.sam2q"
-expect_error "truncated header" 1 "shorter than the 64-byte header" inspect "$TMP/tiny.sam2q"
-expect_error "missing file" 1 "cannot open" inspect "$TMP/none.sam2q"
+expect_exit "truncated header" 1 "shorter than the 64-byte header" inspect "$TMP/tiny.sam2q"
+expect_exit "missing file" 1 "cannot open" inspect "$TMP/none.sam2q"
 cp "$G/int8-table.txt" "$TMP/not-a-model.sam2q"
-expect_error "not a model file" 1 "bad magic" run --checkpoint "$TMP/not-a-model.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_exit "not a model file" 1 "bad magic" run --checkpoint "$TMP/not-a-model.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
 
 # A config section that is not a valid config (checksums recomputed, so only the config check can catch it).
 python3 - "$TMP/m.sam2q" "$TMP/badcfg.sam2q" <<'PY'
@@ -137,20 +124,20 @@ struct.pack_into("<I", b, 32, zlib.crc32(bytes(b[d:d + 32 * count])))
 struct.pack_into("<I", b, 60, zlib.crc32(bytes(b[0:60])))
 open(sys.argv[2], "wb").write(b)
 PY
-expect_error "config section" 1 "badcfg.sam2q: config section is not a valid model config JSON" run --checkpoint "$TMP/badcfg.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
+expect_exit "config section" 1 "badcfg.sam2q: config section is not a valid model config JSON" run --checkpoint "$TMP/badcfg.sam2q" "${IMG[@]}" --point 5,5 --mask-out "$TMP/out.png"
 
 # --- quantize refuses before writing: a table for another model, a budget too small
 sed -e 's/^image_encoder.trunk.blocks.0.attn.qkv \(.*\) in=8 /image_encoder.trunk.blocks.0.attn.qkv \1 in=96 /' \
     -e 's/^sam_mask_decoder.iou_prediction_head.layers.0 /sam_mask_decoder.iou_head.layers.0 /' "$G/int8-table.txt" > "$TMP/other.txt"
-expect_error "table for another model" 1 "2 mismatched tensor(s): image_encoder.trunk.blocks.0.attn.qkv (in=96, model has 8)" \
+expect_exit "table for another model" 1 "2 mismatched tensor(s): image_encoder.trunk.blocks.0.attn.qkv (in=96, model has 8)" \
   quantize "${MODEL[@]}" --table "$TMP/other.txt" --out "$TMP/out.sam2q"
 grep -q "sam_mask_decoder.iou_head.layers.0" "$TMP/other.txt" && \
   "$BIN" quantize "${MODEL[@]}" --table "$TMP/other.txt" --out "$TMP/out.sam2q" 2>&1 | grep -q "sam_mask_decoder.iou_head.layers.0 (not a GEMM of the model)" \
   && ok || bad "mismatch list lacks the unknown tensor"
 sed -e 's/"arena_budget_bytes": 805306368/"arena_budget_bytes": 100000/' -e 's/pi5-micro/small-budget/' "$TMP/pi5-micro.json" > "$TMP/budget.json"
-expect_error "arena budget" 1 "profile 'small-budget' allows 100000" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/budget.json" --out "$TMP/out.sam2q"
-expect_error "arena budget (run)" 1 "profile 'small-budget' allows 100000" run --checkpoint "$TMP/m.sam2q" "${IMG[@]}" --point 5,5 --profile "$TMP/budget.json" --mask-out "$TMP/out.png"
-expect_error "missing table" 1 "cannot read" quantize "${MODEL[@]}" --table "$TMP/none.txt" --out "$TMP/out.sam2q"
-expect_error "output directory missing" 1 "does not exist" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --out "$TMP/no/dir/out.sam2q"
+expect_exit "arena budget" 1 "profile 'small-budget' allows 100000" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/budget.json" --out "$TMP/out.sam2q"
+expect_exit "arena budget (run)" 1 "profile 'small-budget' allows 100000" run --checkpoint "$TMP/m.sam2q" "${IMG[@]}" --point 5,5 --profile "$TMP/budget.json" --mask-out "$TMP/out.png"
+expect_exit "missing table" 1 "cannot read" quantize "${MODEL[@]}" --table "$TMP/none.txt" --out "$TMP/out.sam2q"
+expect_exit "output directory missing" 1 "does not exist" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --out "$TMP/no/dir/out.sam2q"
 
 finish quantize
