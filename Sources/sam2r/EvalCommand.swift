@@ -83,7 +83,7 @@ struct EvalCommand: ParsableCommand {
         let ckpt = try openCheckpoint(reference, config: cfg)
         let gemms = try cfg.gemmLayers()
         let ref = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: nThreads)
-        let cand = try makeCandidate(config: cfg, checkpoint: ckpt, modelFile: modelFile, gemms: gemms, threads: nThreads)
+        let cand = try makeCandidate(config: cfg, checkpoint: ckpt, modelFile: modelFile, threads: nThreads)
         if noRefine { ref.refine = false; cand.predictor.refine = false }
         let session = EvalSession(reference: ref, candidate: cand.predictor,
                                   layers: gemms.filter { cand.quantized.contains($0.name) }, samples: layerSamples)
@@ -117,8 +117,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     /// Builds the candidate predictor: the int8 model file, or the reference checkpoint with an int8 table.
-    func makeCandidate(config cfg: ModelConfig, checkpoint: Checkpoint, modelFile: ModelFile?, gemms: [GemmLayer],
-                       threads: Int) throws -> Candidate {
+    func makeCandidate(config cfg: ModelConfig, checkpoint: Checkpoint, modelFile: ModelFile?, threads: Int) throws -> Candidate {
         if let file = modelFile {
             // Same tensors (names and shapes) as the reference's config, else the comparison means nothing.
             let fileCfg = try modelFileConfig(file)
@@ -130,8 +129,7 @@ struct EvalCommand: ParsableCommand {
             return Candidate(predictor: p, quantized: int8, label: file.path)
         }
         let path = candidateTable!
-        let t = try QuantTable.read(path: path)
-        try t.validate(gemms: gemms, fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name, path: path)
+        let t = try checkedTable(path, config: cfg)
         let p = try SAM2ImagePredictor(config: cfg, weights: checkpoint, threads: threads, quantization: t.int8Plan)
         return Candidate(predictor: p, quantized: Set(t.entries.map(\.name)), label: "\(reference) + table \(path)")
     }

@@ -25,13 +25,16 @@ func openCheckpoint(_ path: String, config cfg: ModelConfig) throws -> Checkpoin
 /// The int8 plan of a quantization table checked against `cfg` (every mismatched tensor listed), without
 /// the GEMMs `keepInFloat` names.
 func int8Plan(table path: String, config cfg: ModelConfig, keepInFloat: (String) -> Bool = { _ in false }) throws -> Int8Plan {
-    let t = try QuantTable.read(path: path)
+    try checkedTable(path, config: cfg, keepInFloat: keepInFloat).int8Plan
+}
+
+/// A quantization table checked against `cfg` (every mismatched tensor listed), without the entries
+/// `keepInFloat` names.
+func checkedTable(_ path: String, config cfg: ModelConfig, keepInFloat: (String) -> Bool = { _ in false }) throws -> QuantTable {
+    var t = try QuantTable.read(path: path)
     try t.validate(gemms: cfg.gemmLayers(), fingerprint: QuantTable.fingerprint(config: cfg), modelName: cfg.name, path: path)
-    var plan = Int8Plan()
-    for e in t.entries where !keepInFloat(e.name) {
-        plan[e.name] = (scale: e.params.scale, zeroPoint: Int32(clamping: e.params.zeroPoint))
-    }
-    return plan
+    t.entries.removeAll { keepInFloat($0.name) }
+    return t
 }
 
 /// A path names an int8 model file: the .sam2q extension, or (any name) the file's magic.

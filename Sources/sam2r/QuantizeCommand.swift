@@ -66,7 +66,8 @@ struct QuantizeCommand: ParsableCommand {
         let gemms = try cfg.gemmLayers()
         // A profile keeps its float_ops in float, and everything with precision fp32.
         let keepInFloat = { (name: String) in prof.map { $0.precision == "fp32" || $0.keepsInFloat(name) } ?? false }
-        var plan = try int8Plan(table: table, config: cfg, keepInFloat: keepInFloat)
+        let quant = try checkedTable(table, config: cfg, keepInFloat: keepInFloat)
+        var plan = quant.int8Plan
         var tableText = try String(contentsOfFile: table, encoding: .utf8)
         let calibration = try images.map { dir -> [EvalImage] in
             let files = try imageFiles(dir)
@@ -90,9 +91,7 @@ struct QuantizeCommand: ParsableCommand {
         // 3. Weights: quantized by the model's own scheme (Int8QuantizedGemm), fp32 tensors copied.
         let ckpt = try openCheckpoint(checkpoint, config: cfg)
         if let target = targetIou, let calibration {
-            var t = try QuantTable.read(path: table)
-            t.entries.removeAll { keepInFloat($0.name) }
-            let r = try MixedPrecisionSearch.run(config: cfg, weights: ckpt, table: t, images: calibration,
+            let r = try MixedPrecisionSearch.run(config: cfg, weights: ckpt, table: quant, images: calibration,
                                                  targetIoU: target, threads: nThreads) { printErr("quantize: \($0)") }
             plan = r.table.int8Plan
             tableText = r.table.text()
