@@ -112,6 +112,9 @@ public struct EvalReport {
         if let r = s.gtMIoUReference, let c = s.gtMIoUCandidate, let d = s.gtMIoUDrop {
             md += "| ground-truth mIoU reference / candidate | \(f(r, 4)) / \(f(c, 4)) | drop \(f(d, 4)) |\n"
         }
+        if let r = s.gtBoundaryIoUReference, let c = s.gtBoundaryIoUCandidate {
+            md += "| ground-truth boundary IoU reference / candidate | \(f(r, 4)) / \(f(c, 4)) | drop \(f(r - c, 4)) |\n"
+        }
         if s.chosenMaskFlips > 0 {
             md += "\n**\(s.chosenMaskFlips) case(s) where the candidate returns a different mask than the reference** "
                 + "(marked **FLIP** below).\n"
