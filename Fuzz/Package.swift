@@ -53,6 +53,6 @@ let package = Package(
         fuzzer("FuzzProfile", ["SAM2RProfiles"]),
         fuzzer("FuzzTable", ["SAM2RQuant", "SAM2RHost", "SAM2RModel"]),
         fuzzer("FuzzPrompts", ["SAM2RQuant"]),
-        fuzzer("FuzzModelFile", ["SAM2RModelFile"]),
+        fuzzer("FuzzModelFile", ["SAM2RModelFile", "SAM2REngine"]),
     ]
 )

@@ -3,6 +3,8 @@
 #   make fuzz-build        build every libFuzzer target (Swift: Fuzz/ package; C: PNG/JPEG harness)
 #   make fuzz              run each target FUZZ_SECONDS with its seed corpus; prints executions per target
 #   make fuzz-<target>     one target (unpickler zip torch safetensors npy profile table prompts modelfile png jpeg)
+#                          FUZZ_RUNS=N: stop after N executions instead of FUZZ_SECONDS (counts right even when a
+#                          loaded machine deschedules the niced fuzzer)
 #   make test-malformed    the malformed-input corpus (Tests/Malformed) through every reader (seconds)
 #   make test-malformed-cli  malformed profiles, tables, prompt files through the sam2r CLI: one-line error, exit 1
 #   make test-sanitize     kernel harness and the reader tests under ASan + UBSan
@@ -18,6 +20,13 @@ FUZZ_SCRATCH   ?= .build-fuzz
 FUZZ_TIMEOUT   ?= 120
 FUZZ_RSS_MB    ?= 2048
 FUZZ_FLAGS     ?=
+# Executions per run (libFuzzer -runs); empty: FUZZ_SECONDS alone decides. FUZZ_SECONDS=0 with FUZZ_RUNS: no time limit.
+FUZZ_RUNS      ?=
+# Swift targets: no leak checks (see below), and no allocation stacks: ASan unwinds and stores the stack of
+# every malloc and free for its reports, a quarter to half of the CPU time of the allocation-heavy Swift
+# readers. Errors are caught all the same and the reproducer is saved; re-run it with ASAN_OPTIONS unset
+# for the allocation and free stacks.
+FUZZ_SWIFT_ASAN ?= detect_leaks=0:malloc_context_size=0
 SWIFT_FUZZ_TARGETS := unpickler zip torch safetensors npy profile table prompts modelfile
 C_FUZZ_TARGETS     := png jpeg
 FUZZ_TARGETS   ?= $(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)
@@ -35,6 +44,10 @@ fuzz_product = $(if $(filter unpickler,$1),FuzzUnpickler,$(if $(filter zip,$1),F
   $(filter table,$1),FuzzTable,$(if $(filter prompts,$1),FuzzPrompts,$(if $(filter modelfile,$1),FuzzModelFile)))))))))
 # Targets with a libFuzzer dictionary (Fuzz/dict/<t>.dict: keywords and special number spellings).
 fuzz_dict = $(if $(wildcard Fuzz/dict/$1.dict),-dict=Fuzz/dict/$1.dict)
+# Input size limits where the default (the largest seed) would make most executions slow: the table's
+# largest seed is the whole 18 KB micro table, and the parser's cost grows with the input; 8 KiB still
+# holds a line over the reader's 4096-byte limit plus header and entries around it.
+fuzz_max_len = $(if $(filter table,$1),-max_len=8192)
 fuzz_binary = $(if $(filter $(C_FUZZ_TARGETS),$1),$(FUZZ_DIR)/fuzz-$1,$(SWIFT_FUZZ_BIN)/$(call fuzz_product,$1))
 
 .PHONY: fuzz fuzz-build fuzz-build-swift fuzz-build-c $(addprefix fuzz-,$(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)) \
@@ -59,12 +72,12 @@ $(FUZZ_DIR)/fuzz-png $(FUZZ_DIR)/fuzz-jpeg: $(FUZZ_DIR)/fuzz-%: Fuzz/c/fuzz_imag
 $(addprefix fuzz-,$(SWIFT_FUZZ_TARGETS) $(C_FUZZ_TARGETS)): fuzz-%:
 	@test -x $(call fuzz_binary,$*) || $(MAKE) --no-print-directory $(if $(filter $(SWIFT_FUZZ_TARGETS),$*),fuzz-build-swift,fuzz-build-c)
 	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/artifacts $(FUZZ_DIR)/logs
-	@log=$(FUZZ_DIR)/logs/$*.log; \
-	$(if $(filter $(SWIFT_FUZZ_TARGETS),$*),ASAN_OPTIONS=detect_leaks=0) $(FUZZ_NICE) $(call fuzz_binary,$*) -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
-	  -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 $(if $(filter $(SWIFT_FUZZ_TARGETS),$*),-detect_leaks=0) \
-	  -artifact_prefix=$(FUZZ_DIR)/artifacts/$*- $(call fuzz_dict,$*) $(FUZZ_FLAGS) $(FUZZ_DIR)/corpus/$* Fuzz/corpus/$* >$$log 2>&1; rc=$$?; \
+	@log=$(FUZZ_DIR)/logs/$*.log; t0=$$(date +%s); \
+	$(if $(filter $(SWIFT_FUZZ_TARGETS),$*),ASAN_OPTIONS=$(FUZZ_SWIFT_ASAN)) $(FUZZ_NICE) $(call fuzz_binary,$*) -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+	  -rss_limit_mb=$(FUZZ_RSS_MB) -print_final_stats=1 $(if $(filter $(SWIFT_FUZZ_TARGETS),$*),-detect_leaks=0) $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) \
+	  -artifact_prefix=$(FUZZ_DIR)/artifacts/$*- $(call fuzz_dict,$*) $(call fuzz_max_len,$*) $(FUZZ_FLAGS) $(FUZZ_DIR)/corpus/$* Fuzz/corpus/$* >$$log 2>&1; rc=$$?; \
 	n=$$(grep -o 'number_of_executed_units: [0-9]*' $$log | tail -1 | grep -o '[0-9]*$$'); \
-	printf 'fuzz %-12s %10s executions in %ss (corpus %s files)%s\n' $* "$${n:-?}" $(FUZZ_SECONDS) \
+	printf 'fuzz %-12s %10s executions in %ss (corpus %s files)%s\n' $* "$${n:-?}" $$(( $$(date +%s) - t0 )) \
 	  "$$(ls $(FUZZ_DIR)/corpus/$* | wc -l)" "$$( [ $$rc -eq 0 ] || echo "  FAILED rc=$$rc, see $$log")"; \
 	if [ $$rc -ne 0 ]; then grep -E 'ERROR|SUMMARY|Fatal error|Test unit written' $$log | head -5; exit 1; fi
 

@@ -94,6 +94,18 @@ public struct QuantTable: Equatable, Sendable {
 
     // MARK: - Text
 
+    /// A calibrator label as a table field: `percentile 99.9` is written `percentile:99.9` (one field).
+    static func field(_ label: String) -> String { replacing(UInt8(ascii: " "), UInt8(ascii: ":"), in: label) }
+    /// A calibrator field read back as its label.
+    static func label(_ field: String) -> String { replacing(UInt8(ascii: ":"), UInt8(ascii: " "), in: field) }
+
+    /// `s` with every ASCII byte `a` replaced by `b`: a literal replacement like Foundation's
+    /// `replacingOccurrences(of:with:)`, without its NSString round trip per field.
+    static func replacing(_ a: UInt8, _ b: UInt8, in s: String) -> String {
+        guard s.utf8.contains(a) else { return s }
+        return String(decoding: s.utf8.map { $0 == a ? b : $0 }, as: UTF8.self)
+    }
+
     /// A Float that reads back bit-exactly (Swift's shortest round-trip form).
     static func num(_ x: Float) -> String { x.isFinite ? "\(x)" : "0" }
 
@@ -103,7 +115,7 @@ public struct QuantTable: Equatable, Sendable {
         s += "format \(QuantTable.formatVersion)\n"
         s += "model \(modelName)\n"
         s += "fingerprint \(fingerprint)\n"
-        s += "calibrator \(calibrator.replacingOccurrences(of: " ", with: ":"))\n"
+        s += "calibrator \(QuantTable.field(calibrator))\n"
         s += "images \(images)\n"
         s += "prompts \(prompts)\n"
         s += "# name scheme scale zero_point in calibrator min max clip_low clip_high clipped count\n"
@@ -117,7 +129,7 @@ public struct QuantTable: Equatable, Sendable {
 
     func entryLine(_ e: QuantEntry) -> String {
         var s = "\(e.name) \(e.params.scheme.rawValue) scale=\(QuantTable.num(e.params.scale)) zp=\(e.params.zeroPoint)"
-        s += " in=\(e.inFeatures) cal=\(e.calibrator.replacingOccurrences(of: " ", with: ":"))"
+        s += " in=\(e.inFeatures) cal=\(QuantTable.field(e.calibrator))"
         s += " min=\(QuantTable.num(e.minValue)) max=\(QuantTable.num(e.maxValue))"
         s += " clip=\(QuantTable.num(e.params.clipLow)),\(QuantTable.num(e.params.clipHigh))"
         s += " clipped=\(String(format: "%.3e", e.clippedFraction)) n=\(e.count)\n"
@@ -146,30 +158,64 @@ public struct QuantTable: Equatable, Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw QuantTableError("\(path): cannot read")
         }
-        guard let s = String(data: data, encoding: .utf8) else { throw QuantTableError("\(path): not UTF-8 text") }
+        return try parse(contents: data, path: path)
+    }
+
+    /// A table file's bytes as `read` gets them (and the fuzzer, from memory): UTF-8 text, then `parse`.
+    public static func parse(contents: Data, path: String) throws -> QuantTable {
+        guard let s = String(data: contents, encoding: .utf8) else { throw QuantTableError("\(path): not UTF-8 text") }
         return try parse(s, path: path)
     }
 
+    static let headerKeys = ["format", "model", "fingerprint", "calibrator", "images", "prompts"]
+    static let entryKeys: Set<String> = ["scale", "zp", "in", "cal", "min", "max", "clip", "clipped", "n"]
+
     /// Parses table text; errors name the file and line.
     public static func parse(_ text: String, path: String = "<table>") throws -> QuantTable {
+        var text = text
+        return try text.withUTF8 { try parse(utf8: $0, path: path) }
+    }
+
+    /// The parser proper, on the text's UTF-8 bytes: lines, comments and fields are all delimited by ASCII
+    /// bytes (LF, CR LF, '#', space, tab), so one pass over the bytes finds them, and every piece cut out is
+    /// whole scalars. (Splitting the String into Characters and trimming each line through Foundation took
+    /// milliseconds for an 18 KB table.)
+    static func parse(utf8 b: UnsafeBufferPointer<UInt8>, path: String) throws -> QuantTable {
         var header: [String: String] = [:]
         var entries: [QuantEntry] = []
         var seen = Set<String>()
-        // "\r\n" is one Character in Swift: split on it too, so CRLF tables read like LF ones.
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        for (i, raw) in lines.enumerated() {
-            let ln = i + 1
-            func fail(_ why: String) -> QuantTableError { QuantTableError("\(path):\(ln): \(why)") }
-            guard raw.utf8.count <= maxLineBytes else { throw fail("line of \(raw.utf8.count) bytes (at most \(maxLineBytes))") }
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            if line.isEmpty || line.hasPrefix("#") { continue }
+        func string(_ r: Range<Int>) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self) }
+        var lineStart = 0, ln = 0
+        // Like splitting on "\n" without omitting empty lines: n line feeds make n + 1 lines.
+        while lineStart <= b.count {
+            ln += 1
+            var end = lineStart
+            while end < b.count, b[end] != 0x0A { end += 1 }
+            defer { lineStart = end + 1 }
+            // CR LF is a line end too, so CRLF tables read like LF ones.
+            let rawEnd = end < b.count && end > lineStart && b[end - 1] == 0x0D ? end - 1 : end
+            let line = ln
+            func fail(_ why: String) -> QuantTableError { QuantTableError("\(path):\(line): \(why)") }
+            guard rawEnd - lineStart <= maxLineBytes else {
+                throw fail("line of \(rawEnd - lineStart) bytes (at most \(maxLineBytes))")
+            }
+            let (lo, hi) = trimmed(b, lineStart..<rawEnd)
+            if lo == hi || b[lo] == UInt8(ascii: "#") { continue }
             // A lone "\r" (or any control character) in a value would not survive write + read (a "\r" before
             // the writer's "\n" turns into a CRLF line end), and would end up in messages verbatim.
-            if let c = line.unicodeScalars.first(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
-                throw fail("control character U+\(String(c.value, radix: 16, uppercase: true)) (fields are separated by spaces or tabs)")
+            // (Index loops rather than `first(where:)` on a slice: unspecialized, as in the fuzzers' debug build,
+            // that allocates per byte.)
+            for c in UnsafeBufferPointer(rebasing: b[lo..<hi]) where (c < 0x20 && c != 0x09) || c == 0x7F {
+                throw fail("control character U+\(String(c, radix: 16, uppercase: true)) (fields are separated by spaces or tabs)")
             }
-            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-            let headerKeys = ["format", "model", "fingerprint", "calibrator", "images", "prompts"]
+            var f: [String] = []
+            var i = lo
+            while i < hi {
+                while i < hi, b[i] == 0x20 || b[i] == 0x09 { i += 1 }
+                let s = i
+                while i < hi, b[i] != 0x20, b[i] != 0x09 { i += 1 }
+                if i > s { f.append(string(s..<i)) }
+            }
             if headerKeys.contains(f[0]) {
                 guard entries.isEmpty else { throw fail("header field '\(f[0])' after the first entry") }
                 guard f.count == 2 else { throw fail("header '\(f[0])' needs exactly one value") }
@@ -179,7 +225,7 @@ public struct QuantTable: Equatable, Sendable {
                         throw fail("format \(f[1]) not supported (this sam2r reads format \(formatVersion))")
                     }
                 }
-                if f[0] == "calibrator", !isCalibratorLabel(f[1].replacingOccurrences(of: ":", with: " ")) {
+                if f[0] == "calibrator", !isCalibratorLabel(label(f[1])) {
                     throw fail("unknown calibrator '\(f[1])' (minmax, percentile:P, entropy or mse)")
                 }
                 header[f[0]] = f[1]
@@ -192,8 +238,9 @@ public struct QuantTable: Equatable, Sendable {
             }
             var kv: [String: String] = [:]
             for field in f[2...] {
-                guard let eq = field.firstIndex(of: "=") else { throw fail("field '\(field)' is not key=value") }
-                let k = String(field[..<eq]), v = String(field[field.index(after: eq)...])
+                guard let eq = field.utf8.firstIndex(of: UInt8(ascii: "=")) else { throw fail("field '\(field)' is not key=value") }
+                let k = String(decoding: field.utf8[..<eq], as: UTF8.self)
+                let v = String(decoding: field.utf8[field.utf8.index(after: eq)...], as: UTF8.self)
                 guard kv[k] == nil else { throw fail("duplicate field '\(k)'") }
                 kv[k] = v
             }
@@ -222,28 +269,58 @@ public struct QuantTable: Equatable, Sendable {
             }
             guard let n = kv["n"].flatMap(UInt64.init) else { throw fail("n=\(kv["n"] ?? "") is not a count") }
             guard let cal = kv["cal"], !cal.isEmpty else { throw fail("missing field 'cal'") }
-            guard isCalibratorLabel(cal.replacingOccurrences(of: ":", with: " ")) else {
+            guard isCalibratorLabel(label(cal)) else {
                 throw fail("unknown calibrator '\(cal)' (minmax, percentile:P, entropy or mse)")
             }
-            let known = Set(["scale", "zp", "in", "cal", "min", "max", "clip", "clipped", "n"])
-            // Sorted: the same field is named in every run (dictionary order is per process).
-            if let extra = kv.keys.sorted().first(where: { !known.contains($0) }) { throw fail("unknown field '\(extra)'") }
+            // The least in sorted order: the same field is named in every run (dictionary order is per process).
+            if let extra = kv.keys.filter({ !entryKeys.contains($0) }).min() { throw fail("unknown field '\(extra)'") }
             guard seen.insert(f[0]).inserted else { throw fail("duplicate entry '\(f[0])'") }
             entries.append(QuantEntry(
                 name: f[0], inFeatures: k,
                 params: QuantParams(scheme: scheme, scale: scale, zeroPoint: zp, clipLow: lo, clipHigh: hi),
-                calibrator: cal.replacingOccurrences(of: ":", with: " "),
+                calibrator: label(cal),
                 minValue: try float("min"), maxValue: try float("max"), clippedFraction: clipped, count: n))
         }
-        for k in ["format", "model", "fingerprint", "calibrator", "images", "prompts"] where header[k] == nil {
+        for k in headerKeys where header[k] == nil {
             throw QuantTableError("\(path): missing header line '\(k)'")
         }
         guard let images = Int(header["images"]!), let prompts = Int(header["prompts"]!), images >= 0, prompts >= 0 else {
             throw QuantTableError("\(path): 'images' and 'prompts' must be integers >= 0")
         }
         return QuantTable(modelName: header["model"]!, fingerprint: header["fingerprint"]!,
-                          calibrator: header["calibrator"]!.replacingOccurrences(of: ":", with: " "),
+                          calibrator: label(header["calibrator"]!),
                           images: images, prompts: prompts, entries: entries)
+    }
+
+    /// `r` without the whitespace Foundation's `trimmingCharacters(in: .whitespaces)` removes at either end:
+    /// spaces, tabs and the other Unicode space separators (NBSP, U+2000..., U+3000), decoded only when a
+    /// non-ASCII byte is at an end.
+    static func trimmed(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> (Int, Int) {
+        func isSpace(_ s: Unicode.Scalar) -> Bool { s == "\t" || s.properties.generalCategory == .spaceSeparator }
+        /// The scalar starting at byte `i` (the bytes are valid UTF-8) and its length.
+        func scalar(at i: Int) -> (Unicode.Scalar, Int) {
+            var it = b[i...].makeIterator()
+            var d = UTF8()
+            guard case .scalarValue(let s) = d.decode(&it) else { return ("\u{FFFD}", 1) }
+            return (s, UTF8.width(s))
+        }
+        var lo = r.lowerBound, hi = r.upperBound
+        while lo < hi {
+            if b[lo] == 0x20 || b[lo] == 0x09 { lo += 1; continue }
+            guard b[lo] >= 0x80 else { break }
+            let (s, n) = scalar(at: lo)
+            guard isSpace(s) else { break }
+            lo += n
+        }
+        while hi > lo {
+            if b[hi - 1] == 0x20 || b[hi - 1] == 0x09 { hi -= 1; continue }
+            guard b[hi - 1] >= 0x80 else { break }
+            var start = hi - 1
+            while start > lo, b[start] & 0xC0 == 0x80 { start -= 1 }
+            guard isSpace(scalar(at: start).0) else { break }
+            hi = start
+        }
+        return (lo, hi)
     }
 
     // MARK: - Model check

@@ -573,6 +573,10 @@ def hdr(key):
 
 put(TM, "table", "control_good.txt", GOOD_TABLE.encode(), "ok", "")
 put(TM, "table", "control_crlf.txt", GOOD_TABLE.replace("\n", "\r\n").encode(), "ok", "")
+# Every line padded with the whitespace the reader trims (tab, space, NBSP, U+2003, U+3000: Unicode space
+# separators) and blank lines of it: the byte-level parser must trim what Foundation's `.whitespaces` did.
+put(TM, "table", "control_unicode_padding.txt",
+    "\n".join(("\u00a0\t " + l + " \u2003\u3000") if l else "\u00a0 \u3000" for l in TL).encode(), "ok", "")
 put(T, "table", "empty.txt", b"", TK, "missing header line 'format'")
 put(T, "table", "not_utf8.txt", GOOD_TABLE.encode().replace(b"model micro", b"model \xff\xfe"), TK, "not UTF-8 text")
 put(T, "table", "format_2.txt", table(at=hdr("format"), line="format 2"), TK,
