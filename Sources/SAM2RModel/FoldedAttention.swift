@@ -92,19 +92,23 @@ struct FoldedAttentionBuffers {
     let folded: Buf
     /// [heads·t][dim]: the weighted image-row sums Z (token → image) or ṽ (image → token).
     let rows: Buf
-    /// [rows][heads·t]: image → token scores, then probabilities.
+    /// [rows][heads·t]: image → token scores, then probabilities (`spare` when it is large enough).
     let scores: Buf
+    private let ownsScores: Bool
     /// [heads·t]: image → token score bias s·bq_h·k_hi.
     let bias: Buf
     /// k̃ packed as GEMM weights [N = heads·t, K = dim], ṽ packed as [N = dim, K = heads·t].
     let packedKeys: Buf
     let packedValues: Buf
 
-    init(_ ex: Exec, rows imageRows: Int, tokens: Int, dim: Int, heads: Int, nr: Int) throws {
+    /// `spare`: a buffer the image → token fold does not otherwise use (the decoder's q projection), which
+    /// holds the scores when heads·tokens <= its row width: 3 MB less arena for tiny.
+    init(_ ex: Exec, rows imageRows: Int, tokens: Int, dim: Int, heads: Int, nr: Int, spare: Buf) throws {
         let ht = heads * tokens
         folded = try ex.ws.alloc(ht * dim, "decoder.fold.folded")
         rows = try ex.ws.alloc(ht * dim, "decoder.fold.rows")
-        scores = try ex.ws.alloc(imageRows * ht, "decoder.fold.scores")
+        ownsScores = imageRows * ht > spare.count
+        scores = ownsScores ? try ex.ws.alloc(imageRows * ht, "decoder.fold.scores") : spare
         bias = try ex.ws.alloc(ht, "decoder.fold.bias")
         packedKeys = try ex.ws.alloc(Int(sam2r_pack_f32_size(Int32(ht), Int32(dim), Int32(nr))) / 4, "decoder.fold.packed_k")
         packedValues = try ex.ws.alloc(Int(sam2r_pack_f32_size(Int32(dim), Int32(ht), Int32(nr))) / 4, "decoder.fold.packed_v")
@@ -114,7 +118,7 @@ struct FoldedAttentionBuffers {
         try ex.ws.release(packedValues)
         try ex.ws.release(packedKeys)
         try ex.ws.release(bias)
-        try ex.ws.release(scores)
+        if ownsScores { try ex.ws.release(scores) }
         try ex.ws.release(rows)
         try ex.ws.release(folded)
     }

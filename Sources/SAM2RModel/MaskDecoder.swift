@@ -128,7 +128,8 @@ enum MaskDecoder {
         let hd = w.finalAttn.internalDim / w.finalAttn.heads
         let scratch = try ex.ws.alloc(max(ex.attentionScratchFloats(dk: hd, dv: hd), ex.attentionScratchFloats(dk: d, dv: d)),
                                       "decoder.attn.scratch")
-        let fb = try FoldedAttentionBuffers(ex, rows: ne, tokens: tCap, dim: d, heads: w.finalAttn.heads, nr: w.gemmNR)
+        let fb = try FoldedAttentionBuffers(ex, rows: ne, tokens: tCap, dim: d, heads: w.finalAttn.heads, nr: w.gemmNR,
+                                        spare: qq)
         // The folded attentions skip the per-head image-side GEMMs the observers report (FoldedAttention.swift).
         let fold = ex.gemmInputObserver == nil && ex.gemmOutputObserver == nil && !MaskDecoder.unfolded
 
