@@ -46,7 +46,7 @@ typedef void (*sam2r_attention_f32_rows_fn)(const sam2r_attention_f32_args *args
                                             int32_t q0, int32_t q1, float *scratch);
 
 typedef struct sam2r_attention_f32_ukernel {
-    const char *name;       /* e.g. "f32_attention_flash_16xkb64__avx512f" */
+    const char *name;       /* e.g. "f32_attention_flash_48xkb96__avx512f" */
     sam2r_isa isa;
     int32_t q_block;        /* most query rows per task (a multiple of q_tile) */
     int32_t q_tile;         /* query rows per micro-tile: tasks split nq in multiples of it */

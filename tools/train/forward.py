@@ -49,6 +49,7 @@ def forward(model, img: torch.Tensor, coords: torch.Tensor, labels: torch.Tensor
     # MR on the first prompt of the first `mr_images` images only: at S x S it costs more than the rest of the step
     n = img.shape[0] if mr_images is None else min(mr_images, img.shape[0])
     sel = torch.arange(0, n * k, k)
-    _, _, M3 = ref.mr(d["masks_raw"][sel, 0:1], d["U"][sel], hr[0][sel], maps["Lloc0"][:n], img[:n])
+    M1, M2, M3 = ref.mr(d["masks_raw"][sel, 0:1], d["U"][sel], hr[0][sel], maps["Lloc0"][:n], img[:n])
     out["ref_full"], out["ref_full_index"] = M3, sel
+    out["ref_mid"] = (M1, M2)   # the cascade's L and 2L outputs (deep supervision)
     return out

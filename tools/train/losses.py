@@ -34,6 +34,19 @@ def dice(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     return 1 - (2 * (p * g).sum(-1) + 1) / (p.sum(-1) + g.sum(-1) + 1)
 
 
+# "focal": SAM2's focal x 20 + dice x 1. "bce-dice": mean BCE + dice, 1:1 (MedSAM-style), which does not let the
+# background term push every logit below 0 on small targets.
+MASK_LOSS = "focal"
+
+
+def mask_terms(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
+    """Per-mask loss [N, M] of logits/gt [N, M, H, W] under MASK_LOSS."""
+    if MASK_LOSS == "bce-dice":
+        bce = F.binary_cross_entropy_with_logits(logits, gt, reduction="none").flatten(2).mean(-1)
+        return bce + dice(logits, gt)
+    return FOCAL_W * focal(logits, gt) + DICE_W * dice(logits, gt)
+
+
 def iou_of(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     """IoU of the thresholded masks (no gradient), [N, M]."""
     with torch.no_grad():
@@ -57,7 +70,7 @@ def decoder_loss(masks: torch.Tensor, iou_pred: torch.Tensor, gt: torch.Tensor, 
     Returns (loss, IoU of token 0 [N])."""
     up = masks if gt.shape[-1] == masks.shape[-1] else upsample(masks, gt.shape[-1])
     gtm = gt.expand_as(up)
-    per = FOCAL_W * focal(up, gtm) + DICE_W * dice(up, gtm)          # [N, 4]
+    per = mask_terms(up, gtm)          # [N, 4]
     ious = iou_of(up, gtm)
     if multimask:
         mask_loss = per[:, 1:].min(dim=1).values + per[:, 0]
@@ -70,5 +83,5 @@ def decoder_loss(masks: torch.Tensor, iou_pred: torch.Tensor, gt: torch.Tensor, 
 
 def full_loss(logits: torch.Tensor, gt: torch.Tensor):
     """The refined mask at S: [N, 1, S, S]. Returns (loss, IoU [N])."""
-    per = FOCAL_W * focal(logits, gt) + DICE_W * dice(logits, gt)
+    per = mask_terms(logits, gt)
     return per.mean(), iou_of(logits, gt)[:, 0]

@@ -171,7 +171,7 @@ def _draw_star(rng, d, cx, cy, R, side):
 
 
 def _draw_wheel(rng, d, cx, cy, R, side):
-    t = max(3.0, R * rng.uniform(0.08, 0.25))
+    t = max(3.0, R * rng.uniform(0.2, 0.4))          # rim: the body; spokes are the thin parts
     d.ellipse((cx - R, cy - R, cx + R, cy + R), fill=255)
     d.ellipse((cx - R + t, cy - R + t, cx + R - t, cy + R - t), fill=0)
     n = int(rng.integers(0, 9))
@@ -187,7 +187,7 @@ def _draw_wheel(rng, d, cx, cy, R, side):
 
 def _draw_tree(rng, d, cx, cy, R, side):
     thin = _thin(rng, side)
-    w0 = max(thin + 2, int(R * rng.uniform(0.08, 0.16)))
+    w0 = max(thin + 2, int(R * rng.uniform(0.22, 0.34)))  # trunk: the body; twigs taper to the thin width
     a = rng.uniform(0, 2 * math.pi)
     x, y = cx - R * 0.8 * math.cos(a), cy - R * 0.8 * math.sin(a)
 
@@ -205,7 +205,7 @@ def _draw_tree(rng, d, cx, cy, R, side):
 
 
 def _draw_glyph(rng, d, cx, cy, R, side):
-    w = max(_thin(rng, side), int(R * rng.uniform(0.05, 0.14)))
+    w = max(_thin(rng, side), int(R * rng.uniform(0.16, 0.3)))   # bold strokes
     for _ in range(int(rng.integers(2, 5))):
         x, y = cx + rng.uniform(-0.6, 0.6) * R, cy + rng.uniform(-0.6, 0.6) * R
         a = rng.uniform(0, 2 * math.pi)
@@ -222,7 +222,9 @@ def _draw_glyph(rng, d, cx, cy, R, side):
 def _draw_letter(rng, d, cx, cy, R, side):
     ch = GLYPHS[int(rng.integers(len(GLYPHS)))]
     font = ImageFont.load_default(size=max(12, int(R * 2.2)))
-    d.text((cx, cy), ch, fill=255, font=font, anchor="mm")
+    # bold: PIL's bundled font has hairline strokes; the outline makes them a body
+    d.text((cx, cy), ch, fill=255, font=font, anchor="mm", stroke_width=max(1, int(R * rng.uniform(0.08, 0.14))),
+           stroke_fill=255)
 
 
 def _draw_blob(rng, d, cx, cy, R, side):
@@ -249,7 +251,7 @@ def _draw_blob(rng, d, cx, cy, R, side):
 
 def _draw_comb(rng, d, cx, cy, R, side):
     a = rng.uniform(0, 2 * math.pi)
-    bh = R * rng.uniform(0.15, 0.3)
+    bh = R * rng.uniform(0.3, 0.5)
     base = [(-R, -bh), (R, -bh), (R, 0), (-R, 0)]
     d.polygon(_rot(base, cx, cy, a), fill=255)
     n = int(rng.integers(3, 9))

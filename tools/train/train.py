@@ -6,12 +6,16 @@
 Model: tools/train/demo-config.json (docs/model-config.md + the `refiner` object of docs/refiner.md), built with
 Meta's modules (tools/reference/sam2cfg.build_model) and tools/reference/refiner.py (SAM2Refiner, zero-initialised
 LA/PR output layers). Data: tools/train/synth.py scenes, resized to the model frame like Meta's transform.
+Schedule: a localization warmup of the prompt encoder + decoder (localization_warmup), then a plain phase (the SAM2
+part alone, --plain-fraction of the budget: plain steps are cheap) and a refined phase (everything, end to end).
 Each step runs one prompt kind for the whole batch (1 click / 2-3 clicks with a negative / box), several prompts
 per image, and optimizes (losses.py): the plain SAM2 path (what Meta's predictor outputs: decoder logits upsampled)
-+ the refined path (LA -> PR -> decoder, and MR's full-resolution mask). Training the plain path too keeps the
-SAM2 part a working model on its own, so "without the refiner" is a fair baseline, not a model missing its inputs.
++ in the refined phase the refined path (LA -> PR -> decoder, and MR's outputs at L, 2L and full resolution).
+Training the plain path too keeps the SAM2 part a working model on its own, so "without the refiner" is a fair
+baseline, not a model missing its inputs.
 
-Deterministic: fixed seeds for data, init and batches; torch.set_num_threads(2). Writes to --out:
+Seeded (data, init, batches); the time budget ends the run, so the step count depends on the machine's load.
+Writes to --out:
 config.json, demo.safetensors (what the runtime loads), demo.pt (official layout {"model": state_dict}),
 train_log.json (loss curve, timings).
 """
@@ -62,6 +66,7 @@ def build(spec: dict, seed: int):
     return model
 
 
+
 def save(out: str, spec: dict, sd: dict, meta: dict) -> None:
     from safetensors.torch import save_file
 
@@ -78,6 +83,36 @@ def save(out: str, spec: dict, sd: dict, meta: dict) -> None:
     atomic(os.path.join(out, "demo.pt"), lambda p: torch.save({"model": sd}, p))
 
 
+def localization_warmup(model, steps: int, S: int, seed: int, log) -> None:
+    """Teach the prompt encoder + mask decoder to use the click position before anything else: on zero image
+    features, the target is a disc (radius S/32) at the click. Trained from scratch on scenes, the decoder first
+    finds a prompt-independent "segment every salient object" solution and stayed there for thousands of steps
+    (masks identical for any click); with this warmup it starts out localizing and keeps doing so."""
+    pe_mod, dec = model.sam_prompt_encoder, model.sam_mask_decoder
+    opt = torch.optim.AdamW(list(pe_mod.parameters()) + list(dec.parameters()), lr=1e-3)
+    g = torch.Generator().manual_seed(seed)
+    C, E = dec.transformer_dim, pe_mod.image_embedding_size[0]
+    L = 4 * E
+    yy, xx = torch.meshgrid(torch.arange(L) + 0.5, torch.arange(L) + 0.5, indexing="ij")
+    B = 32
+    for step in range(steps):
+        co = torch.rand(B, 1, 2, generator=g) * S
+        sparse, dense = pe_mod(points=(co, torch.ones(B, 1, dtype=torch.int32)), boxes=None, masks=None)
+        hr = [torch.zeros(B, C // 8, L, L), torch.zeros(B, C // 4, L // 2, L // 2)]
+        out = forward.refmod.decode(model, torch.zeros(B, C, E, E), pe_mod.get_dense_pe(), sparse, dense, hr,
+                                    multimask_output=False)
+        c = co[:, 0] * L / S
+        gt = (((xx[None] - c[:, 0, None, None]) ** 2 + (yy[None] - c[:, 1, None, None]) ** 2) <= (L / 8) ** 2)
+        gt = gt.float()[:, None]
+        loss = losses.mask_terms(out["masks_raw"], gt.expand(-1, 4, -1, -1)).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % 100 == 0 or step == steps - 1:
+            iou = losses.iou_of(out["masks_raw"][:, 0:1], gt).mean().item()
+            log(f"localization warmup {step:4d}: loss {loss.item():.3f} IoU {iou:.3f}")
+
+
 def lr_at(step: int, progress: float, base: float, warmup: int) -> float:
     """Linear warmup over `warmup` steps, then cosine from base to 5 % of it over progress in [0, 1]."""
     if step < warmup:
@@ -90,24 +125,33 @@ def main(argv=None):
     ap.add_argument("--out", default="out/train")
     ap.add_argument("--config", default=CONFIG)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--scenes", type=int, default=400, help="training scenes (generated first, in memory)")
-    ap.add_argument("--steps", type=int, default=2500, help="planned steps (the time budget may end the run first)")
+    ap.add_argument("--scenes", type=int, default=2000, help="training scenes (generated first, in memory)")
+    ap.add_argument("--steps", type=int, default=100000,
+                    help="planned steps; the default is out of reach, so the time budget (--max-minutes) ends the run")
     ap.add_argument("--batch", type=int, default=4, help="images per step")
     ap.add_argument("--prompts", type=int, default=8,
                     help="prompts per image (targets drawn with replacement): decoder passes are cheap next to the "
                          "encoder, and every prompt adds supervision for it (SAM trains on many masks per image)")
     ap.add_argument("--mr-images", type=int, default=4, help="images per step whose first prompt goes through MR")
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--loss-res", choices=("low", "full"), default="low",
                     help="decoder-mask losses at the low-res logits' size (GT area-averaged) or upsampled to S")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--mask-loss", choices=("focal", "bce-dice"), default="bce-dice", help="see losses.MASK_LOSS")
+    ap.add_argument("--loc-warmup", type=int, default=500, help="steps of localization_warmup before training")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads; 1 on this 2-core machine (2 were slower for these small tensors under load)")
     ap.add_argument("--max-minutes", type=float, default=30.0,
                     help="wall-clock budget including data generation; the lr schedule ends within it (see above)")
     ap.add_argument("--no-refiner", action="store_true", help="train the SAM2 part only")
+    ap.add_argument("--plain-fraction", type=float, default=0.5,
+                    help="share of the run (steps and time budget) that trains the SAM2 part alone before the refiner "
+                         "joins: plain steps cost a fraction of refined ones (MR at full resolution), so the SAM2 part "
+                         "gets many more of them; each phase has its own warmup and cosine decay")
     ap.add_argument("--init", help="start from this .safetensors (e.g. a SAM2-only run, to fine-tune with the refiner)")
     a = ap.parse_args(argv)
 
+    losses.MASK_LOSS = a.mask_loss
     t0, c0 = time.time(), cpu_seconds()
     torch.set_num_threads(a.threads)
     np.random.seed(a.seed)
@@ -140,6 +184,8 @@ def main(argv=None):
     n_sam = sum(p.numel() for p in params) - n_ref
     log(f"model: SAM2 {n_sam:,} params, refiner {n_ref:,} params, S={S}")
 
+    if a.loc_warmup:
+        localization_warmup(model, a.loc_warmup, S, a.seed, log)
     ds = data.TrainSet(a.scenes, S, a.seed, log=log)
     log(f"data: {len(ds)} scenes in {ds.seconds:.1f}s")
 
@@ -152,31 +198,48 @@ def main(argv=None):
     ema = {}
     stopped_early = False
     step = 0
+    budget = 60 * a.max_minutes - 45          # seconds, minus a margin to save
+    split = a.plain_fraction if with_refiner else 0.0
+    # phases: (last step, end time in s since t0, with the refiner); each has its own warmup + cosine decay
+    phases = ([(round(split * a.steps), split * budget, False)] if split > 0 else []) + [(a.steps, budget, with_refiner)]
+    phase, phase_step, phase_s0, phase_e0 = 0, 0, 0, 0.0
     for step in range(a.steps):
-        # Progress = the larger of the step fraction and the time fraction of the budget (minus a margin to save):
-        # on a quiet machine the run is deterministic (--steps ends it), on a loaded one the schedule still
-        # completes its cosine decay inside --max-minutes.
-        progress = max(step / a.steps, (time.time() - t0) / (60 * a.max_minutes - 45))
+        # Progress within a phase = the larger of its step fraction and its time fraction: on a quiet machine the
+        # run is deterministic (--steps ends it), on a loaded one the schedule still completes its cosine decay
+        # inside --max-minutes.
+        elapsed = time.time() - t0
+        s1, e1, refine_now = phases[phase]
+        progress = max((step - phase_s0) / max(1, s1 - phase_s0), (elapsed - phase_e0) / max(1e-9, e1 - phase_e0))
+        if progress >= 1.0 and phase + 1 < len(phases):
+            phase, phase_step, phase_s0, phase_e0 = phase + 1, 0, step, elapsed
+            s1, e1, refine_now = phases[phase]
+            progress = 0.0
+            log(f"step {step}: the refiner joins (plain phase done)")
         if progress >= 1.0:
             stopped_early = step < a.steps
             log(f"time budget reached at step {step}: ending the schedule there")
             break
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, progress, a.lr, a.warmup)
+            g["lr"] = lr_at(phase_step, progress, a.lr, a.warmup)
+        phase_step += 1
         kind = ("click", "clicks", "box")[int(rng.choice(3, p=[0.4, 0.3, 0.3]))]
         n_pts = 1 if kind == "click" else int(rng.integers(2, 4))
         idx = rng.choice(len(ds), a.batch, replace=False)
         img, coords, labels, gt = ds.batch(rng, idx, a.prompts, kind, n_pts)
-        out = forward.forward(model, img, coords, labels, a.prompts, with_refiner, a.mr_images)
+        out = forward.forward(model, img, coords, labels, a.prompts, refine_now, a.mr_images)
         mm = kind == "click"
         L = out["plain_masks"].shape[-1]
         gt_dec = gt if a.loss_res == "full" else torch.nn.functional.avg_pool2d(gt, S // L)
         loss_p, iou_p = losses.decoder_loss(out["plain_masks"], out["plain_iou"], gt_dec, mm)
         loss = loss_p
         rec = {"plain": loss_p.item(), "iou_plain": iou_p.mean().item()}
-        if with_refiner:
+        if refine_now:
             loss_r, _ = losses.decoder_loss(out["ref_masks"], out["ref_iou"], gt_dec, mm)
-            loss_f, iou_f = losses.full_loss(out["ref_full"], gt[out["ref_full_index"]])
+            gt_full = gt[out["ref_full_index"]]
+            loss_f, iou_f = losses.full_loss(out["ref_full"], gt_full)
+            # deep supervision of the cascade's L and 2L outputs against the area-averaged truth
+            for m in out["ref_mid"]:
+                loss_f = loss_f + 0.5 * losses.full_loss(m, torch.nn.functional.avg_pool2d(gt_full, S // m.shape[-1]))[0]
             loss = loss + loss_r + loss_f
             rec.update({"refined_lowres": loss_r.item(), "refined_full": loss_f.item(),
                         "iou_refined": iou_f.mean().item()})
