@@ -38,7 +38,7 @@ const sam2r_attention_f32_ukernel *sam2r_attention_f32_ukernel_for(sam2r_isa isa
 }
 
 /* Covers every variant's layout (attention_flash_impl.h: q_block*(dk + dv + 3) + k_block*(q_tile + dk
- * + dv); the scalar variant needs dv + k_block), rounded up to 64 bytes. */
+ * + dv); the scalar variant needs dk + dv + k_block), rounded up to 64 bytes. */
 size_t sam2r_attention_f32_scratch_floats(const sam2r_attention_f32_ukernel *uk, int32_t dk, int32_t dv) {
     const size_t qb = (size_t)uk->q_block, qt = (size_t)uk->q_tile, kb = (size_t)uk->k_block;
     const size_t n = qb * ((size_t)dk + (size_t)dv + 3) + kb * (qt + (size_t)dk + (size_t)dv);

@@ -5,13 +5,12 @@
  * ../attention_flash_impl.h.
  * Plain Armv8.0 Advanced SIMD: the dotprod and i8mm levels use the same kernel.
  *
- * exp2: x clamped to >= -127, n = round-to-nearest(x) (frintn), f = x - n in [-0.5, 0.5], 2^f by
- * Cephes' exp2f polynomial (degree 6, Horner with fused multiply-add; <= ~2 ulp), times 2^n built
- * in the exponent field ((n + 127) << 23; n = -127 gives 0). */
+ * exp2: nm_exp2 of ../numerics_impl.h; every operation is lane-wise per query, so the result is
+ * bit-identical to the scalar reference (docs/numerics.md). */
 #if defined(__aarch64__)
 #include "sam2r_attention.h"
 
-#include <arm_neon.h>
+#include "numerics_neon.h"
 
 #define FA_TGT
 #define FA_V float32x4_t
@@ -26,27 +25,12 @@
 #define FA_SUB(a, b) vsubq_f32((a), (b))
 #define FA_MAX(a, b) vmaxq_f32((a), (b))
 #define FA_DIV(a, b) vdivq_f32((a), (b))
-#define FA_EXP2(x) fa_exp2_neon(x)
+#define FA_EXP2(x) nm_exp2(x)
 #define FA_NQV 4
 #define FA_JT 4
 #define FA_DC 4
-#define FA_KB 96
+#define FA_KB SAM2R_ATTENTION_KEY_BLOCK
 #define Q_BLOCK 128
-
-static inline __attribute__((always_inline)) float32x4_t fa_exp2_neon(float32x4_t x) {
-    x = vmaxq_f32(x, vdupq_n_f32(-127.0f));
-    const float32x4_t n = vrndnq_f32(x);
-    const float32x4_t f = vsubq_f32(x, n);
-    float32x4_t p = vdupq_n_f32(1.535336188319500e-4f);
-    p = vfmaq_f32(vdupq_n_f32(1.339887440266574e-3f), p, f);
-    p = vfmaq_f32(vdupq_n_f32(9.618437357674640e-3f), p, f);
-    p = vfmaq_f32(vdupq_n_f32(5.550332471162809e-2f), p, f);
-    p = vfmaq_f32(vdupq_n_f32(2.402264791363012e-1f), p, f);
-    p = vfmaq_f32(vdupq_n_f32(6.931472028550421e-1f), p, f);
-    p = vfmaq_f32(vdupq_n_f32(1.0f), p, f);
-    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
-    return vmulq_f32(p, vreinterpretq_f32_s32(e));
-}
 
 #include "../attention_flash_impl.h"
 

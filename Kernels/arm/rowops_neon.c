@@ -1,48 +1,16 @@
 /* rowops_neon.c — row ops f32_rowops__neon (Advanced SIMD, baseline on aarch64): 4 lanes; float
- * column tails go through a 4-float stack buffer so every element takes the vector arithmetic;
- * exp and erf are the approximations documented in ../x86/rowops_avx2.c (same constants, same
- * operation order with FMA). quantize_s8 uses FCVTNS (round to nearest, ties to even) after the
- * fp32 clamp, bit-identical to sam2r_quantize_s8. */
+ * column tails go through a 4-float stack buffer so every element takes the vector arithmetic.
+ * Bit-identical to the scalar reference (docs/numerics.md): row sums in the canonical 16-lane order,
+ * held in four q registers (element i in a[(i / 4) % 4], lane i % 4); exp / erf / GELU from
+ * numerics_impl.h. quantize_s8 uses FCVTNS (round to nearest, ties to even) after the fp32 clamp,
+ * bit-identical to sam2r_quantize_s8. */
 #if defined(__aarch64__)
 #include "sam2r_rowops.h"
 #include "sam2r_requant.h"
+#include "numerics_neon.h"
 
-#include <arm_neon.h>
 #include <math.h>
 #include <string.h>
-
-static inline float32x4_t exp4(float32x4_t x) {
-    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-87.0f)), vdupq_n_f32(88.0f));
-    const float32x4_t n = vrndnq_f32(vmulq_f32(x, vdupq_n_f32(1.44269504088896341f)));
-    float32x4_t r = vfmsq_f32(x, n, vdupq_n_f32(0.693359375f));
-    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
-    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
-    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
-    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
-    const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23);
-    return vmulq_f32(p, vreinterpretq_f32_s32(e));
-}
-
-static inline float32x4_t erf4(float32x4_t x) {
-    x = vminq_f32(vmaxq_f32(x, vdupq_n_f32(-3.85f)), vdupq_n_f32(3.85f));
-    const float32x4_t x2 = vmulq_f32(x, x);
-    float32x4_t p = vfmaq_f32(vdupq_n_f32(2.77068142495902e-08f), x2, vdupq_n_f32(-2.72614225801306e-10f));
-    p = vfmaq_f32(vdupq_n_f32(-2.10102402082508e-06f), p, x2);
-    p = vfmaq_f32(vdupq_n_f32(-5.69250639462346e-05f), p, x2);
-    p = vfmaq_f32(vdupq_n_f32(-7.34990630326855e-04f), p, x2);
-    p = vfmaq_f32(vdupq_n_f32(-2.95459980854025e-03f), p, x2);
-    p = vfmaq_f32(vdupq_n_f32(-1.60960333262415e-02f), p, x2);
-    p = vmulq_f32(p, x);
-    float32x4_t q = vfmaq_f32(vdupq_n_f32(-2.13374055278905e-04f), x2, vdupq_n_f32(-1.45660718464996e-05f));
-    q = vfmaq_f32(vdupq_n_f32(-1.68282697438203e-03f), q, x2);
-    q = vfmaq_f32(vdupq_n_f32(-7.37332916720468e-03f), q, x2);
-    q = vfmaq_f32(vdupq_n_f32(-1.42647390514189e-02f), q, x2);
-    return vdivq_f32(p, q);
-}
 
 /* Loads the r < 4 remaining floats, the other lanes set to `fill`. */
 static inline float32x4_t load_tail(const float *p, size_t r, float fill) {
@@ -57,9 +25,14 @@ static inline void store_tail(float *p, size_t r, float32x4_t v) {
     memcpy(p, t, r * sizeof(float));
 }
 
+/* All-ones in the lanes below r: the padding lanes of a tail must add +0, not f(padding). */
 static inline uint32x4_t tail_lanes(size_t r) {
     const uint32_t idx[4] = {0, 1, 2, 3};
     return vcltq_u32(vld1q_u32(idx), vdupq_n_u32((uint32_t)r));
+}
+
+static inline float32x4_t keep_lanes(uint32x4_t lanes, float32x4_t v) {
+    return vreinterpretq_f32_u32(vandq_u32(lanes, vreinterpretq_u32_f32(v)));
 }
 
 static void layernorm_neon(const float *x, int32_t ldx, float *y, int32_t ldy, int32_t rows, int32_t cols,
@@ -67,29 +40,37 @@ static void layernorm_neon(const float *x, int32_t ldx, float *y, int32_t ldy, i
     const size_t n = (size_t)cols, nv = n & ~(size_t)3, rem = n - nv;
     const uint32x4_t lanes = tail_lanes(rem);
     const float inv_n = 1.0f / (float)cols;
+    const float32x4_t zero = vdupq_n_f32(0.0f);
     for (int32_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * (size_t)ldx;
         float *yr = y + (size_t)r * (size_t)ldy;
-        float32x4_t s = vdupq_n_f32(0.0f);
+        float32x4_t s[4] = {zero, zero, zero, zero};
         size_t i = 0;
-        for (; i < nv; i += 4) s = vaddq_f32(s, vld1q_f32(xr + i));
-        if (rem) s = vaddq_f32(s, load_tail(xr + i, rem, 0.0f));
-        const float m0 = vaddvq_f32(s) * inv_n;
+        for (; i + 16 <= n; i += 16)
+            for (int j = 0; j < 4; j++) s[j] = vaddq_f32(s[j], vld1q_f32(xr + i + 4 * j));
+        for (; i < nv; i += 4) s[(i / 4) % 4] = vaddq_f32(s[(i / 4) % 4], vld1q_f32(xr + i));
+        if (rem) s[(i / 4) % 4] = vaddq_f32(s[(i / 4) % 4], load_tail(xr + i, rem, 0.0f));
+        const float m0 = nm_sum16_neon(s) * inv_n;
         const float32x4_t vm0 = vdupq_n_f32(m0);
-        float32x4_t s1 = vdupq_n_f32(0.0f), s2 = s1;
-        for (i = 0; i < nv; i += 4) {
+        float32x4_t s1[4] = {zero, zero, zero, zero}, s2[4] = {zero, zero, zero, zero};
+        for (i = 0; i + 16 <= n; i += 16)
+            for (int j = 0; j < 4; j++) {
+                const float32x4_t d = vsubq_f32(vld1q_f32(xr + i + 4 * j), vm0);
+                s1[j] = vaddq_f32(s1[j], d);
+                s2[j] = vfmaq_f32(s2[j], d, d);
+            }
+        for (; i < nv; i += 4) {
             const float32x4_t d = vsubq_f32(vld1q_f32(xr + i), vm0);
-            s1 = vaddq_f32(s1, d);
-            s2 = vfmaq_f32(s2, d, d);
+            s1[(i / 4) % 4] = vaddq_f32(s1[(i / 4) % 4], d);
+            s2[(i / 4) % 4] = vfmaq_f32(s2[(i / 4) % 4], d, d);
         }
         if (rem) {
-            const float32x4_t d = vreinterpretq_f32_u32(
-                vandq_u32(lanes, vreinterpretq_u32_f32(vsubq_f32(load_tail(xr + i, rem, 0.0f), vm0))));
-            s1 = vaddq_f32(s1, d);
-            s2 = vfmaq_f32(s2, d, d);
+            const float32x4_t d = keep_lanes(lanes, vsubq_f32(load_tail(xr + i, rem, 0.0f), vm0));
+            s1[(i / 4) % 4] = vaddq_f32(s1[(i / 4) % 4], d);
+            s2[(i / 4) % 4] = vfmaq_f32(s2[(i / 4) % 4], d, d);
         }
-        const float c = vaddvq_f32(s1) * inv_n;
-        float var = vaddvq_f32(s2) * inv_n - c * c;
+        const float c = nm_sum16_neon(s1) * inv_n;
+        float var = nm_sum16_neon(s2) * inv_n - c * c;
         var = var > 0.0f ? var : 0.0f;
         const float32x4_t vrstd = vdupq_n_f32(1.0f / sqrtf(var + eps)), vc = vdupq_n_f32(c);
         for (i = 0; i < nv; i += 4) {
@@ -106,6 +87,7 @@ static void layernorm_neon(const float *x, int32_t ldx, float *y, int32_t ldy, i
 static void softmax_neon(const float *x, int32_t ldx, float *y, int32_t ldy, int32_t rows, int32_t cols) {
     const size_t n = (size_t)cols, nv = n & ~(size_t)3, rem = n - nv;
     const uint32x4_t lanes = tail_lanes(rem);
+    const float32x4_t zero = vdupq_n_f32(0.0f);
     for (int32_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * (size_t)ldx;
         float *yr = y + (size_t)r * (size_t)ldy;
@@ -114,33 +96,33 @@ static void softmax_neon(const float *x, int32_t ldx, float *y, int32_t ldy, int
         for (; i < nv; i += 4) mx = vmaxq_f32(mx, vld1q_f32(xr + i));
         if (rem) mx = vmaxq_f32(mx, load_tail(xr + i, rem, -INFINITY));
         const float32x4_t vmx = vdupq_n_f32(vmaxvq_f32(mx));
-        float32x4_t s = vdupq_n_f32(0.0f);
-        for (i = 0; i < nv; i += 4) {
-            const float32x4_t e = exp4(vsubq_f32(vld1q_f32(xr + i), vmx));
+        float32x4_t s[4] = {zero, zero, zero, zero};
+        for (i = 0; i + 16 <= n; i += 16)
+            for (int j = 0; j < 4; j++) {
+                const float32x4_t e = nm_exp(vsubq_f32(vld1q_f32(xr + i + 4 * j), vmx));
+                vst1q_f32(yr + i + 4 * j, e);
+                s[j] = vaddq_f32(s[j], e);
+            }
+        for (; i < nv; i += 4) {
+            const float32x4_t e = nm_exp(vsubq_f32(vld1q_f32(xr + i), vmx));
             vst1q_f32(yr + i, e);
-            s = vaddq_f32(s, e);
+            s[(i / 4) % 4] = vaddq_f32(s[(i / 4) % 4], e);
         }
         if (rem) {
-            const float32x4_t e = vreinterpretq_f32_u32(
-                vandq_u32(lanes, vreinterpretq_u32_f32(exp4(vsubq_f32(load_tail(xr + i, rem, 0.0f), vmx)))));
+            const float32x4_t e = keep_lanes(lanes, nm_exp(vsubq_f32(load_tail(xr + i, rem, 0.0f), vmx)));
             store_tail(yr + i, rem, e);
-            s = vaddq_f32(s, e);
+            s[(i / 4) % 4] = vaddq_f32(s[(i / 4) % 4], e);
         }
-        const float32x4_t inv = vdupq_n_f32(1.0f / vaddvq_f32(s));
+        const float32x4_t inv = vdupq_n_f32(1.0f / nm_sum16_neon(s));
         for (i = 0; i < nv; i += 4) vst1q_f32(yr + i, vmulq_f32(vld1q_f32(yr + i), inv));
         if (rem) store_tail(yr + i, rem, vmulq_f32(load_tail(yr + i, rem, 0.0f), inv));
     }
 }
 
-static inline float32x4_t gelu4(float32x4_t v) {
-    const float32x4_t e = erf4(vmulq_f32(v, vdupq_n_f32(0.70710678118654752f)));
-    return vmulq_f32(vmulq_f32(vdupq_n_f32(0.5f), v), vaddq_f32(vdupq_n_f32(1.0f), e));
-}
-
 static void gelu_neon(const float *x, float *y, size_t count) {
     size_t i = 0;
-    for (; i + 4 <= count; i += 4) vst1q_f32(y + i, gelu4(vld1q_f32(x + i)));
-    if (i < count) store_tail(y + i, count - i, gelu4(load_tail(x + i, count - i, 0.0f)));
+    for (; i + 4 <= count; i += 4) vst1q_f32(y + i, nm_gelu(vld1q_f32(x + i)));
+    if (i < count) store_tail(y + i, count - i, nm_gelu(load_tail(x + i, count - i, 0.0f)));
 }
 
 static void add_neon(const float *a, const float *b, float *y, size_t count) {

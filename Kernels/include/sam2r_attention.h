@@ -8,7 +8,9 @@
  * Rows are token-major with the heads side by side in the columns (PyTorch's [B, N, heads*dim]
  * before the head split), so Hiera's and the decoder's projections feed it without transposes.
  * The online softmax (running max, rescaled running sum, rescaled output accumulator) differs from a
- * two-pass softmax only by rounding; variants agree with the scalar reference within the harness's NMSE.
+ * two-pass softmax only by rounding. Its exact operation sequence — base-2 logits, fma chains, keys in
+ * blocks of SAM2R_ATTENTION_KEY_BLOCK on every ISA, nm_exp2 — is defined once, in
+ * scalar/attention_scalar.c (docs/numerics.md); every variant produces the same bits.
  *
  * Preconditions: batch, heads, nq, nk, dk, dv >= 1; dk, dv <= 256; ldq >= heads*dk, ldk >= heads*dk,
  * ldv >= heads*dv, ldo >= heads*dv; strides in elements; o does not alias q, k or v.
@@ -26,6 +28,10 @@
 extern "C" {
 #endif
 
+/* Keys per online-softmax block, the same on every ISA: block boundaries are where the running max
+ * and sum are rescaled, so a different block size would round differently. */
+#define SAM2R_ATTENTION_KEY_BLOCK 96
+
 typedef struct sam2r_attention_f32_args {
     int32_t batch, heads, nq, nk, dk, dv;
     const float *q; int32_t ldq; int64_t q_batch_stride;
@@ -40,7 +46,7 @@ typedef void (*sam2r_attention_f32_rows_fn)(const sam2r_attention_f32_args *args
                                             int32_t q0, int32_t q1, float *scratch);
 
 typedef struct sam2r_attention_f32_ukernel {
-    const char *name;       /* e.g. "f32_attention_flash_16xkb64__avx512f" */
+    const char *name;       /* e.g. "f32_attention_flash_48xkb96__avx512f" */
     sam2r_isa isa;
     int32_t q_block;        /* most query rows per task (a multiple of q_tile) */
     int32_t q_tile;         /* query rows per micro-tile: tasks split nq in multiples of it */

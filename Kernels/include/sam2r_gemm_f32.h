@@ -4,8 +4,9 @@
  *
  * A row-major M x K (stride lda); W in PyTorch Linear layout [N, K], packed once at load by
  * sam2r_pack_f32 into blocks of NR output channels: data[(n / NR)][k][n % NR] (zero padded).
- * Variants may use FMA and any summation order: results agree with the scalar reference within
- * the NMSE bound the test harness states, not bit for bit.
+ * Every output is one fma chain over k = 0, 1, ... from the bias (scalar/gemm_f32_scalar.c), in
+ * every variant, tile and thread split: results are bit-identical to the scalar reference
+ * (docs/numerics.md).
  *
  * Preconditions: 1 <= m, n, k; lda >= k; ldc >= n; packed->n == n, packed->k == k with the
  * variant's NR; bias NULL or n entries; packed->data 64-byte aligned.

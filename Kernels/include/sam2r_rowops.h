@@ -1,17 +1,17 @@
 /* sam2r_rowops.h — row-wise and elementwise fp32 kernels SAM2 needs, plus int8 (de)quantization.
  *
- * Numerics, defined here once:
+ * What each computes:
  *  - layernorm: mean and variance in fp32 over the row (two passes: mean, then sum of squared
  *    deviations — no E[x^2]-E[x]^2 cancellation); y = (x - mean) / sqrt(var + eps) * gamma + beta,
  *    biased variance (divide by cols), as torch.nn.LayerNorm. eps is the caller's (SAM2: 1e-6 in
  *    Hiera and LayerNorm2d, 1e-5 in the two-way transformer).
  *  - softmax: numerically stable, y = exp(x - max) / sum(exp(x - max)) per row.
- *  - gelu: exact form 0.5 * x * (1 + erf(x / sqrt(2))) (torch's default approximate='none');
- *    SIMD variants use an erf approximation with max abs error <= 1e-6 on the erf.
+ *  - gelu: exact form 0.5 * x * (1 + erf(x / sqrt(2))) (torch's default approximate='none'), with an
+ *    erf approximation of max abs error 3.1e-7.
  *  - maxpool2x2: channels-last [h][w][c] -> [h/2][w/2][c], kernel = stride = 2 (h, w even).
- *  - quantize_s8 / dequantize_s8: the rule of sam2r_requant.h (round half to even, clamp first);
- *    quantize_s8 is bit-identical across variants.
- * Float variants agree with the scalar reference within the harness's NMSE bound.
+ *  - quantize_s8 / dequantize_s8: the rule of sam2r_requant.h (round half to even, clamp first).
+ * Every variant produces the scalar reference's bits (scalar/rowops_scalar.c defines the operation
+ * sequence: 16-lane row sums, the exp / erf of numerics_impl.h; docs/numerics.md).
  * In-place (y == x) is allowed for every op except maxpool2x2.
  */
 #ifndef SAM2R_ROWOPS_H

@@ -1,24 +1,37 @@
-/* attention_scalar.c — flash attention reference f32_attention_flash_1xkb64__scalar: one query row
- * at a time, keys in blocks of 64: s_j = scale * (q . k_j) summed in order over dk, online softmax
- * with libm expf (running max m, running sum l and output accumulator rescaled by
- * expf(m_old - m_new)), o = acc / l. Scratch: dv + 64 floats. */
+/* attention_scalar.c — flash attention reference f32_attention_flash_1xkb96__scalar, one query row at a
+ * time. This is the definition every variant reproduces bit for bit (docs/numerics.md); the SIMD
+ * kernels (../attention_flash_impl.h) put queries in vector lanes, so each lane runs exactly this
+ * sequence:
+ *   qs[e] = q[e] * c,  c = scale * log2(e)                     (one rounding each)
+ *   m = -FLT_MAX, l = 0, acc[d] = 0
+ *   per block of SAM2R_ATTENTION_KEY_BLOCK keys (the last one shorter):
+ *     s_j   = fma chain over e = 0 .. dk-1 from 0:  s = fmaf(k_j[e], qs[e], s)
+ *     mx    = max(m, s_j over the block)                        (exact)
+ *     p_j   = nm_exp2(s_j - mx);  sum = 0 + p_0 + p_1 + ...      (in key order)
+ *     alpha = nm_exp2(m - mx);  l = l * alpha + sum              (two roundings, no FMA)
+ *     acc[d] = acc[d] * alpha, then acc[d] = fmaf(v_j[d], p_j, acc[d]) in key order;  m = mx
+ *   o[d] = acc[d] * (1 / l)                                     (IEEE division, then one multiply)
+ * Scratch: dk + dv + SAM2R_ATTENTION_KEY_BLOCK floats. */
 #include "sam2r_attention.h"
+#include "numerics_scalar.h"
 
-#include <math.h>
+#include <float.h>
 
-#define KB 64
+#define KB SAM2R_ATTENTION_KEY_BLOCK
 #define Q_BLOCK 16
 
 static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, int32_t h, int32_t q0, int32_t q1,
                                   float *scratch) {
     const int32_t dk = a->dk, dv = a->dv, nk = a->nk;
-    float *acc = scratch, *s = scratch + dv;
+    float *qs = scratch, *acc = scratch + dk, *s = acc + dv;
     const float *K = a->k + (size_t)b * a->k_batch_stride + (size_t)h * dk;
     const float *V = a->v + (size_t)b * a->v_batch_stride + (size_t)h * dv;
+    const float c = a->scale * 1.44269504088896340736f;
     for (int32_t i = q0; i < q1; i++) {
         const float *q = a->q + (size_t)b * a->q_batch_stride + (size_t)i * a->ldq + (size_t)h * dk;
         float *o = a->o + (size_t)b * a->o_batch_stride + (size_t)i * a->ldo + (size_t)h * dv;
-        float m = -INFINITY, l = 0.0f;
+        for (int32_t e = 0; e < dk; e++) qs[e] = q[e] * c;
+        float m = -FLT_MAX, l = 0.0f;
         for (int32_t d = 0; d < dv; d++) acc[d] = 0.0f;
         for (int32_t kb = 0; kb < nk; kb += KB) {
             const int32_t kv = nk - kb < KB ? nk - kb : KB;
@@ -26,18 +39,21 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
             for (int32_t j = 0; j < kv; j++) {
                 const float *kr = K + (size_t)(kb + j) * a->ldk;
                 float dot = 0.0f;
-                for (int32_t e = 0; e < dk; e++) dot += q[e] * kr[e];
-                s[j] = a->scale * dot;
-                if (s[j] > mx) mx = s[j];
+                for (int32_t e = 0; e < dk; e++) dot = fmaf(kr[e], qs[e], dot);
+                s[j] = dot;
+                mx = dot > mx ? dot : mx;
             }
-            const float alpha = m == -INFINITY ? 0.0f : expf(m - mx);
-            l *= alpha;
-            for (int32_t d = 0; d < dv; d++) acc[d] *= alpha;
+            float sum = 0.0f;
             for (int32_t j = 0; j < kv; j++) {
-                const float p = expf(s[j] - mx);
+                s[j] = nm_exp2(s[j] - mx);
+                sum = sum + s[j];
+            }
+            const float alpha = nm_exp2(m - mx);
+            l = l * alpha + sum;
+            for (int32_t d = 0; d < dv; d++) acc[d] = acc[d] * alpha;
+            for (int32_t j = 0; j < kv; j++) {
                 const float *vr = V + (size_t)(kb + j) * a->ldv;
-                l += p;
-                for (int32_t d = 0; d < dv; d++) acc[d] += p * vr[d];
+                for (int32_t d = 0; d < dv; d++) acc[d] = fmaf(vr[d], s[j], acc[d]);
             }
             m = mx;
         }
@@ -47,5 +63,5 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
 }
 
 const sam2r_attention_f32_ukernel sam2r_f32_attention_scalar = {
-    "f32_attention_flash_1xkb64__scalar", SAM2R_ISA_SCALAR, Q_BLOCK, 1, KB, attention_rows_scalar,
+    "f32_attention_flash_1xkb96__scalar", SAM2R_ISA_SCALAR, Q_BLOCK, 1, KB, attention_rows_scalar,
 };

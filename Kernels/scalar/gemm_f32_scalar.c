@@ -1,10 +1,13 @@
 /* gemm_f32_scalar.c — portable reference fp32 GEMM (f32_gemm_1x8__scalar).
  *
  * C[m, n] = bias[n] + sum_k A[m, k] * W[n, k], with W packed [n/8][k][8] by sam2r_pack_f32.
- * Each output is one sequential fp32 sum over k (k = 0, 1, ...), starting from the bias, with a
- * separate multiply and add (the kernels are compiled with -ffp-contract=off): this is the
- * reference every SIMD variant is compared with. */
+ * Each output is one sequential chain of fused multiply-adds over k (k = 0, 1, ...), starting from
+ * the bias (or +0): acc = fmaf(A[m, k], W[n, k], acc), one rounding per step, exactly what every SIMD
+ * variant's vfmadd / FMLA accumulator does (K blocking stores and reloads C, which is exact). So the
+ * variants are bit-identical to this reference (docs/numerics.md). */
 #include "sam2r_gemm_f32.h"
+
+#include <math.h>
 
 #define NR 8
 
@@ -20,7 +23,7 @@ static void gemm_f32_rect_scalar(const sam2r_gemm_f32_args *p, int32_t m0, int32
             const float *b = panel;
             for (int32_t kk = 0; kk < k; kk++, b += NR) {
                 const float av = a[kk];
-                for (int j = 0; j < NR; j++) acc[j] += av * b[j];
+                for (int j = 0; j < NR; j++) acc[j] = fmaf(av, b[j], acc[j]);
             }
             float *c = p->c + (size_t)m * (size_t)p->ldc + nb;
             for (int j = 0; j < nv; j++) c[j] = acc[j];

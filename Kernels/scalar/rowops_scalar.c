@@ -1,60 +1,60 @@
-/* rowops_scalar.c — portable reference row ops (f32_rowops__scalar); the numerics are defined in
- * sam2r_rowops.h. Float math uses libm (expf, erff), which is what SIMD variants are checked
- * against. */
+/* rowops_scalar.c — portable reference row ops (f32_rowops__scalar). This file is the definition
+ * every variant reproduces bit for bit (docs/numerics.md): sums in the canonical 16-lane order
+ * (nm_sum16_tree), exp / erf / GELU by the operation sequences of numerics_impl.h (fmaf where the
+ * SIMD variants fuse), IEEE division and sqrtf. */
 #include "sam2r_rowops.h"
 #include "sam2r_requant.h"
+#include "numerics_scalar.h"
 
 #include <math.h>
 
-/* LayerNorm statistics, "corrected two-pass" (Chan, Golub & LeVeque): m0 = mean(x) in fp32, then
- * d = x - m0, s1 = sum d, s2 = sum d^2; the residual c = s1 / n corrects the rounding error of m0
- * and var = s2 / n - c^2. Outputs are formed as ((x - m0) - c) * rstd, so an offset like 1000 with
- * tiny noise keeps full precision (x - m0 is exact there). SIMD variants use the same formulas. */
+/* LayerNorm statistics, "corrected two-pass" (Chan, Golub & LeVeque): m0 = sum16(x) * (1/n), then
+ * d = x - m0, s1 = sum16(d), s2 = sum16 of fma(d, d, lane); the residual c = s1 * (1/n) corrects the
+ * rounding error of m0 and var = max(s2 * (1/n) - c * c, 0) (separate roundings). Outputs are
+ * fma(((x - m0) - c) * rstd, gamma, beta), rstd = 1 / sqrtf(var + eps), so an offset like 1000 with
+ * tiny noise keeps full precision (x - m0 is exact there). */
 static void layernorm_scalar(const float *x, int32_t ldx, float *y, int32_t ldy, int32_t rows, int32_t cols,
                              const float *gamma, const float *beta, float eps) {
     const float inv_n = 1.0f / (float)cols;
     for (int32_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * (size_t)ldx;
         float *yr = y + (size_t)r * (size_t)ldy;
-        float s = 0.0f;
-        for (int32_t i = 0; i < cols; i++) s += xr[i];
-        const float m0 = s * inv_n;
-        float s1 = 0.0f, s2 = 0.0f;
+        float s[16] = {0}, s1[16] = {0}, s2[16] = {0};
+        for (int32_t i = 0; i < cols; i++) s[i % 16] = s[i % 16] + xr[i];
+        const float m0 = nm_sum16_tree(s) * inv_n;
         for (int32_t i = 0; i < cols; i++) {
             const float d = xr[i] - m0;
-            s1 += d;
-            s2 += d * d;
+            s1[i % 16] = s1[i % 16] + d;
+            s2[i % 16] = fmaf(d, d, s2[i % 16]);
         }
-        const float c = s1 * inv_n;
-        float var = s2 * inv_n - c * c;
+        const float c = nm_sum16_tree(s1) * inv_n;
+        float var = nm_sum16_tree(s2) * inv_n - c * c;
         var = var > 0.0f ? var : 0.0f;
         const float rstd = 1.0f / sqrtf(var + eps);
-        for (int32_t i = 0; i < cols; i++) yr[i] = ((xr[i] - m0) - c) * rstd * gamma[i] + beta[i];
+        for (int32_t i = 0; i < cols; i++) yr[i] = fmaf(((xr[i] - m0) - c) * rstd, gamma[i], beta[i]);
     }
 }
 
+/* y = e * (1 / sum16(e)), e = nm_exp(x - max(x)); the max is exact in any order. */
 static void softmax_scalar(const float *x, int32_t ldx, float *y, int32_t ldy, int32_t rows, int32_t cols) {
     for (int32_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * (size_t)ldx;
         float *yr = y + (size_t)r * (size_t)ldy;
         float mx = xr[0];
         for (int32_t i = 1; i < cols; i++) mx = xr[i] > mx ? xr[i] : mx;
-        float s = 0.0f;
+        float s[16] = {0};
         for (int32_t i = 0; i < cols; i++) {
-            const float e = expf(xr[i] - mx);
+            const float e = nm_exp(xr[i] - mx);
             yr[i] = e;
-            s += e;
+            s[i % 16] = s[i % 16] + e;
         }
-        const float inv = 1.0f / s;
+        const float inv = 1.0f / nm_sum16_tree(s);
         for (int32_t i = 0; i < cols; i++) yr[i] *= inv;
     }
 }
 
 static void gelu_scalar(const float *x, float *y, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        const float v = x[i];
-        y[i] = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-    }
+    for (size_t i = 0; i < count; i++) y[i] = nm_gelu(x[i]);
 }
 
 static void add_scalar(const float *a, const float *b, float *y, size_t count) {

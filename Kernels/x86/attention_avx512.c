@@ -6,15 +6,15 @@
  * Tile choice measured in isolation (L1-resident, this Xeon): 24 accumulators run both loops at
  * ~62-70 GMAC/s of a ~77 GMAC/s vfmadd231ps zmm peak, 16 accumulators (2x8, 2x12 tiles) at ~40.
  *
- * exp2: x clamped to >= -127 (2^-127 underflows to 0 against the row max, which has p = 1),
- * n = round(x), f = x - n in [-0.5, 0.5], 2^f by Cephes' exp2f polynomial (degree 6, Horner with
- * FMA; Cephes quotes 1.7e-7 peak relative error, i.e. <= ~2 ulp), times 2^n by vscalefps. */
+ * exp2: nm_exp2 of ../numerics_impl.h (2^n through the exponent field, not vscalefps, whose 2^-127 would
+ * be a subnormal where the other ISAs give 0); every operation is lane-wise per query, so the result is
+ * bit-identical to the scalar reference (docs/numerics.md). */
 #if defined(__x86_64__)
 #include "sam2r_attention.h"
 
-#include <immintrin.h>
+#include "numerics_avx512.h"
 
-#define FA_TGT __attribute__((target("avx512f")))
+#define FA_TGT NM_TGT
 #define FA_V __m512
 #define FA_VL 16
 #define FA_LOAD(p) _mm512_loadu_ps(p)
@@ -27,26 +27,12 @@
 #define FA_SUB(a, b) _mm512_sub_ps((a), (b))
 #define FA_MAX(a, b) _mm512_max_ps((a), (b))
 #define FA_DIV(a, b) _mm512_div_ps((a), (b))
-#define FA_EXP2(x) fa_exp2_avx512(x)
+#define FA_EXP2(x) nm_exp2(x)
 #define FA_NQV 3
 #define FA_JT 8
 #define FA_DC 8
-#define FA_KB 96
+#define FA_KB SAM2R_ATTENTION_KEY_BLOCK
 #define Q_BLOCK 2064
-
-static inline __attribute__((always_inline)) FA_TGT __m512 fa_exp2_avx512(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-127.0f));
-    const __m512 n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    const __m512 f = _mm512_sub_ps(x, n);
-    __m512 p = _mm512_set1_ps(1.535336188319500e-4f);
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.339887440266574e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(9.618437357674640e-3f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(5.550332471162809e-2f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(2.402264791363012e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(6.931472028550421e-1f));
-    p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
 
 /* dst[x][y] = src[y][x] * scale[x] for one 16 x 16 block (rows y >= nsrc read as zero, rows x >= ndst
  * not stored): 4x4 transposes inside the 128-bit lanes (unpack, shuffle), then of the lanes

@@ -1,35 +1,18 @@
 /* rowops_avx2.c — row ops f32_rowops__avx2_fma: 8 lanes, float column tails through vmaskmov,
- * int8 tails through the scalar rule of sam2r_requant.h (bit-identical by construction).
- *
- * The SIMD approximations of every variant (AVX2, AVX-512, NEON use the same constants and
- * operation order, with FMA):
- *  - exp(x): x clamped to [-87, 88]; n = round(x * log2(e)); r = x - n*0.693359375 - n*(-2.12194440e-4)
- *    (Cody-Waite split of ln 2); exp(r) = 1 + r + r^2 * P5(r) with the Cephes expf coefficients;
- *    result p * 2^n built in the exponent field. Max relative error ~2 ulp (1.2e-7 * 2) on the
- *    clamped range; below -87 it returns ~1.6e-38 instead of 0 (irrelevant to softmax, whose
- *    arguments are x - max <= 0 summed with the 1 of the max).
- *  - erf(x): the Eigen / TensorFlow rational approximation x * P(x^2) / Q(x^2) (P degree 6, Q
- *    degree 4 in x^2), x clamped to [-3.85, 3.85]. Max abs error 3.1e-7, measured in this fp32 FMA
- *    evaluation against double erf on a 1e-5 grid over [-6, 6] (requirement: <= 1e-6).
- *    GELU = 0.5 * x * (1 + erf(x / sqrt 2)) then has abs error <= 0.5 |x| * 3.1e-7 + rounding. */
+ * int8 tails through the scalar rule of sam2r_requant.h. Bit-identical to the scalar reference
+ * (docs/numerics.md): row sums in the canonical 16-lane order, held in two ymm (elements 16c .. 16c+7
+ * in `lo`, 16c+8 .. 16c+15 in `hi`); exp / erf / GELU from numerics_impl.h. */
 #if defined(__x86_64__)
 #include "sam2r_rowops.h"
 #include "sam2r_requant.h"
+#include "numerics_avx2.h"
 
-#include <immintrin.h>
 #include <math.h>
 
-#define T256 __attribute__((target("avx2,fma")))
+#define T256 NM_TGT
 
 static inline __attribute__((always_inline)) T256 __m256i tail_mask8(size_t r) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-static inline __attribute__((always_inline)) T256 float hsum256(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 static inline __attribute__((always_inline)) T256 float hmax256(__m256 v) {
@@ -39,39 +22,15 @@ static inline __attribute__((always_inline)) T256 float hmax256(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-static inline __attribute__((always_inline)) T256 __m256 exp256(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
-    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
-}
-
-static inline __attribute__((always_inline)) T256 __m256 erf256(__m256 x) {
-    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-3.85f)), _mm256_set1_ps(3.85f));
-    const __m256 x2 = _mm256_mul_ps(x, x);
-    __m256 p = _mm256_fmadd_ps(x2, _mm256_set1_ps(-2.72614225801306e-10f), _mm256_set1_ps(2.77068142495902e-08f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.10102402082508e-06f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-5.69250639462346e-05f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-7.34990630326855e-04f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-2.95459980854025e-03f));
-    p = _mm256_fmadd_ps(p, x2, _mm256_set1_ps(-1.60960333262415e-02f));
-    p = _mm256_mul_ps(p, x);
-    __m256 q = _mm256_fmadd_ps(x2, _mm256_set1_ps(-1.45660718464996e-05f), _mm256_set1_ps(-2.13374055278905e-04f));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.68282697438203e-03f));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-7.37332916720468e-03f));
-    q = _mm256_fmadd_ps(q, x2, _mm256_set1_ps(-1.42647390514189e-02f));
-    return _mm256_div_ps(p, q);
-}
+/* The 16-lane walk of a row of n floats: FULL(i) for the 8 elements at i, whose lanes are in `lo` when
+ * i % 16 == 0 and in `hi` otherwise; the last n % 8 elements through the mask km. */
+#define ROW16(n, nv, km, LO, HI, LOTAIL, HITAIL)                                     \
+    do {                                                                             \
+        size_t i_ = 0;                                                               \
+        for (; i_ + 16 <= (n); i_ += 16) { LO(i_); HI(i_ + 8); }                     \
+        if (i_ + 8 <= (nv)) { LO(i_); i_ += 8; if (i_ < (n)) HITAIL(i_, km); }       \
+        else if (i_ < (n)) LOTAIL(i_, km);                                           \
+    } while (0)
 
 static T256 void layernorm_avx2(const float *x, int32_t ldx, float *y, int32_t ldy, int32_t rows, int32_t cols,
                                 const float *gamma, const float *beta, float eps) {
@@ -82,28 +41,38 @@ static T256 void layernorm_avx2(const float *x, int32_t ldx, float *y, int32_t l
     for (int32_t r = 0; r < rows; r++) {
         const float *xr = x + (size_t)r * (size_t)ldx;
         float *yr = y + (size_t)r * (size_t)ldy;
-        __m256 s = _mm256_setzero_ps();
-        size_t i = 0;
-        for (; i < nv; i += 8) s = _mm256_add_ps(s, _mm256_loadu_ps(xr + i));
-        if (tail) s = _mm256_add_ps(s, _mm256_maskload_ps(xr + i, km));
-        const float m0 = hsum256(s) * inv_n;
+        __m256 s_lo = _mm256_setzero_ps(), s_hi = s_lo;
+#define S_LO(i) s_lo = _mm256_add_ps(s_lo, _mm256_loadu_ps(xr + (i)))
+#define S_HI(i) s_hi = _mm256_add_ps(s_hi, _mm256_loadu_ps(xr + (i)))
+#define S_LOT(i, m) s_lo = _mm256_add_ps(s_lo, _mm256_maskload_ps(xr + (i), m))
+#define S_HIT(i, m) s_hi = _mm256_add_ps(s_hi, _mm256_maskload_ps(xr + (i), m))
+        ROW16(n, nv, km, S_LO, S_HI, S_LOT, S_HIT);
+        const float m0 = nm_sum16_avx2(s_lo, s_hi) * inv_n;
         const __m256 vm0 = _mm256_set1_ps(m0);
-        __m256 s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps();
-        for (i = 0; i < nv; i += 8) {
-            const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(xr + i), vm0);
-            s1 = _mm256_add_ps(s1, d);
-            s2 = _mm256_fmadd_ps(d, d, s2);
-        }
-        if (tail) {
-            const __m256 d = _mm256_and_ps(_mm256_castsi256_ps(km), _mm256_sub_ps(_mm256_maskload_ps(xr + i, km), vm0));
-            s1 = _mm256_add_ps(s1, d);
-            s2 = _mm256_fmadd_ps(d, d, s2);
-        }
-        const float c = hsum256(s1) * inv_n;
-        float var = hsum256(s2) * inv_n - c * c;
+        __m256 s1_lo = _mm256_setzero_ps(), s1_hi = s1_lo, s2_lo = s1_lo, s2_hi = s1_lo;
+#define D_LO(i) { const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(xr + (i)), vm0); \
+                  s1_lo = _mm256_add_ps(s1_lo, d); s2_lo = _mm256_fmadd_ps(d, d, s2_lo); }
+#define D_HI(i) { const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(xr + (i)), vm0); \
+                  s1_hi = _mm256_add_ps(s1_hi, d); s2_hi = _mm256_fmadd_ps(d, d, s2_hi); }
+#define D_LOT(i, m) { const __m256 d = _mm256_and_ps(_mm256_castsi256_ps(m), _mm256_sub_ps(_mm256_maskload_ps(xr + (i), m), vm0)); \
+                      s1_lo = _mm256_add_ps(s1_lo, d); s2_lo = _mm256_fmadd_ps(d, d, s2_lo); }
+#define D_HIT(i, m) { const __m256 d = _mm256_and_ps(_mm256_castsi256_ps(m), _mm256_sub_ps(_mm256_maskload_ps(xr + (i), m), vm0)); \
+                      s1_hi = _mm256_add_ps(s1_hi, d); s2_hi = _mm256_fmadd_ps(d, d, s2_hi); }
+        ROW16(n, nv, km, D_LO, D_HI, D_LOT, D_HIT);
+#undef S_LO
+#undef S_HI
+#undef S_LOT
+#undef S_HIT
+#undef D_LO
+#undef D_HI
+#undef D_LOT
+#undef D_HIT
+        const float c = nm_sum16_avx2(s1_lo, s1_hi) * inv_n;
+        float var = nm_sum16_avx2(s2_lo, s2_hi) * inv_n - c * c;
         var = var > 0.0f ? var : 0.0f;
         const __m256 vrstd = _mm256_set1_ps(1.0f / sqrtf(var + eps)), vc = _mm256_set1_ps(c);
-        for (i = 0; i < nv; i += 8) {
+        size_t i = 0;
+        for (; i < nv; i += 8) {
             const __m256 t = _mm256_mul_ps(_mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vm0), vc), vrstd);
             _mm256_storeu_ps(yr + i, _mm256_fmadd_ps(t, _mm256_loadu_ps(gamma + i), _mm256_loadu_ps(beta + i)));
         }
@@ -128,34 +97,32 @@ static T256 void softmax_avx2(const float *x, int32_t ldx, float *y, int32_t ldy
         for (; i < nv; i += 8) mx = _mm256_max_ps(mx, _mm256_loadu_ps(xr + i));
         if (tail) mx = _mm256_max_ps(mx, _mm256_blendv_ps(ninf, _mm256_maskload_ps(xr + i, km), _mm256_castsi256_ps(km)));
         const __m256 vmx = _mm256_set1_ps(hmax256(mx));
-        __m256 s = _mm256_setzero_ps();
-        for (i = 0; i < nv; i += 8) {
-            const __m256 e = exp256(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmx));
-            _mm256_storeu_ps(yr + i, e);
-            s = _mm256_add_ps(s, e);
-        }
-        if (tail) {
-            const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(km), exp256(_mm256_sub_ps(_mm256_maskload_ps(xr + i, km), vmx)));
-            _mm256_maskstore_ps(yr + i, km, e);
-            s = _mm256_add_ps(s, e);
-        }
-        const __m256 inv = _mm256_set1_ps(1.0f / hsum256(s));
+        __m256 s_lo = _mm256_setzero_ps(), s_hi = s_lo;
+#define E_LO(i) { const __m256 e = nm_exp(_mm256_sub_ps(_mm256_loadu_ps(xr + (i)), vmx)); \
+                  _mm256_storeu_ps(yr + (i), e); s_lo = _mm256_add_ps(s_lo, e); }
+#define E_HI(i) { const __m256 e = nm_exp(_mm256_sub_ps(_mm256_loadu_ps(xr + (i)), vmx)); \
+                  _mm256_storeu_ps(yr + (i), e); s_hi = _mm256_add_ps(s_hi, e); }
+#define E_LOT(i, m) { const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(m), nm_exp(_mm256_sub_ps(_mm256_maskload_ps(xr + (i), m), vmx))); \
+                      _mm256_maskstore_ps(yr + (i), m, e); s_lo = _mm256_add_ps(s_lo, e); }
+#define E_HIT(i, m) { const __m256 e = _mm256_and_ps(_mm256_castsi256_ps(m), nm_exp(_mm256_sub_ps(_mm256_maskload_ps(xr + (i), m), vmx))); \
+                      _mm256_maskstore_ps(yr + (i), m, e); s_hi = _mm256_add_ps(s_hi, e); }
+        ROW16(n, nv, km, E_LO, E_HI, E_LOT, E_HIT);
+#undef E_LO
+#undef E_HI
+#undef E_LOT
+#undef E_HIT
+        const __m256 inv = _mm256_set1_ps(1.0f / nm_sum16_avx2(s_lo, s_hi));
         for (i = 0; i < nv; i += 8) _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_loadu_ps(yr + i), inv));
         if (tail) _mm256_maskstore_ps(yr + i, km, _mm256_mul_ps(_mm256_maskload_ps(yr + i, km), inv));
     }
 }
 
-static inline __attribute__((always_inline)) T256 __m256 gelu256(__m256 v) {
-    const __m256 e = erf256(_mm256_mul_ps(v, _mm256_set1_ps(0.70710678118654752f)));
-    return _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), v), _mm256_add_ps(_mm256_set1_ps(1.0f), e));
-}
-
 static T256 void gelu_avx2(const float *x, float *y, size_t count) {
     size_t i = 0;
-    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, gelu256(_mm256_loadu_ps(x + i)));
+    for (; i + 8 <= count; i += 8) _mm256_storeu_ps(y + i, nm_gelu(_mm256_loadu_ps(x + i)));
     if (i < count) {
         const __m256i km = tail_mask8(count - i);
-        _mm256_maskstore_ps(y + i, km, gelu256(_mm256_maskload_ps(x + i, km)));
+        _mm256_maskstore_ps(y + i, km, nm_gelu(_mm256_maskload_ps(x + i, km)));
     }
 }
 

@@ -1,51 +1,16 @@
 /* rowops_avx512.c — row ops f32_rowops__avx512f: 16 lanes, column tails through AVX-512 masks, so
- * every element goes through the same vector arithmetic. exp and erf approximations are those
- * documented in rowops_avx2.c (same constants, same operation order). */
+ * every element goes through the same vector arithmetic. Bit-identical to the scalar reference
+ * (docs/numerics.md): one zmm is exactly the canonical 16-lane sum, reduced by nm_sum16_avx512;
+ * exp / erf / GELU from numerics_impl.h. */
 #if defined(__x86_64__)
 #include "sam2r_rowops.h"
+#include "numerics_avx512.h"
 
-#include <immintrin.h>
 #include <math.h>
 
-#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+#define T512 NM_TGT
 
 static inline __mmask16 tail_mask(size_t r) { return (__mmask16)((1u << r) - 1u); }
-
-/* exp: Cephes expf scheme (see rowops_avx2.c). Input clamped to [-87, 88]. */
-static inline __attribute__((always_inline)) T512 __m512 exp512(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
-    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-}
-
-/* erf: rational x * P(x^2) / Q(x^2), x clamped to +-3.85 (see rowops_avx2.c). */
-static inline __attribute__((always_inline)) T512 __m512 erf512(__m512 x) {
-    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-3.85f)), _mm512_set1_ps(3.85f));
-    const __m512 x2 = _mm512_mul_ps(x, x);
-    __m512 p = _mm512_fmadd_ps(x2, _mm512_set1_ps(-2.72614225801306e-10f), _mm512_set1_ps(2.77068142495902e-08f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.10102402082508e-06f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-5.69250639462346e-05f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-7.34990630326855e-04f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-2.95459980854025e-03f));
-    p = _mm512_fmadd_ps(p, x2, _mm512_set1_ps(-1.60960333262415e-02f));
-    p = _mm512_mul_ps(p, x);
-    __m512 q = _mm512_fmadd_ps(x2, _mm512_set1_ps(-1.45660718464996e-05f), _mm512_set1_ps(-2.13374055278905e-04f));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.68282697438203e-03f));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-7.37332916720468e-03f));
-    q = _mm512_fmadd_ps(q, x2, _mm512_set1_ps(-1.42647390514189e-02f));
-    return _mm512_div_ps(p, q);
-}
 
 static T512 void layernorm_avx512(const float *x, int32_t ldx, float *y, int32_t ldy, int32_t rows, int32_t cols,
                                   const float *gamma, const float *beta, float eps) {
@@ -59,7 +24,7 @@ static T512 void layernorm_avx512(const float *x, int32_t ldx, float *y, int32_t
         size_t i = 0;
         for (; i < nv; i += 16) s = _mm512_add_ps(s, _mm512_loadu_ps(xr + i));
         if (km) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(km, xr + i));
-        const float m0 = _mm512_reduce_add_ps(s) * inv_n;
+        const float m0 = nm_sum16_avx512(s) * inv_n;
         const __m512 vm0 = _mm512_set1_ps(m0);
         __m512 s1 = _mm512_setzero_ps(), s2 = _mm512_setzero_ps();
         for (i = 0; i < nv; i += 16) {
@@ -72,8 +37,8 @@ static T512 void layernorm_avx512(const float *x, int32_t ldx, float *y, int32_t
             s1 = _mm512_add_ps(s1, d);
             s2 = _mm512_fmadd_ps(d, d, s2);
         }
-        const float c = _mm512_reduce_add_ps(s1) * inv_n;
-        float var = _mm512_reduce_add_ps(s2) * inv_n - c * c;
+        const float c = nm_sum16_avx512(s1) * inv_n;
+        float var = nm_sum16_avx512(s2) * inv_n - c * c;
         var = var > 0.0f ? var : 0.0f;
         const __m512 vrstd = _mm512_set1_ps(1.0f / sqrtf(var + eps)), vc = _mm512_set1_ps(c);
         for (i = 0; i < nv; i += 16) {
@@ -102,32 +67,27 @@ static T512 void softmax_avx512(const float *x, int32_t ldx, float *y, int32_t l
         const __m512 vmx = _mm512_set1_ps(_mm512_reduce_max_ps(mx));
         __m512 s = _mm512_setzero_ps();
         for (i = 0; i < nv; i += 16) {
-            const __m512 e = exp512(_mm512_sub_ps(_mm512_loadu_ps(xr + i), vmx));
+            const __m512 e = nm_exp(_mm512_sub_ps(_mm512_loadu_ps(xr + i), vmx));
             _mm512_storeu_ps(yr + i, e);
             s = _mm512_add_ps(s, e);
         }
         if (km) {
-            const __m512 e = _mm512_maskz_mov_ps(km, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(km, xr + i), vmx)));
+            const __m512 e = _mm512_maskz_mov_ps(km, nm_exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(km, xr + i), vmx)));
             _mm512_mask_storeu_ps(yr + i, km, e);
             s = _mm512_add_ps(s, e);
         }
-        const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(s));
+        const __m512 inv = _mm512_set1_ps(1.0f / nm_sum16_avx512(s));
         for (i = 0; i < nv; i += 16) _mm512_storeu_ps(yr + i, _mm512_mul_ps(_mm512_loadu_ps(yr + i), inv));
         if (km) _mm512_mask_storeu_ps(yr + i, km, _mm512_mul_ps(_mm512_maskz_loadu_ps(km, yr + i), inv));
     }
 }
 
-static inline __attribute__((always_inline)) T512 __m512 gelu512(__m512 v) {
-    const __m512 e = erf512(_mm512_mul_ps(v, _mm512_set1_ps(0.70710678118654752f)));
-    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1.0f), e));
-}
-
 static T512 void gelu_avx512(const float *x, float *y, size_t count) {
     size_t i = 0;
-    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(y + i, gelu512(_mm512_loadu_ps(x + i)));
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(y + i, nm_gelu(_mm512_loadu_ps(x + i)));
     if (i < count) {
         const __mmask16 km = tail_mask(count - i);
-        _mm512_mask_storeu_ps(y + i, km, gelu512(_mm512_maskz_loadu_ps(km, x + i)));
+        _mm512_mask_storeu_ps(y + i, km, nm_gelu(_mm512_maskz_loadu_ps(km, x + i)));
     }
 }
 

@@ -25,7 +25,7 @@ public struct RowOps: @unchecked Sendable {
                           y: UnsafeMutableBufferPointer<Float>, ldy: Int? = nil,
                           rows: Int, cols: Int,
                           gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
-                          eps: Float) throws {
+                          eps: Float, pool: ThreadPool? = nil) throws {
         let ldx = ldx ?? cols, ldy = ldy ?? cols
         try rowwise(x: x, ldx: ldx, y: y, ldy: ldy, rows: rows, cols: cols)
         try Check.count(gamma.count, cols, "gamma")
@@ -33,8 +33,8 @@ public struct RowOps: @unchecked Sendable {
         guard eps.isFinite, eps >= 0 else {
             throw EngineError.invalidParameter(name: "eps", value: "\(eps)", allowed: "finite, >= 0")
         }
-        table.pointee.layernorm(x.baseAddress, Int32(ldx), y.baseAddress, Int32(ldy), Int32(rows), Int32(cols),
-                                gamma.baseAddress, beta.baseAddress, eps)
+        sam2r_par_layernorm(table, pool?.handle, x.baseAddress, Int32(ldx), y.baseAddress, Int32(ldy), Int32(rows),
+                            Int32(cols), gamma.baseAddress, beta.baseAddress, eps)
     }
 
     /// y = softmax(x) per row of `cols` (numerically stable).
@@ -47,17 +47,18 @@ public struct RowOps: @unchecked Sendable {
     }
 
     /// y = gelu(x) (exact erf form) elementwise; counts must match.
-    public func gelu(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>) throws {
+    public func gelu(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
+                     pool: ThreadPool? = nil) throws {
         try elementwise(x, y, "x", "y")
-        table.pointee.gelu(x.baseAddress, y.baseAddress, x.count)
+        sam2r_par_gelu(table, pool?.handle, x.baseAddress, y.baseAddress, x.count)
     }
 
     /// y = a + b elementwise; counts must match.
     public func add(a: UnsafeBufferPointer<Float>, b: UnsafeBufferPointer<Float>,
-                    y: UnsafeMutableBufferPointer<Float>) throws {
+                    y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil) throws {
         try elementwise(a, y, "a", "y")
         try elementwise(b, y, "b", "y")
-        table.pointee.add(a.baseAddress, b.baseAddress, y.baseAddress, a.count)
+        sam2r_par_add(table, pool?.handle, a.baseAddress, b.baseAddress, y.baseAddress, a.count)
     }
 
     /// Channels-last [h][w][c] -> [h/2][w/2][c], 2x2 max, stride 2 (h, w even). No aliasing.
@@ -86,7 +87,7 @@ public struct RowOps: @unchecked Sendable {
     /// y = clamp(rint(x * inverseScale), -128 - zp, 127 - zp) + zp (round half to even).
     /// Throws on NaN inputs (outside the kernel contract).
     public func quantize(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Int8>,
-                         inverseScale: Float, zeroPoint: Int32) throws {
+                         inverseScale: Float, zeroPoint: Int32, pool: ThreadPool? = nil) throws {
         try Check.positive(x.count, "x")
         try Check.count(y.count, x.count, "y")
         guard inverseScale.isFinite, inverseScale > 0 else {
@@ -96,10 +97,13 @@ public struct RowOps: @unchecked Sendable {
         guard !Check.overlaps(x.baseAddress!, x.count * 4, y.baseAddress!, y.count) else {
             throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
         }
+        // The kernel flags NaN/Inf while it quantizes (no extra pass); only then is x searched for a NaN.
+        let nonFinite = sam2r_par_quantize_s8(table, pool?.handle, x.baseAddress, y.baseAddress, x.count,
+                                              inverseScale, zeroPoint)
+        guard nonFinite != 0 else { return }
         for i in 0..<x.count where x[i].isNaN {
             throw EngineError.valueOutOfRange(operand: "quantize input", index: i, value: "nan", allowed: "not NaN")
         }
-        table.pointee.quantize_s8(x.baseAddress, y.baseAddress, x.count, inverseScale, zeroPoint)
     }
 
     /// y = (x - zp) * scale.

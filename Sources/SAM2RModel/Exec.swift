@@ -83,7 +83,7 @@ final class Exec {
         if lda == k {
             try rowops.quantize(x: UnsafeBufferPointer(start: x, count: rows * k),
                                 y: UnsafeMutableBufferPointer(start: a, count: rows * k),
-                                inverseScale: q.inverseScale, zeroPoint: q.zeroPoint)
+                                inverseScale: q.inverseScale, zeroPoint: q.zeroPoint, pool: pool)
         } else {
             for r in 0..<rows {
                 try rowops.quantize(x: UnsafeBufferPointer(start: x + r * lda, count: k),
@@ -109,14 +109,15 @@ final class Exec {
             try n.beta.withUnsafeBufferPointer { b in
                 try rowops.layerNorm(x: UnsafeBufferPointer(start: x, count: (rows - 1) * lx + c), ldx: lx,
                                      y: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ly + c), ldy: ly,
-                                     rows: rows, cols: c, gamma: g, beta: b, eps: n.eps)
+                                     rows: rows, cols: c, gamma: g, beta: b, eps: n.eps, pool: pool)
             }
         }
     }
 
     func gelu(_ p: UnsafeMutablePointer<Float>, _ count: Int) throws {
         guard !planning, count > 0 else { return }
-        try rowops.gelu(x: UnsafeBufferPointer(start: p, count: count), y: UnsafeMutableBufferPointer(start: p, count: count))
+        try rowops.gelu(x: UnsafeBufferPointer(start: p, count: count), y: UnsafeMutableBufferPointer(start: p, count: count),
+                        pool: pool)
     }
 
     func relu(_ p: UnsafeMutablePointer<Float>, _ count: Int) {
@@ -132,7 +133,7 @@ final class Exec {
             return
         }
         try rowops.add(a: UnsafeBufferPointer(start: a, count: count), b: UnsafeBufferPointer(start: b, count: count),
-                       y: UnsafeMutableBufferPointer(start: y, count: count))
+                       y: UnsafeMutableBufferPointer(start: y, count: count), pool: pool)
     }
 
     /// Floats of attention scratch (all workers) for head dims dk, dv.

@@ -34,8 +34,11 @@ struct HieraBlockWeights {
 struct ImageEncoderWeights {
     let config: ModelConfig
     let patch: Linear
-    /// [G][G][C]: bicubic(pos_embed -> G) + tiled pos_embed_window, input-independent.
-    let posEmbed: [Float]
+    /// pos_embed [bk0][bk1][C] and pos_embed_window [w0][w0][C], channels-last. The [G][G][C] sum
+    /// bicubic(pos_embed -> G) + tiled window is built in the arena at each patch embed instead of being
+    /// kept: 25 MB of resident memory for tiny at 1024² against a few ms per setImage.
+    let posEmbedBkg: [Float]
+    let posEmbedWindow: [Float]
     let blocks: [HieraBlockWeights]
     /// Lateral 1x1 convs by level (0 = highest resolution): neck.convs.{3 - level}.
     let lateral: [Linear]
@@ -46,7 +49,7 @@ struct ImageEncoderWeights {
     init(_ src: WeightSource, _ cfg: ModelConfig) throws {
         config = cfg
         let t = "image_encoder.trunk."
-        let c = cfg.embedDim, g = cfg.patchGrid
+        let c = cfg.embedDim
         patch = try Linear(conv: src, t + "patch_embed.proj", out: c, in: 3, kernel: 7)
         // Position embedding: NCHW -> channels-last, bicubic to G x G, + tiled window embedding.
         let bk = cfg.windowPosEmbedBkgSpatialSize
@@ -55,23 +58,10 @@ struct ImageEncoderWeights {
         let pw = try src.load(t + "pos_embed_window", [1, c, w0, w0])
         var peHWC = [Float](repeating: 0, count: pe.count)
         for ch in 0..<c { for i in 0..<(bk[0] * bk[1]) { peHWC[i * c + ch] = pe[ch * bk[0] * bk[1] + i] } }
-        var pos = [Float](repeating: 0, count: g * g * c)
-        var scratch = [Float](repeating: 0, count: Exec.resizeScratchFloats(SAM2R_RESIZE_BICUBIC, inH: bk[0], inW: bk[1],
-                                                                           outH: g, outW: g, c: c))
-        peHWC.withUnsafeBufferPointer { x in
-            pos.withUnsafeMutableBufferPointer { y in
-                scratch.withUnsafeMutableBufferPointer { s in
-                    sam2r_resize_f32(SAM2R_RESIZE_BICUBIC, x.baseAddress, Int32(bk[0]), Int32(bk[1]), Int32(c),
-                                     y.baseAddress, Int32(g), Int32(g), s.baseAddress, nil)
-                }
-            }
-        }
-        for y in 0..<g {
-            for x in 0..<g {
-                for ch in 0..<c { pos[(y * g + x) * c + ch] += pw[(ch * w0 + y % w0) * w0 + x % w0] }
-            }
-        }
-        posEmbed = pos
+        var pwHWC = [Float](repeating: 0, count: pw.count)
+        for ch in 0..<c { for i in 0..<(w0 * w0) { pwHWC[i * c + ch] = pw[ch * w0 * w0 + i] } }
+        posEmbedBkg = peHWC
+        posEmbedWindow = pwHWC
         blocks = try cfg.blocks.map { try HieraBlockWeights(src, t + "blocks.\($0.index)", $0) }
         let d = cfg.dModel
         lateral = try (0..<4).map { level in
@@ -112,23 +102,53 @@ enum ImageEncoder {
         guard sam2r_conv2d_shape_init(&shape) == 0, Int(shape.out_h) == g else {
             throw ModelError.invalidConfig(field: "image_size", reason: "patch embed output is not S/4")
         }
+        // x starts as the position embedding; each row tile of the patch conv is added to it (conv + pos,
+        // the same sum as before: addition commutes exactly), so no second G x G x C buffer is live.
         let x = try ex.ws.alloc(g * g * c, "trunk.x0")
+        try posEmbed(ex, w, into: x)
         let tileRows = max(1, min(g, 4096 / g))
         let col = try ex.ws.alloc(tileRows * g * 147, "patch.im2col")
+        let tile = try ex.ws.alloc(tileRows * g * c, "patch.tile")
         if !ex.planning {
             var oy0 = 0
             while oy0 < g {
-                let oy1 = min(g, oy0 + tileRows)
+                let oy1 = min(g, oy0 + tileRows), n = (oy1 - oy0) * g * c
                 sam2r_im2col_f32(&shape, img.p, Int32(oy0), Int32(oy1), col.p, 147)
-                try ex.linear(col.p, rows: (oy1 - oy0) * g, w.patch, x.p + oy0 * g * c)
+                try ex.linear(col.p, rows: (oy1 - oy0) * g, w.patch, tile.p)
+                ex.tap("trunk.patch_embed", tile.p, n, offset: oy0 * g * c)
+                try ex.add(x.p + oy0 * g * c, tile.p, x.p + oy0 * g * c, n)
                 oy0 = oy1
             }
-            ex.tap("trunk.patch_embed", x.p, x.count)
-            try w.posEmbed.withUnsafeBufferPointer { try ex.add(x.p, $0.baseAddress!, x.p, x.count) }
             ex.tap("trunk.pos_added", x.p, x.count)
         }
+        try ex.ws.release(tile)
         try ex.ws.release(col)
         return x
+    }
+
+    /// pos [G][G][C] = bicubic(pos_embed -> G) + pos_embed_window tiled (w0 x w0 period).
+    static func posEmbed(_ ex: Exec, _ w: ImageEncoderWeights, into pos: Buf) throws {
+        let cfg = w.config, g = cfg.patchGrid, c = cfg.embedDim
+        let bk = cfg.windowPosEmbedBkgSpatialSize, w0 = cfg.windowSpec[0]
+        let scratch = try ex.ws.alloc(Exec.resizeScratchFloats(SAM2R_RESIZE_BICUBIC, inH: bk[0], inW: bk[1], outH: g,
+                                                               outW: g, c: c), "trunk.pos_embed.scratch")
+        if !ex.planning {
+            w.posEmbedBkg.withUnsafeBufferPointer {
+                ex.resize(SAM2R_RESIZE_BICUBIC, $0.baseAddress!, inH: bk[0], inW: bk[1], c: c, pos.p, outH: g, outW: g,
+                          scratch: scratch)
+            }
+            // Row y, columns x0 ..< x0 + w0 read window row y % w0: w0 * c contiguous floats on both sides.
+            try w.posEmbedWindow.withUnsafeBufferPointer { pw in
+                for y in 0..<g {
+                    let wr = pw.baseAddress! + (y % w0) * w0 * c
+                    for x0 in stride(from: 0, to: g, by: w0) {
+                        let n = min(w0, g - x0) * c, dst = pos.p + (y * g + x0) * c
+                        try ex.add(dst, wr, dst, n)
+                    }
+                }
+            }
+        }
+        try ex.ws.release(scratch)
     }
 
     /// One Hiera block. Returns x itself (updated in place) unless the block pools.

@@ -2,6 +2,7 @@
 // without PE and residual), ConvTranspose upscaling with the high-res features, hypernetwork MLPs,
 // IoU head (sigmoid) and object-score head (computed, never used to gate in image mode).
 
+import SAM2REngine
 import SAM2RKernels
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +29,8 @@ struct TwoWayLayerWeights {
     let selfAttn: AttentionWeights, t2i: AttentionWeights, i2t: AttentionWeights
     let norm1: Norm, norm2: Norm, norm3: Norm, norm4: Norm
     let lin1: Linear, lin2: Linear
+    /// The cross attentions folded (FoldedAttention.swift); nil when a projection is not fp32.
+    let t2iFolded: FoldedAttentionWeights?, i2tFolded: FoldedAttentionWeights?
     init(_ src: WeightSource, _ p: String, _ cfg: ModelConfig) throws {
         let d = cfg.dModel, h = cfg.decoderHeads, di = d / cfg.attentionDownsampleRate
         selfAttn = try AttentionWeights(src, p + ".self_attn", dim: d, internal: d, heads: h)
@@ -39,6 +42,8 @@ struct TwoWayLayerWeights {
         norm4 = try Norm(src, p + ".norm4", dim: d, eps: 1e-5)
         lin1 = try Linear(src, p + ".mlp.layers.0", out: cfg.decoderMLPDim, in: d)
         lin2 = try Linear(src, p + ".mlp.layers.1", out: d, in: cfg.decoderMLPDim)
+        t2iFolded = try FoldedAttentionWeights(t2i, .tokenToImage)
+        i2tFolded = try FoldedAttentionWeights(i2t, .imageToToken)
     }
 }
 
@@ -50,6 +55,9 @@ struct MaskDecoderWeights {
     let outputTokens: [Float]
     let layers: [TwoWayLayerWeights]
     let finalAttn: AttentionWeights
+    let finalFolded: FoldedAttentionWeights?
+    /// NR of the active fp32 GEMM kernel (sizes the folded attentions' per-call packed matrices).
+    let gemmNR: Int
     let normFinal: Norm
     let dc1: Linear, upNorm: Norm, dc2: Linear
     let hyper: [MLP]
@@ -68,6 +76,8 @@ struct MaskDecoderWeights {
         layers = try (0..<cfg.decoderDepth).map { try TwoWayLayerWeights(src, p + "transformer.layers.\($0)", cfg) }
         finalAttn = try AttentionWeights(src, p + "transformer.final_attn_token_to_image", dim: d,
                                          internal: d / cfg.attentionDownsampleRate, heads: cfg.decoderHeads)
+        finalFolded = try FoldedAttentionWeights(finalAttn, .tokenToImage)
+        gemmNR = try GemmF32Kernel().nr
         normFinal = try Norm(src, p + "transformer.norm_final_attn", dim: d, eps: 1e-5)
         dc1 = try Linear(convTranspose: src, p + "output_upscaling.0", in: d, out: d / 4, kernel: 2)
         upNorm = try Norm(src, p + "output_upscaling.1", dim: d / 4, eps: 1e-6)
@@ -93,6 +103,9 @@ struct DecoderOutput {
 }
 
 enum MaskDecoder {
+    /// SAM2R_DECODER_UNFOLDED set: always the reference attentions (A/B timing and accuracy of the fold).
+    static let unfolded = getenv("SAM2R_DECODER_UNFOLDED") != nil
+
     /// Runs the decoder for `sparse` (`tokens` prompt rows of `dim`, capacity `tokenCapacity`).
     static func forward(_ ex: Exec, _ w: MaskDecoderWeights, features f: ImageFeatures, sparse: [Float],
                         promptCapacity: Int, dense: Buf, densePE: [Float], keepUpscaled: Bool = false) throws -> DecoderOutput {
@@ -112,8 +125,13 @@ enum MaskDecoder {
         let oo = try ex.ws.alloc(rowsMax * d, "decoder.attn.o")
         let ao = try ex.ws.alloc(rowsMax * d, "decoder.attn.out")
         let hid = try ex.ws.alloc(tCap * w.mlpDim, "decoder.mlp.hidden")
-        let scratch = try ex.ws.alloc(ex.attentionScratchFloats(dk: d / w.finalAttn.heads, dv: d / w.finalAttn.heads),
+        let hd = w.finalAttn.internalDim / w.finalAttn.heads
+        let scratch = try ex.ws.alloc(max(ex.attentionScratchFloats(dk: hd, dv: hd), ex.attentionScratchFloats(dk: d, dv: d)),
                                       "decoder.attn.scratch")
+        let fb = try FoldedAttentionBuffers(ex, rows: ne, tokens: tCap, dim: d, heads: w.finalAttn.heads, nr: w.gemmNR,
+                                        spare: qq)
+        // The folded attentions skip the per-head image-side GEMMs the observers report (FoldedAttention.swift).
+        let fold = ex.gemmInputObserver == nil && ex.gemmOutputObserver == nil && !MaskDecoder.unfolded
 
         /// out[nq][d] = Attention(a)(q, k, v).
         func attend(_ a: AttentionWeights, q: UnsafePointer<Float>, nq: Int, k: UnsafePointer<Float>,
@@ -150,7 +168,12 @@ enum MaskDecoder {
                     try ex.layerNorm(queries.p, rows: t, l.norm1, queries.p)
                     try ex.add(queries.p, tokens.p, qIn.p, t * d)
                     try ex.add(keys.p, kpe, kIn.p, ne * d)
-                    try attend(l.t2i, q: qIn.p, nq: t, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
+                    if fold, let f = l.t2iFolded {
+                        try FoldedAttention.tokenToImage(ex, l.t2i, f, q: qIn.p, t: t, x: kIn.p, y: keys.p, n: ne, b: fb,
+                                                         proj: qq, headOut: oo, scratch: scratch, out: ao.p)
+                    } else {
+                        try attend(l.t2i, q: qIn.p, nq: t, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
+                    }
                     try ex.add(queries.p, ao.p, queries.p, t * d)
                     try ex.layerNorm(queries.p, rows: t, l.norm2, queries.p)
                     try ex.linear(queries.p, rows: t, l.lin1, hid.p)
@@ -159,7 +182,12 @@ enum MaskDecoder {
                     try ex.add(queries.p, ao.p, queries.p, t * d)
                     try ex.layerNorm(queries.p, rows: t, l.norm3, queries.p)
                     try ex.add(queries.p, tokens.p, qIn.p, t * d)
-                    try attend(l.i2t, q: kIn.p, nq: ne, k: qIn.p, v: queries.p, nk: t, out: ao.p)
+                    if fold, let f = l.i2tFolded {
+                        try FoldedAttention.imageToToken(ex, l.i2t, f, x: kIn.p, n: ne, k: qIn.p, v: queries.p, t: t,
+                                                         b: fb, kProj: kk, vProj: vv, out: ao.p)
+                    } else {
+                        try attend(l.i2t, q: kIn.p, nq: ne, k: qIn.p, v: queries.p, nk: t, out: ao.p)
+                    }
                     try ex.add(keys.p, ao.p, keys.p, ne * d)
                     try ex.layerNorm(keys.p, rows: ne, l.norm4, keys.p)
                     ex.tap("transformer.layer.\(i).queries", queries.p, t * d)
@@ -167,13 +195,19 @@ enum MaskDecoder {
                 }
                 try ex.add(queries.p, tokens.p, qIn.p, t * d)
                 try ex.add(keys.p, kpe, kIn.p, ne * d)
-                try attend(w.finalAttn, q: qIn.p, nq: t, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
+                if fold, let f = w.finalFolded {
+                    try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: t, x: kIn.p, y: keys.p, n: ne, b: fb,
+                                                     proj: qq, headOut: oo, scratch: scratch, out: ao.p)
+                } else {
+                    try attend(w.finalAttn, q: qIn.p, nq: t, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
+                }
                 try ex.add(queries.p, ao.p, queries.p, t * d)
                 try ex.layerNorm(queries.p, rows: t, w.normFinal, queries.p)
                 ex.tap("transformer.queries", queries.p, t * d)
                 ex.tap("transformer.keys", keys.p, ne * d)
             }
         }
+        try fb.release(ex)
         try ex.ws.release(scratch)
         try ex.ws.release(hid)
         try ex.ws.release(ao)
@@ -235,16 +269,7 @@ enum MaskDecoder {
                 try head(w.hyper[m], queries.p + (2 + m) * d, hyperIn.p + m * d8)
                 ex.tap("decoder.hyper.\(m)", hyperIn.p + m * d8, d8)
             }
-            // logits[m][p] = sum_c hyper[m][c] * U[p][c]
-            for m in 0..<nm {
-                let hm = hyperIn.p + m * d8, dst = masks.p + m * e4 * e4
-                for px in 0..<(e4 * e4) {
-                    let u = u2.p + px * d8
-                    var acc: Float = 0
-                    for c in 0..<d8 { acc += hm[c] * u[c] }
-                    dst[px] = acc
-                }
-            }
+            maskLogits(hyper: hyperIn.p, masks: nm, upscaled: u2.p, pixels: e4 * e4, channels: d8, into: masks.p)
             ex.tap("decoder.masks_raw", masks.p, masks.count)
             precondition(nm <= 4, "SAM2 has at most 4 mask tokens")
             var iouOut = SIMD4<Float>.zero
@@ -262,6 +287,30 @@ enum MaskDecoder {
         try ex.ws.release(queries)
         try ex.ws.release(tokens)
         return result
+    }
+
+    /// logits[m][p] = Σ_c hyper[m][c] · U[p][c], 8 channels per step (a scalar loop of 4 × 65536 short dot
+    /// products cost milliseconds).
+    static func maskLogits(hyper: UnsafePointer<Float>, masks nm: Int, upscaled u: UnsafePointer<Float>, pixels: Int,
+                           channels c: Int, into out: UnsafeMutablePointer<Float>) {
+        let c8 = c / 8 * 8
+        for m in 0..<nm {
+            let hm = hyper + m * c, dst = out + m * pixels
+            for px in 0..<pixels {
+                let up = u + px * c
+                var acc = SIMD8<Float>.zero
+                var i = 0
+                while i < c8 {
+                    let hv = UnsafeRawPointer(hm + i).loadUnaligned(as: SIMD8<Float>.self)
+                    let uv = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
+                    acc += hv * uv  // not addProduct: that lowers to eight scalar fmaf calls
+                    i += 8
+                }
+                var r = acc.sum()
+                while i < c { r += hm[i] * up[i]; i += 1 }
+                dst[px] = r
+            }
+        }
     }
 
     /// Stability of a mask's logits: #(l > δ) / #(l > −δ), 1 when the denominator is 0.

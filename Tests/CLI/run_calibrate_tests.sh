@@ -23,12 +23,13 @@ PY
 nexp=$(grep -c . "$TMP/expected.txt")
 [ "$nexp" -gt 50 ] && ok || bad "expected GEMM list too short ($nexp)"
 
-# --- default scope: image-side GEMMs as entries, the prompt/mask side as '# float: ' lines (docs/quantization-table.md)
+# --- default scope: image-side GEMMs (encoder, decoder upscaling) as entries, the prompt/mask side as '# float: ' lines (docs/quantization-table.md)
 "$BIN" calibrate "${MODEL[@]}" --images "$G/images" --threads 2 --quiet --out "$TMP/scope.txt" 2>/dev/null
 grep -v '^#' "$TMP/scope.txt" | awk 'NF == 11 { print $1 }' | sort > "$TMP/scope-int8.txt"
 sed -n 's/^# float: //p' "$TMP/scope.txt" | awk 'NF == 11 { print $1 }' | sort > "$TMP/scope-float.txt"
-grep '^image_encoder\.' "$TMP/expected.txt" | diff -q - "$TMP/scope-int8.txt" >/dev/null && ok || bad "default scope: int8 entries are not the image encoder's GEMMs"
-grep -v '^image_encoder\.' "$TMP/expected.txt" | diff -q - "$TMP/scope-float.txt" >/dev/null && ok || bad "default scope: '# float:' lines are not the other GEMMs"
+IMAGE_SIDE='^(image_encoder|sam_mask_decoder\.output_upscaling)\.'
+grep -E "$IMAGE_SIDE" "$TMP/expected.txt" | diff -q - "$TMP/scope-int8.txt" >/dev/null && ok || bad "default scope: int8 entries are not the image encoder's and the decoder upscaling's GEMMs"
+grep -vE "$IMAGE_SIDE" "$TMP/expected.txt" | diff -q - "$TMP/scope-float.txt" >/dev/null && ok || bad "default scope: '# float:' lines are not the other GEMMs"
 
 # --- every GEMM (--scope all), default method (mse), default prompts, progress silenced
 "$BIN" calibrate "${MODEL[@]}" --images "$G/images" --scope all --threads 2 --quiet --out "$TMP/t.txt" 2>"$TMP/err.txt"

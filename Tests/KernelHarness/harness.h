@@ -1,6 +1,7 @@
 /* harness.h — the one kernel test harness: every variant the CPU (or qemu's CPU) supports is run
- * against the scalar reference. Integer outputs must match with tolerance 0; float outputs within
- * the NMSE bound each test states. Built natively by the Makefile and cross-compiled for aarch64. */
+ * against the scalar reference with tolerance 0 — integer and float outputs alike (the float kernels
+ * follow one canonical operation sequence, docs/numerics.md). The scalar references themselves are
+ * checked against double-precision formulas within the NMSE bound each test states. Built natively by the Makefile and cross-compiled for aarch64. */
 #ifndef SAM2R_HARNESS_H
 #define SAM2R_HARNESS_H
 
@@ -19,6 +20,10 @@ float harness_float(harness_rng *r, float lo, float hi);
 
 /* Normalized mean squared error: sum (ref - got)^2 / max(sum ref^2, tiny). */
 double harness_nmse(const float *ref, const float *got, size_t n);
+
+/* Elements of the rows x cols part of two ld-strided float matrices whose bits differ (floats the
+ * canonical numerics of docs/numerics.md must reproduce exactly); *max_abs gets the largest |a - b|. */
+size_t harness_bitdiff(const float *a, const float *b, int32_t rows, int32_t cols, int32_t ld, double *max_abs);
 
 /* 64-byte aligned allocation for test buffers (the harness may allocate; kernels never do). */
 void *harness_alloc(size_t bytes);

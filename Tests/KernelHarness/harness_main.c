@@ -2,6 +2,7 @@
  * ends with the plain "N passed, N failed" line CI reads. Exit status 1 on any failure. */
 #include "harness.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +48,21 @@ double harness_nmse(const float *ref, const float *got, size_t n) {
         den += (double)ref[i] * (double)ref[i];
     }
     return num / (den > 1e-30 ? den : 1e-30);
+}
+
+size_t harness_bitdiff(const float *a, const float *b, int32_t rows, int32_t cols, int32_t ld, double *max_abs) {
+    size_t n = 0;
+    double m = 0;
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t i = 0; i < cols; i++) {
+            const float x = a[(size_t)r * ld + i], y = b[(size_t)r * ld + i];
+            if (memcmp(&x, &y, sizeof x) == 0) continue;
+            n++;
+            const double d = fabs((double)x - (double)y);
+            m = d > m || d != d ? d : m;
+        }
+    *max_abs = m;
+    return n;
 }
 
 void *harness_alloc(size_t bytes) {

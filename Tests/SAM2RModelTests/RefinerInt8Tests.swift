@@ -1,6 +1,6 @@
 // RefinerInt8Tests.swift — the refiner's GEMMs through the int8 plan (scheme: Sources/SAM2RModel/Int8.swift):
 // a plan covering every GEMM of the micro-refiner model, refiner included (max-abs calibration on one image),
-// runs on every supported ISA, deterministically per ISA across thread counts.
+// runs on every supported ISA with bit-identical outputs across ISAs and thread counts.
 
 import Foundation
 import SAM2REngine
@@ -24,7 +24,7 @@ final class RefinerInt8Tests: XCTestCase {
         return maxAbs.mapValues { (scale: max($0, 1e-6) / 127, zeroPoint: 0) }
     }
 
-    struct Run { var embed: [Float]; var lloc2: [Float]; var refined: [Float]; var m3: [Float]; var logits: [Float]; var masks: [UInt8] }
+    struct Run { var embed: [Float]; var lloc2: [Float]; var refined: [Float]; var m3: [Float]; var logits: [Float]; var iou: [Float]; var masks: [UInt8] }
 
     static func run(_ p: SAM2ImagePredictor) throws -> Run {
         let rec = TapRecorder()
@@ -34,16 +34,14 @@ final class RefinerInt8Tests: XCTestCase {
         let r = try p.predict(points: [[72, 40]], labels: [1], multimask: true)
         XCTAssertTrue(r.refined)
         return Run(embed: rec.tensors["image_embed"] ?? [], lloc2: rec.tensors["refiner.lloc2"] ?? [], refined: rec.tensors["refiner.la"] ?? [],
-                   m3: rec.tensors["refiner.mr.m3"] ?? [], logits: r.lowResLogits, masks: r.masks)
+                   m3: rec.tensors["refiner.mr.m3"] ?? [], logits: r.lowResLogits, iou: r.iou, masks: r.masks)
     }
 
     /// Every supported ISA (forced before the predictor is made: int8 weights packed for that variant) x
-    /// threads 1 and 2. Within an ISA every output is bit-identical across thread counts. Across ISAs the
-    /// int8 GEMMs are exact but their fp32 inputs are not: the LayerNorm rowops kernels differ by an ulp
-    /// between ISAs (first seen at the input of image_encoder.trunk.blocks.0.attn.qkv), which int8 rounding
-    /// usually absorbs (lv0 here: image embedding, Lloc2 and G' bit-identical) but not always (lv4 here:
-    /// one rounding flip in the bottom-right quadrant pass changes that quadrant of Lloc2). So across ISAs
-    /// the masks are held to IoU >= 0.9 with the scalar run and M3 to SQNR >= 20 dB.
+    /// threads 1 and 2, against the first (scalar, 1 thread) run: image embedding, Lloc2, G', M3, low-res
+    /// logits, IoU scores and masks bit-identical. (Before the fp32 kernels followed one canonical sequence,
+    /// docs/numerics.md, an ulp of LayerNorm between ISAs flipped an int8 rounding in the lv4 bottom-right
+    /// quadrant pass and changed that quadrant of Lloc2.)
     func testInt8CoversRefinerAndIsDeterministic() throws {
         for lv in [0, 4] {
             let plan = try Self.calibrate(localViews: lv)
@@ -57,18 +55,10 @@ final class RefinerInt8Tests: XCTestCase {
             var first: Run?
             for isa in ISA.supported {
                 try ISA.force(isa)
-                var isaRef: Run?
                 for threads in [1, 2] {
                     let q = try Self.run(RefinerGoldens.predictor(localViews: lv, threads: threads, quantization: plan))
                     XCTAssertEqual(q.m3.count, f.m3.count)
                     XCTAssertNotEqual(q.m3, f.m3, "lv\(lv): int8 path did not run")
-                    if let r = isaRef {
-                        for (what, a, b) in [("image embedding", q.embed, r.embed), ("Lloc2", q.lloc2, r.lloc2),
-                                             ("G'", q.refined, r.refined), ("M3", q.m3, r.m3), ("low-res logits", q.logits, r.logits)] {
-                            XCTAssertEqual(Int8Tests.diff(a, b).count, 0, "lv\(lv) \(isa.name) threads \(threads): \(what)")
-                        }
-                        XCTAssertTrue(q.masks == r.masks, "lv\(lv) \(isa.name) threads \(threads): masks")
-                    } else { isaRef = q }
                     guard let first else {
                         first = q
                         let iou = Int8Tests.iou(f.masks, q.masks)
@@ -77,13 +67,16 @@ final class RefinerInt8Tests: XCTestCase {
                         XCTAssertGreaterThanOrEqual(iou, 0.8)
                         continue
                     }
-                    let d = [("embedding", q.embed, first.embed), ("Lloc2", q.lloc2, first.lloc2), ("G'", q.refined, first.refined),
-                             ("M3", q.m3, first.m3)].map { "\($0.0) \(Int8Tests.diff($0.1, $0.2))" }
-                    let iou = Int8Tests.iou(q.masks, first.masks), sq = Int8Tests.sqnr(first.m3, q.m3)
-                    print("refiner int8 lv\(lv) \(isa.name) threads \(threads) vs first: \(d.joined(separator: ", ")); "
-                          + "M3 SQNR \(sq) dB, mask IoU \(iou)")
-                    XCTAssertGreaterThanOrEqual(iou, 0.9, "lv\(lv) \(isa.name)")
-                    XCTAssertGreaterThanOrEqual(sq, 20, "lv\(lv) \(isa.name)")
+                    let outputs = [("image embedding", q.embed, first.embed), ("Lloc2", q.lloc2, first.lloc2),
+                                   ("G'", q.refined, first.refined), ("M3", q.m3, first.m3), ("low-res logits", q.logits, first.logits),
+                                   ("IoU scores", q.iou, first.iou)]
+                    print("refiner int8 lv\(lv) \(isa.name) threads \(threads) vs first: "
+                          + outputs.map { "\($0.0) \(Int8Tests.diff($0.1, $0.2))" }.joined(separator: ", "))
+                    for (what, a, b) in outputs {
+                        XCTAssertFalse(a.isEmpty, "lv\(lv): \(what) not recorded")
+                        XCTAssertEqual(Int8Tests.diff(a, b).count, 0, "lv\(lv) \(isa.name) threads \(threads): \(what)")
+                    }
+                    XCTAssertTrue(q.masks == first.masks, "lv\(lv) \(isa.name) threads \(threads): masks")
                 }
             }
         }

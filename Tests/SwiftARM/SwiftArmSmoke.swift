@@ -1,13 +1,16 @@
 // SwiftArmSmoke.swift — the inference path's Swift layer (SAM2REngine) driving the C kernels, built for x86-64
 // (regular Swift) and for aarch64 (Embedded Swift, run under qemu-aarch64) by `make test-swift-arm` (mk/arm.mk).
 // Prints deterministic lines (`#` lines are informational); the two runs must print the same non-`#` lines:
-// int8 GEMM outputs are bit-exact across ISAs and architectures (exact integer sums, one fp32 multiply), so their
-// FNV-1a hashes are compared exactly; fp32 paths are checked against a Swift double reference in-program.
+// int8 GEMM outputs are bit-exact across ISAs and architectures (exact integer sums, one fp32 multiply), and so are
+// the fp32 kernels (gemm_f32, LayerNorm, softmax, GELU, flash attention: one canonical operation sequence on every
+// ISA, docs/numerics.md), so FNV-1a hashes of their outputs are compared exactly — across ISAs in-program, across
+// architectures by the diff; fp32 results are also checked against a Swift double reference in-program.
 // Written for both dialects: no untyped `throws` of its own, no existentials, no Foundation, no Float printing.
 
 #if !SAM2R_ENGINE_IN_MODULE  // the aarch64 build compiles the engine sources into this module (see mk/arm.mk)
 import SAM2REngine
 #endif
+import SAM2RKernels
 
 #if canImport(Glibc)
 import Glibc
@@ -103,7 +106,11 @@ struct GemmS8Case {
     }
 }
 
-func gemmF32Check(_ isa: ISA) -> Double? {
+/// FNV-1a of the bits of an fp32 buffer.
+func fnv(_ p: UnsafeMutableBufferPointer<Float>) -> UInt64 { fnv(UnsafeRawBufferPointer(p)) }
+
+/// (max |d| vs double, hash of the output bits)
+func gemmF32Check(_ isa: ISA) -> (Double, UInt64)? {
     let m = 29, n = 33, k = 70
     var r = LCG(s: 7)
     let a = (0..<(m * k)).map { _ in r.unit() }, w = (0..<(n * k)).map { _ in r.unit() }
@@ -125,11 +132,12 @@ func gemmF32Check(_ isa: ISA) -> Double? {
             worst = max(worst, abs(Double(c[i * n + j]) - s))
         }
     }
-    return worst
+    return (worst, fnv(c))
 }
 
-func layerNormCheck(_ isa: ISA) -> Double? {
-    let rows = 5, cols = 96
+/// (max |d| vs double, hash of the output bits); 90 columns: a tail on every lane layout (8, 16, 4 x 4).
+func layerNormCheck(_ isa: ISA) -> (Double, UInt64)? {
+    let rows = 5, cols = 90
     var r = LCG(s: 11)
     let x = (0..<(rows * cols)).map { _ in r.unit() * 3 }
     let g = (0..<cols).map { _ in 1 + r.unit() / 10 }, b = (0..<cols).map { _ in r.unit() / 10 }
@@ -155,7 +163,46 @@ func layerNormCheck(_ isa: ISA) -> Double? {
             worst = max(worst, abs(Double(y[i * cols + j]) - ref))
         }
     }
-    return worst
+    return (worst, fnv(y))
+}
+
+/// Hash of softmax (4 x 45, logits in [-8, 8]) and GELU (333 values in [-6, 6]) outputs.
+func softmaxGeluHash(_ isa: ISA) -> UInt64? {
+    let rows = 4, cols = 45, n = 333
+    var r = LCG(s: 13)
+    let xs = heap((0..<(rows * cols)).map { _ in r.unit() * 8 }), xg = heap((0..<n).map { _ in r.unit() * 6 })
+    let ys = heap([Float](repeating: 0, count: rows * cols)), yg = heap([Float](repeating: 0, count: n))
+    defer { for p in [xs, xg, ys, yg] { p.deallocate() } }
+    do {
+        let ops = try RowOps(isa: isa)
+        try ops.softmax(x: UnsafeBufferPointer(xs), y: ys, rows: rows, cols: cols)
+        try ops.gelu(x: UnsafeBufferPointer(xg), y: yg)
+    } catch {
+        print("FAIL: softmax/gelu \(isa.name): \(error)")
+        return nil
+    }
+    return fnv(UnsafeRawBufferPointer(yg), fnv(UnsafeRawBufferPointer(ys)))
+}
+
+/// Hash of a flash attention (2 heads, 37 queries, 200 keys: three key blocks, dk 24, dv 20), through the C entry.
+func attentionHash(_ isa: ISA) -> UInt64? {
+    let heads: Int32 = 2, nq: Int32 = 37, nk: Int32 = 200, dk: Int32 = 24, dv: Int32 = 20
+    guard let uk = sam2r_attention_f32_ukernel_for(isa.cValue) else {
+        print("FAIL: attention \(isa.name): no kernel")
+        return nil
+    }
+    var r = LCG(s: 17)
+    let q = heap((0..<Int(nq * heads * dk)).map { _ in r.unit() }), k = heap((0..<Int(nk * heads * dk)).map { _ in r.unit() })
+    let v = heap((0..<Int(nk * heads * dv)).map { _ in r.unit() }), o = heap([Float](repeating: 0, count: Int(nq * heads * dv)))
+    let scratch = heap([Float](repeating: 0, count: sam2r_attention_f32_scratch_floats(uk, dk, dv)))
+    defer { for p in [q, k, v, o, scratch] { p.deallocate() } }
+    var args = sam2r_attention_f32_args(batch: 1, heads: heads, nq: nq, nk: nk, dk: dk, dv: dv,
+                                        q: UnsafePointer(q.baseAddress), ldq: heads * dk, q_batch_stride: 0,
+                                        k: UnsafePointer(k.baseAddress), ldk: heads * dk, k_batch_stride: 0,
+                                        v: UnsafePointer(v.baseAddress), ldv: heads * dv, v_batch_stride: 0,
+                                        o: o.baseAddress, ldo: heads * dv, o_batch_stride: 0, scale: 0.2041241452)
+    sam2r_attention_f32(uk, &args, nil, scratch.baseAddress)
+    return fnv(o)
 }
 
 /// SIMD helpers: a fixed-order SIMD8 dot product; IEEE add/mul without contraction, so bit-identical everywhere.
@@ -178,6 +225,7 @@ struct SwiftArmSmoke {
         print("# arch \(ISA.architecture), best ISA \(ISA.best.name), features: \(ISA.cpuFeatures)")
         let g = GemmS8Case()
         var hashes: (UInt64, UInt64)? = nil
+        var f32Hashes: [UInt64]? = nil  // gemm_f32, layerNorm, softmax + gelu, attention of the first ISA
         var pool: ThreadPool? = nil
         do { pool = try ThreadPool(threads: 2) } catch { check(false, "ThreadPool(threads: 2): \(error)") }
         for isa in ISA.supported {
@@ -191,18 +239,31 @@ struct SwiftArmSmoke {
                     hashes = (h8, hf)
                 }
             }
-            if let d = gemmF32Check(isa) {
-                print("# gemm_f32 \(isa.name): max |d| vs double \(nano(d)) e-9")
-                check(d <= 1e-5, "gemm_f32 \(isa.name): max |d| \(nano(d)) e-9 > 1e-5")
-            } else { check(false, "gemm_f32 \(isa.name)") }
-            if let d = layerNormCheck(isa) {
-                print("# layerNorm \(isa.name): max |d| vs double \(nano(d)) e-9")
-                check(d <= 1e-5, "layerNorm \(isa.name): max |d| \(nano(d)) e-9 > 1e-5")
-            } else { check(false, "layerNorm \(isa.name)") }
+            guard let (dg, hg) = gemmF32Check(isa), let (dl, hl) = layerNormCheck(isa),
+                  let hs = softmaxGeluHash(isa), let ha = attentionHash(isa) else {
+                check(false, "fp32 kernels \(isa.name)")
+                continue
+            }
+            print("# gemm_f32 \(isa.name): max |d| vs double \(nano(dg)) e-9, fnv1a \(hex(hg))")
+            check(dg <= 1e-5, "gemm_f32 \(isa.name): max |d| \(nano(dg)) e-9 > 1e-5")
+            print("# layerNorm \(isa.name): max |d| vs double \(nano(dl)) e-9, fnv1a \(hex(hl))")
+            check(dl <= 1e-5, "layerNorm \(isa.name): max |d| \(nano(dl)) e-9 > 1e-5")
+            print("# softmax+gelu \(isa.name) fnv1a \(hex(hs)), attention fnv1a \(hex(ha))")
+            if let f = f32Hashes {
+                check(f == [hg, hl, hs, ha], "fp32 kernels \(isa.name) not bit-identical to \(ISA.supported[0].name)")
+            } else {
+                f32Hashes = [hg, hl, hs, ha]
+            }
         }
         if let (h8, hf) = hashes {
             print("gemm_s8 37x45x300 int8 output fnv1a \(hex(h8))")
             print("gemm_s8 37x45x300 fp32 output fnv1a \(hex(hf))")
+        }
+        if let f = f32Hashes {
+            print("gemm_f32 29x33x70 output fnv1a \(hex(f[0]))")
+            print("layerNorm 5x90 output fnv1a \(hex(f[1]))")
+            print("softmax 4x45 + gelu 333 outputs fnv1a \(hex(f[2]))")
+            print("attention 2 heads 37x200 output fnv1a \(hex(f[3]))")
         }
         print("simd8 dot bits \(hex(UInt64(simdDot())))")
         print("gemm_f32 and layerNorm within 1e-5 of double: \(failures == 0 ? "yes" : "no")")

@@ -1,0 +1,38 @@
+/* sam2r_rowops_par.h — the row ops of sam2r_rowops.h split over a sam2r_pool.
+ *
+ * Every op here is row-wise (layernorm) or elementwise (gelu, add, quantize), so a split changes
+ * which thread computes an element, never how: results are bit-identical to the single call for
+ * any thread count. Work below ~32 K elements per task runs on the caller (a pool round trip costs
+ * more than it saves). Elementwise splits fall on multiples of 64 elements, so every task but the
+ * last runs whole vectors. A NULL pool runs the single call.
+ */
+#ifndef SAM2R_ROWOPS_PAR_H
+#define SAM2R_ROWOPS_PAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "sam2r_pool.h"
+#include "sam2r_rowops.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+void sam2r_par_layernorm(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int32_t ldx, float *y,
+                         int32_t ldy, int32_t rows, int32_t cols, const float *gamma, const float *beta, float eps);
+void sam2r_par_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, float *y, size_t count);
+void sam2r_par_add(const sam2r_rowops *ops, sam2r_pool *pool, const float *a, const float *b, float *y,
+                   size_t count);
+/* Also reports, at no extra pass over memory, whether x has a NaN or Inf (1) or not (0): the
+ * quantized output of a NaN is unspecified, so the caller must not use y when this returns 1
+ * unless x holds no NaN. */
+int32_t sam2r_par_quantize_s8(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int8_t *y, size_t count,
+                              float inv_scale, int32_t zero_point);
+
+/* 1 if any of x[0..count) is NaN or +-Inf, else 0 (split over the pool like the ops above). */
+int32_t sam2r_par_any_nonfinite(sam2r_pool *pool, const float *x, size_t count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,234 @@
+// FoldedAttention.swift — the mask decoder's cross attentions with the image side's per-head projections
+// folded into the few-token side. Why: in the two-way transformer one side has e² = 4096 image rows and
+// the other t ≈ 8 tokens, and a per-head projection of 4096 rows (d → d/2, then back) is where the
+// decoder's MACs went. Per head h (hd = di / heads, s = 1 / sqrt(hd)):
+//
+//   token → image  s·q_h·(Wk_h x + bk_h) = x · (s·Wk_hᵀ q_h) + const(query)   (the constant cancels in softmax)
+//                  Σ_j p_j (Wv_h y_j + bv_h) = Wv_h (Σ_j p_j y_j) + bv_h     (Σ_j p_j = 1)
+//                  → one attention of heads·t folded queries over the raw image rows (dk = dv = dim).
+//   image → token  s·(Wq_h x + bq_h)·k_h = x · (s·Wq_hᵀ k_h) + s·bq_h·k_h
+//                  Wo (concat_h Σ_i p_hi v_hi) = Σ_(h,i) p_hi (Wo_h v_hi)
+//                  → two GEMMs over the image rows with N = K = heads·t instead of d/2.
+//
+// For t ≤ 8 tokens (one or two clicks) that halves the transformer's MACs; exact in real arithmetic, the
+// fp32 rounding differs from the reference order. The reference path (MaskDecoder) still runs whenever a
+// GEMM observer is set (calibration and layer SQNR need every named GEMM's input and output) or a
+// projection is int8 (the fold needs the fp32 matrices).
+
+import SAM2REngine
+import SAM2RKernels
+
+/// Per-head matrices derived at load from an attention's fp32 weights, for one of the two folds.
+struct FoldedAttentionWeights {
+    enum Kind { case tokenToImage, imageToToken }
+    let heads: Int
+    let headDim: Int
+    let dim: Int
+    /// Token → image: per head, Wk_h as GEMM weights [N = dim, K = hd] (q̃_h = q_h Wk_h).
+    private(set) var keyT: [PackedWeightsF32] = []
+    /// Token → image: per head, Wv_h [N = hd, K = dim] and bv_h (applied after the weighted row sum).
+    private(set) var value: [PackedWeightsF32] = []
+    private(set) var valueBias: [[Float]] = []
+    /// Image → token: per head, s·Wq_h [N = dim, K = hd] (k̃_h = k_h · s·Wq_h) and s·bq.
+    private(set) var queryT: [PackedWeightsF32] = []
+    private(set) var queryBias: [Float] = []
+    /// Image → token: per head, the columns of Wo that read head h [N = dim, K = hd] (ṽ_h = v_h Wo_hᵀ).
+    private(set) var outT: [PackedWeightsF32] = []
+    /// The fp32 GEMM kernel the per-call packed matrices are packed for.
+    let kernel: GemmF32Kernel
+
+    /// nil when a projection the fold reads is not an fp32 packed GEMM (int8, or a shape-only pass).
+    init?(_ a: AttentionWeights, _ kind: Kind) throws {
+        guard let pq = a.q.packed, let pk = a.k.packed, let pv = a.v.packed, let po = a.out.packed else { return nil }
+        let di = a.internalDim, h = a.heads, hd = di / h, d = a.q.inFeatures
+        heads = h
+        headDim = hd
+        dim = d
+        kernel = pq.kernel
+        let s = 1 / Float(hd).squareRoot()
+        // [c][r] = s·W[r0 + r][c]: a head's rows of Wk / Wq, transposed, as GEMM weights [dim, hd].
+        func headT(_ w: [Float], _ r0: Int, _ s: Float) throws -> PackedWeightsF32 {
+            var t = [Float](repeating: 0, count: d * hd)
+            for c in 0..<d { for r in 0..<hd { t[c * hd + r] = s * w[(r0 + r) * d + c] } }
+            return try t.withUnsafeBufferPointer { try PackedWeightsF32(weights: $0, n: d, k: hd) }
+        }
+        switch kind {
+        case .tokenToImage:
+            let wk = unpacked(pk), wv = unpacked(pv)
+            for r0 in stride(from: 0, to: di, by: hd) {
+                keyT.append(try headT(wk, r0, 1))
+                value.append(try wv.withUnsafeBufferPointer {
+                    try PackedWeightsF32(weights: UnsafeBufferPointer(rebasing: $0[(r0 * d)...]), n: hd, k: d)
+                })
+                valueBias.append(Array(a.v.bias[r0..<(r0 + hd)]))
+            }
+        case .imageToToken:
+            let wq = unpacked(pq), wo = unpacked(po)
+            for r0 in stride(from: 0, to: di, by: hd) {
+                queryT.append(try headT(wq, r0, s))
+                outT.append(try wo.withUnsafeBufferPointer {
+                    try PackedWeightsF32(weights: UnsafeBufferPointer(rebasing: $0[r0...]), n: d, k: hd, ldw: di)
+                })
+            }
+            queryBias = a.q.bias.map { $0 * s }
+        }
+    }
+}
+
+/// The row-major [n][k] matrix behind fp32 packed weights (layout: sam2r_gemm_f32.h).
+private func unpacked(_ p: PackedWeightsF32) -> [Float] {
+    let n = p.n, k = p.k, nr = p.kernel.nr, data = p.descriptor.pointee.data!
+    var w = [Float](repeating: 0, count: n * k)
+    for i in 0..<n {
+        let panel = data + (i / nr) * k * nr + i % nr
+        for j in 0..<k { w[i * k + j] = panel[j * nr] }
+    }
+    return w
+}
+
+/// Arena buffers of the folded attentions, planned whether or not the fold runs (one plan for both paths).
+struct FoldedAttentionBuffers {
+    /// [heads·t][dim]: q̃ (token → image) or k̃ (image → token).
+    let folded: Buf
+    /// [heads·t][dim]: the weighted image-row sums Z (token → image) or ṽ (image → token).
+    let rows: Buf
+    /// [rows][heads·t]: image → token scores, then probabilities (`spare` when it is large enough).
+    let scores: Buf
+    private let ownsScores: Bool
+    /// [heads·t]: image → token score bias s·bq_h·k_hi.
+    let bias: Buf
+    /// k̃ packed as GEMM weights [N = heads·t, K = dim], ṽ packed as [N = dim, K = heads·t].
+    let packedKeys: Buf
+    let packedValues: Buf
+
+    /// `spare`: a buffer the image → token fold does not otherwise use (the decoder's q projection), which
+    /// holds the scores when heads·tokens <= its row width: 3 MB less arena for tiny.
+    init(_ ex: Exec, rows imageRows: Int, tokens: Int, dim: Int, heads: Int, nr: Int, spare: Buf) throws {
+        let ht = heads * tokens
+        folded = try ex.ws.alloc(ht * dim, "decoder.fold.folded")
+        rows = try ex.ws.alloc(ht * dim, "decoder.fold.rows")
+        ownsScores = imageRows * ht > spare.count
+        scores = ownsScores ? try ex.ws.alloc(imageRows * ht, "decoder.fold.scores") : spare
+        bias = try ex.ws.alloc(ht, "decoder.fold.bias")
+        packedKeys = try ex.ws.alloc(Int(sam2r_pack_f32_size(Int32(ht), Int32(dim), Int32(nr))) / 4, "decoder.fold.packed_k")
+        packedValues = try ex.ws.alloc(Int(sam2r_pack_f32_size(Int32(dim), Int32(ht), Int32(nr))) / 4, "decoder.fold.packed_v")
+    }
+
+    func release(_ ex: Exec) throws {
+        try ex.ws.release(packedValues)
+        try ex.ws.release(packedKeys)
+        try ex.ws.release(bias)
+        if ownsScores { try ex.ws.release(scores) }
+        try ex.ws.release(rows)
+        try ex.ws.release(folded)
+    }
+}
+
+enum FoldedAttention {
+    /// Token → image attention `a` (folded `f`): out[t][dim] for the token rows `q` (t rows) against the
+    /// image rows `x` (keys, with PE) and `y` (values), `n` rows each. `proj` holds ≥ t·di floats,
+    /// `headOut` ≥ t·di; `scratch` is attention scratch for dk = dv = dim.
+    static func tokenToImage(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
+                             q: UnsafePointer<Float>, t: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>, n: Int,
+                             b: FoldedAttentionBuffers, proj: Buf, headOut: Buf, scratch: Buf,
+                             out: UnsafeMutablePointer<Float>) throws {
+        let d = f.dim, hd = f.headDim, di = hd * f.heads, ht = f.heads * t
+        try ex.linear(q, rows: t, a.q, proj.p)
+        for h in 0..<f.heads {
+            try gemmF32(m: t, n: d, k: hd, a: UnsafeBufferPointer(start: proj.p + h * hd, count: (t - 1) * di + hd),
+                        lda: di, weights: f.keyT[h], c: UnsafeMutableBufferPointer(start: b.folded.p + h * t * d, count: t * d),
+                        pool: ex.pool)
+        }
+        // Every folded query reads the same key/value rows: one "head" of heads·t queries, dk = dv = dim.
+        precondition(scratch.count >= ex.attentionScratchFloats(dk: d, dv: d))
+        var args = sam2r_attention_f32_args(
+            batch: 1, heads: 1, nq: Int32(ht), nk: Int32(n), dk: Int32(d), dv: Int32(d),
+            q: b.folded.p, ldq: Int32(d), q_batch_stride: 0, k: x, ldk: Int32(d), k_batch_stride: 0,
+            v: y, ldv: Int32(d), v_batch_stride: 0, o: b.rows.p, ldo: Int32(d), o_batch_stride: 0,
+            scale: 1 / Float(hd).squareRoot())
+        sam2r_attention_f32(ex.attentionKernel, &args, ex.pool?.handle, scratch.p)
+        for h in 0..<f.heads {
+            try f.valueBias[h].withUnsafeBufferPointer { vb in
+                try gemmF32(m: t, n: hd, k: d, a: UnsafeBufferPointer(start: b.rows.p + h * t * d, count: t * d),
+                            weights: f.value[h], bias: vb,
+                            c: UnsafeMutableBufferPointer(start: headOut.p + h * hd, count: (t - 1) * di + hd), ldc: di,
+                            pool: ex.pool)
+            }
+        }
+        try ex.linear(headOut.p, rows: t, a.out, out)
+    }
+
+    /// Image → token attention `a` (folded `f`): out[n][dim] for the image rows `x` (queries, with PE)
+    /// against the t token rows `k` (keys, with PE) and `v` (values). `kProj`, `vProj` hold ≥ t·di floats.
+    static func imageToToken(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
+                             x: UnsafePointer<Float>, n: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, t: Int,
+                             b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf,
+                             out: UnsafeMutablePointer<Float>) throws {
+        let d = f.dim, hd = f.headDim, di = hd * f.heads, ht = f.heads * t
+        try ex.linear(k, rows: t, a.k, kProj.p)
+        try ex.linear(v, rows: t, a.v, vProj.p)
+        for h in 0..<f.heads {
+            let kh = kProj.p + h * hd
+            try gemmF32(m: t, n: d, k: hd, a: UnsafeBufferPointer(start: kh, count: (t - 1) * di + hd), lda: di,
+                        weights: f.queryT[h], c: UnsafeMutableBufferPointer(start: b.folded.p + h * t * d, count: t * d),
+                        pool: ex.pool)
+            for i in 0..<t {
+                var acc: Float = 0
+                for r in 0..<hd { acc += f.queryBias[h * hd + r] * kh[i * di + r] }
+                b.bias.p[h * t + i] = acc
+            }
+            try gemmF32(m: t, n: d, k: hd, a: UnsafeBufferPointer(start: vProj.p + h * hd, count: (t - 1) * di + hd),
+                        lda: di, weights: f.outT[h],
+                        c: UnsafeMutableBufferPointer(start: b.rows.p + h * t * d, count: t * d), pool: ex.pool)
+        }
+        let uk = f.kernel, nr = uk.nr
+        // scores[j][(h,i)] = x_j · k̃_hi + s·bq_h·k_hi
+        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(d), nr: Int32(nr), data: b.packedKeys.p)
+        try checkFits(pk, b.packedKeys)
+        sam2r_pack_f32(b.folded.p, Int32(d), Int32(ht), Int32(d), Int32(nr), &pk)
+        gemm(ex, uk, m: n, pk, a: x, lda: d, bias: b.bias.p, c: b.scores.p, ldc: ht)
+        // Softmax over each head's t tokens: rows (j, h) of t contiguous scores.
+        try ex.rowops.softmax(x: UnsafeBufferPointer(start: b.scores.p, count: n * ht),
+                              y: UnsafeMutableBufferPointer(start: b.scores.p, count: n * ht), rows: n * f.heads, cols: t)
+        // out[j] = Σ_(h,i) p_j,hi ṽ_hi + bo: ṽ as GEMM weights [N = dim, K = heads·t].
+        let pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
+        try checkFits(pv, b.packedValues)
+        packTransposed(b.rows.p, rows: ht, cols: d, nr: nr, into: b.packedValues)
+        a.out.bias.withUnsafeBufferPointer { bo in
+            gemm(ex, uk, m: n, pv, a: b.scores.p, lda: ht, bias: bo.baseAddress, c: out, ldc: d)
+        }
+    }
+
+    /// C[m][w.n] = bias + A W^T with weights packed per call (shapes checked by the caller's plan).
+    private static func gemm(_ ex: Exec, _ uk: GemmF32Kernel, m: Int, _ w: sam2r_packed_f32, a: UnsafePointer<Float>,
+                             lda: Int, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        withUnsafePointer(to: w) { wp in
+            var args = sam2r_gemm_f32_args(m: Int32(m), n: w.n, k: w.k, a: a, lda: Int32(lda), w: wp, bias: bias,
+                                           c: c, ldc: Int32(ldc))
+            sam2r_gemm_f32(uk.ukernel, &args, ex.pool?.handle)
+        }
+    }
+
+    /// The planned buffer can hold the packed matrix (the plan sized it for the token capacity).
+    private static func checkFits(_ p: sam2r_packed_f32, _ buf: Buf) throws {
+        let need = Int(sam2r_pack_f32_size(p.n, p.k, p.nr))
+        guard need <= buf.count * 4 else {
+            throw EngineError.bufferTooSmall(operand: "folded attention packed weights (bytes)", needed: need,
+                                             available: buf.count * 4)
+        }
+    }
+
+    /// Packs m[rows][cols] as GEMM weights W[n = cols][k = rows] (W = mᵀ) in sam2r_pack_f32's layout
+    /// data[n / nr][k][n % nr]: each (panel, k) is a contiguous run of row k.
+    private static func packTransposed(_ m: UnsafePointer<Float>, rows: Int, cols: Int, nr: Int, into buf: Buf) {
+        var d = buf.p
+        for nb in stride(from: 0, to: cols, by: nr) {
+            let nv = min(nr, cols - nb)
+            for k in 0..<rows {
+                d.update(from: m + k * cols + nb, count: nv)
+                if nv < nr { (d + nv).update(repeating: 0, count: nr - nv) }
+                d += nr
+            }
+        }
+    }
+}
