@@ -6,7 +6,7 @@
 
 enum { MIN_TASK_ELEMS = 32768, ALIGN_ELEMS = 64, TASKS_PER_THREAD = 4, SCAN_PIECE = 8192 };
 
-typedef enum { OP_LAYERNORM, OP_GELU, OP_ADD, OP_QUANTIZE, OP_NONFINITE } par_op;
+typedef enum { OP_LAYERNORM, OP_GELU, OP_ADD, OP_QUANTIZE } par_op;
 
 typedef struct {
     par_op op;
@@ -49,9 +49,6 @@ static void run_range(par_ctx *c, size_t lo, size_t hi) {
             if (any_nonfinite(c->x + p, m)) atomic_store_explicit(&c->nonfinite, 1, memory_order_relaxed);
             c->ops->quantize_s8(c->x + p, c->q + p, m, c->inv_scale, c->zero_point);
         }
-        break;
-    case OP_NONFINITE:
-        if (any_nonfinite(c->x + lo, n)) atomic_store_explicit(&c->nonfinite, 1, memory_order_relaxed);
         break;
     }
 }
@@ -102,13 +99,6 @@ int32_t sam2r_par_quantize_s8(const sam2r_rowops *ops, sam2r_pool *pool, const f
                               float inv_scale, int32_t zero_point) {
     par_ctx c = {.op = OP_QUANTIZE, .ops = ops, .count = count, .x = x, .q = y, .inv_scale = inv_scale,
                  .zero_point = zero_point};
-    atomic_init(&c.nonfinite, 0);
-    dispatch(&c, pool, 1);
-    return atomic_load(&c.nonfinite);
-}
-
-int32_t sam2r_par_any_nonfinite(sam2r_pool *pool, const float *x, size_t count) {
-    par_ctx c = {.op = OP_NONFINITE, .count = count, .x = x};
     atomic_init(&c.nonfinite, 0);
     dispatch(&c, pool, 1);
     return atomic_load(&c.nonfinite);

@@ -29,9 +29,6 @@ void sam2r_par_add(const sam2r_rowops *ops, sam2r_pool *pool, const float *a, co
 int32_t sam2r_par_quantize_s8(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int8_t *y, size_t count,
                               float inv_scale, int32_t zero_point);
 
-/* 1 if any of x[0..count) is NaN or +-Inf, else 0 (split over the pool like the ops above). */
-int32_t sam2r_par_any_nonfinite(sam2r_pool *pool, const float *x, size_t count);
-
 #ifdef __cplusplus
 }
 #endif
