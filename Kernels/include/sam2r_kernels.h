@@ -10,6 +10,7 @@
 #include "sam2r_rowops_par.h"
 #include "sam2r_peak.h"
 #include "sam2r_attention.h"
+#include "sam2r_attention_s8.h"
 #include "sam2r_conv.h"
 #include "sam2r_resize.h"
 #endif
