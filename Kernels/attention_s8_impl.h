@@ -216,7 +216,7 @@ static S8_TGT void s8_rows(const sam2r_attention_s8_args *a, int32_t b, int32_t 
             if (i < n) sq = s8_quantize_group(Q + (size_t)(q0 + t * S8_QT + i) * ldq, 1, dk, row, 1, S8_QBIAS);
             else memset(row, S8_QBIAS, (size_t)dk);
             memset(row + dk, S8_QBIAS, (size_t)(dkp - dk));
-            for (int32_t e = 0; e < dkp; e++) qtt[((size_t)(e / 4) * qn + i) * 4 + e % 4] = row[e];
+            for (int32_t e4 = 0; e4 < dkp / 4; e4++) memcpy(qtt + ((size_t)e4 * qn + i) * 4, row + e4 * 4, 4);
             cbuf[t * S8_QT + i] = sq * cs;
         }
         for (int32_t i = 0; i < S8_QT; i++) {

@@ -34,14 +34,25 @@ static inline int32_t s8_round_clamp(float y) {
     return r > 127 ? 127 : r < -127 ? -127 : r;
 }
 
+/* max |x[e * xs]| over n finite floats, as the bits of |x|: for finite floats their order is the
+ * unsigned order of those bits, and an integer max reduction vectorizes (a float one needs fast-math). */
+static inline float s8_amax(const float *x, size_t xs, int32_t n) {
+    uint32_t m = 0;
+    for (int32_t e = 0; e < n; e++) {
+        uint32_t u;
+        memcpy(&u, &x[(size_t)e * xs], 4);
+        u &= 0x7fffffffu;
+        m = u > m ? u : m;
+    }
+    float f;
+    memcpy(&f, &m, 4);
+    return f;
+}
+
 /* Quantizes x[0], x[xs], ... (n values) into y[0], y[ys], ... as (uint8_t)(x_q + bias) (bias 0: the int8
  * bits; 128: the u8 offset form VNNI multiplies); returns the scale amax / 127 (0 for an all-zero group). */
 static inline float s8_quantize_group(const float *x, size_t xs, int32_t n, uint8_t *y, size_t ys, int32_t bias) {
-    float amax = 0.0f;
-    for (int32_t e = 0; e < n; e++) {
-        const float a = fabsf(x[(size_t)e * xs]);
-        amax = a > amax ? a : amax;
-    }
+    const float amax = s8_amax(x, xs, n);
     if (amax == 0.0f) {
         for (int32_t e = 0; e < n; e++) y[(size_t)e * ys] = (uint8_t)bias;
         return 0.0f;
@@ -106,12 +117,15 @@ static inline void s8_quantize_head(const sam2r_attention_s8_args *a, int32_t b,
      * rows), not column walks over nk rows ldv apart; sv[dv .. 2dv) holds the inverses meanwhile. */
     memset(hd->vqt, 0, (size_t)nkp * dv);
     float *amax = hd->sv, *inv = hd->sv + dv;
-    for (int32_t d = 0; d < dv; d++) amax[d] = 0.0f;
+    uint32_t *abits = (uint32_t *)amax; /* |v| bits, as in s8_amax */
+    for (int32_t d = 0; d < dv; d++) abits[d] = 0;
     for (int32_t j = 0; j < nk; j++) {
         const float *vr = V + (size_t)j * a->ldv;
         for (int32_t d = 0; d < dv; d++) {
-            const float x = fabsf(vr[d]);
-            amax[d] = x > amax[d] ? x : amax[d];
+            uint32_t u;
+            memcpy(&u, &vr[d], 4);
+            u &= 0x7fffffffu;
+            abits[d] = u > abits[d] ? u : abits[d];
         }
     }
     for (int32_t d = 0; d < dv; d++) {

@@ -1,0 +1,13 @@
+# `make bench-attention`: fp32 vs int8 flash attention GMAC/s on Hiera's global-attention shape
+# (Tests/KernelBench/bench_attention.c; nq = nk = 4096, 4 heads, head dim 96, 1 thread). Included by
+# the top Makefile. ATTN_BENCH_ARGS="nq nk heads d threads" changes the shape; SAM2R_ISA=<variant> picks one.
+ATTN_BENCH_ARGS ?=
+
+$(BUILD)/bench-attention: $(KERNEL_SRC) $(KERNEL_HDR) Tests/KernelBench/bench_attention.c
+	@mkdir -p $(BUILD)
+	$(CC_NATIVE) -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/include -o $@ $(KERNEL_SRC) \
+	  Tests/KernelBench/bench_attention.c -lpthread -lm
+
+.PHONY: bench-attention
+bench-attention: $(BUILD)/bench-attention
+	$(BUILD)/bench-attention $(ATTN_BENCH_ARGS)
