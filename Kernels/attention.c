@@ -5,8 +5,10 @@
  * The nq queries of a (batch, head) are cut into ceil(nq / q_block) blocks of equal size rounded up
  * to q_tile (4096 queries with q_block 2064: 2 x 2048, not 2064 + 2032 or 4 x 480 + ...): every
  * task re-reads all keys, so fewer, balanced blocks mean less key traffic and no short last task.
- * Worker w uses scratch + w * scratch_floats. */
+ * Worker w uses scratch + w * scratch_floats. The int8 kernel (attention_s8.c) shares this driver
+ * (attention_tasks.h). */
 #include "sam2r_attention.h"
+#include "attention_tasks.h"
 
 extern const sam2r_attention_f32_ukernel sam2r_f32_attention_scalar;
 #if defined(__x86_64__)
@@ -46,7 +48,7 @@ size_t sam2r_attention_f32_scratch_floats(const sam2r_attention_f32_ukernel *uk,
 }
 
 typedef struct {
-    const sam2r_attention_f32_ukernel *uk;
+    sam2r_attention_f32_rows_fn rows;
     const sam2r_attention_f32_args *args;
     float *scratch;
     size_t per_worker;
@@ -61,19 +63,25 @@ static void attention_task(void *ctx, int32_t task, int32_t worker) {
     const int32_t q0 = qb * j->qstep;
     const int32_t q1 = q0 + j->qstep < a->nq ? q0 + j->qstep : a->nq;
     if (q0 >= q1) return;
-    j->uk->rows(a, b, h, q0, q1, j->scratch + (size_t)worker * j->per_worker);
+    j->rows(a, b, h, q0, q1, j->scratch + (size_t)worker * j->per_worker);
 }
 
-void sam2r_attention_f32(const sam2r_attention_f32_ukernel *uk, const sam2r_attention_f32_args *args,
-                         sam2r_pool *pool, float *scratch) {
-    const int32_t qblocks = (args->nq + uk->q_block - 1) / uk->q_block;
+void sam2r_attention_run_tasks(sam2r_attention_f32_rows_fn rows, int32_t q_block, int32_t q_tile,
+                               const sam2r_attention_f32_args *args, sam2r_pool *pool, float *scratch,
+                               size_t per_worker) {
+    const int32_t qblocks = (args->nq + q_block - 1) / q_block;
     const int32_t per = (args->nq + qblocks - 1) / qblocks;
-    attention_job job = {uk, args, scratch, sam2r_attention_f32_scratch_floats(uk, args->dk, args->dv), qblocks,
-                         (per + uk->q_tile - 1) / uk->q_tile * uk->q_tile};
+    attention_job job = {rows, args, scratch, per_worker, qblocks, (per + q_tile - 1) / q_tile * q_tile};
     const int32_t tasks = args->batch * args->heads * job.qblocks;
     if (sam2r_pool_threads(pool) <= 1 || tasks == 1) {
         for (int32_t t = 0; t < tasks; t++) attention_task(&job, t, 0);
         return;
     }
     sam2r_pool_run(pool, attention_task, &job, tasks);
+}
+
+void sam2r_attention_f32(const sam2r_attention_f32_ukernel *uk, const sam2r_attention_f32_args *args,
+                         sam2r_pool *pool, float *scratch) {
+    sam2r_attention_run_tasks(uk->rows, uk->q_block, uk->q_tile, args, pool, scratch,
+                              sam2r_attention_f32_scratch_floats(uk, args->dk, args->dv));
 }
