@@ -32,7 +32,7 @@ static inline __attribute__((always_inline)) S8_TGT __m512i s8_bc4_avx512(const 
 #define S8_ADDI(a, b) _mm512_add_epi32((a), (b))
 #define S8_ORI(a, b) _mm512_or_si512((a), (b))
 #define S8_SLLI(v, n) _mm512_slli_epi32((v), (n))
-/* vpdpbusd as inline asm, as in gemm_s8_avx512vnni.c: with the intrinsic, GCC 13 copied accumulators
+/* vpdpbusd as inline asm, as in gemm_s8_avx512vnni.c: with the intrinsic, GCC 12 copied accumulators
  * between registers and spilled them to the stack (perf annotate); the asm keeps all 24 in zmm. */
 static inline __attribute__((always_inline)) S8_TGT __m512i s8_dpbusd(__m512i acc, __m512i u, __m512i s) {
     __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(u), "v"(s));
