@@ -140,12 +140,13 @@ enum FoldedAttention {
                         pool: ex.pool)
         }
         // Every folded query reads the same key/value rows: one "head" of heads·t queries, dk = dv = dim,
-        // cut into `groups` batches that share the keys (batch stride 0): the kernel's tasks are (batch,
-        // head, query block) and its query blocks hold thousands of rows, so one batch would be one task
-        // on one core. Two halves (heads 0..<h/2, h/2..<h): a fixed split, so the rows (each computed
-        // independently of its neighbours) do not depend on the thread count.
+        // with threads, cut into two batches (heads 0..<h/2, h/2..<h) that share the keys (batch stride 0):
+        // the kernel's tasks are (batch, head, query block) and its query blocks hold thousands of rows,
+        // so one batch is one task on one core. Not at one thread: each batch streams (and copies) every
+        // key and value again. Each query row is computed on its own lanes whatever tile or batch it
+        // falls in, so the split does not change a bit (Int8Tests, bit-identical across threads).
         precondition(scratch.count >= ex.attentionScratchFloats(dk: d, dv: d))
-        let groups = f.heads % 2 == 0 ? 2 : 1, gq = ht / groups
+        let groups = ex.threads > 1 && f.heads % 2 == 0 ? 2 : 1, gq = ht / groups
         var args = sam2r_attention_f32_args(
             batch: Int32(groups), heads: 1, nq: Int32(gq), nk: Int32(n), dk: Int32(d), dv: Int32(d),
             q: b.folded.p, ldq: Int32(d), q_batch_stride: Int64(gq * d), k: x, ldk: Int32(d), k_batch_stride: 0,

@@ -269,7 +269,12 @@ enum MaskDecoder {
                 try head(w.hyper[m], queries.p + (2 + m) * d, hyperIn.p + m * d8)
                 ex.tap("decoder.hyper.\(m)", hyperIn.p + m * d8, d8)
             }
-            maskLogits(hyper: hyperIn.p, masks: nm, upscaled: u2.p, pixels: e4 * e4, channels: d8, into: masks.p)
+            // Pixel ranges split over the pool (each logit is computed the same way on any thread).
+            let px = e4 * e4
+            ex.forEachRange(px, minChunk: 4096) { lo, hi in
+                maskLogits(hyper: hyperIn.p, masks: nm, upscaled: u2.p + lo * d8, pixels: hi - lo, channels: d8,
+                           into: masks.p + lo, stride: px)
+            }
             ex.tap("decoder.masks_raw", masks.p, masks.count)
             precondition(nm <= 4, "SAM2 has at most 4 mask tokens")
             var iouOut = SIMD4<Float>.zero
@@ -291,11 +296,12 @@ enum MaskDecoder {
 
     /// logits[m][p] = Σ_c hyper[m][c] · U[p][c], 8 channels per step (a scalar loop of 4 × 65536 short dot
     /// products cost milliseconds).
+    /// Mask m's logits start at out + m·stride.
     static func maskLogits(hyper: UnsafePointer<Float>, masks nm: Int, upscaled u: UnsafePointer<Float>, pixels: Int,
-                           channels c: Int, into out: UnsafeMutablePointer<Float>) {
+                           channels c: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
         let c8 = c / 8 * 8
         for m in 0..<nm {
-            let hm = hyper + m * c, dst = out + m * pixels
+            let hm = hyper + m * c, dst = out + m * stride
             for px in 0..<pixels {
                 let up = u + px * c
                 var acc = SIMD8<Float>.zero
