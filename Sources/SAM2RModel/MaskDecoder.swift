@@ -292,15 +292,16 @@ enum MaskDecoder {
 
     /// u = ConvTranspose(2x2, stride 2) output g scattered to pixels, + the skip features, in one pass
     /// (Exec.col2imAdd). An observer still sees the scattered ConvTranspose output before the add (`tap`,
-    /// compared with the goldens), reported piece by piece straight from g on this thread.
+    /// compared with the goldens), reported piece by piece straight from g on this thread (`tap` a String made
+    /// once: a name built per piece would allocate tens of thousands of times with an observer set).
     static func upscaleAdd(_ ex: Exec, _ g: UnsafePointer<Float>, ld: Int, side: Int, channels: Int,
-                           skip: UnsafePointer<Float>, into u: Buf, tap: StaticString) {
+                           skip: UnsafePointer<Float>, into u: Buf, tap: String) {
         if ex.observer != nil {
             let seg = 2 * channels, yrow = side * seg
             for iy in 0..<side {
                 for ix in 0..<side {
                     for ky in 0..<2 {
-                        ex.tap("\(tap)", g + (iy * side + ix) * ld + ky * seg, seg, offset: (iy * 2 + ky) * yrow + ix * seg)
+                        ex.tap(tap, g + (iy * side + ix) * ld + ky * seg, seg, offset: (iy * 2 + ky) * yrow + ix * seg)
                     }
                 }
             }
