@@ -8,6 +8,7 @@
 #include "sam2r_gemm_f32.h"
 #include "sam2r_rowops.h"
 #include "sam2r_rowops_par.h"
+#include "sam2r_softmax_short.h"
 #include "sam2r_peak.h"
 #include "sam2r_attention.h"
 #include "sam2r_attention_s8.h"

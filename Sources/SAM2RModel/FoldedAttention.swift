@@ -139,12 +139,18 @@ enum FoldedAttention {
                         lda: di, weights: f.keyT[h], c: UnsafeMutableBufferPointer(start: b.folded.p + h * t * d, count: t * d),
                         pool: ex.pool)
         }
-        // Every folded query reads the same key/value rows: one "head" of heads·t queries, dk = dv = dim.
+        // Every folded query reads the same key/value rows: one "head" of heads·t queries, dk = dv = dim,
+        // with threads, cut into two batches (heads 0..<h/2, h/2..<h) that share the keys (batch stride 0):
+        // the kernel's tasks are (batch, head, query block) and its query blocks hold thousands of rows,
+        // so one batch is one task on one core. Not at one thread: each batch streams (and copies) every
+        // key and value again. Each query row is computed on its own lanes whatever tile or batch it
+        // falls in, so the split does not change a bit (Int8Tests, bit-identical across threads).
         precondition(scratch.count >= ex.attentionScratchFloats(dk: d, dv: d))
+        let groups = ex.threads > 1 && f.heads % 2 == 0 ? 2 : 1, gq = ht / groups
         var args = sam2r_attention_f32_args(
-            batch: 1, heads: 1, nq: Int32(ht), nk: Int32(n), dk: Int32(d), dv: Int32(d),
-            q: b.folded.p, ldq: Int32(d), q_batch_stride: 0, k: x, ldk: Int32(d), k_batch_stride: 0,
-            v: y, ldv: Int32(d), v_batch_stride: 0, o: b.rows.p, ldo: Int32(d), o_batch_stride: 0,
+            batch: Int32(groups), heads: 1, nq: Int32(gq), nk: Int32(n), dk: Int32(d), dv: Int32(d),
+            q: b.folded.p, ldq: Int32(d), q_batch_stride: Int64(gq * d), k: x, ldk: Int32(d), k_batch_stride: 0,
+            v: y, ldv: Int32(d), v_batch_stride: 0, o: b.rows.p, ldo: Int32(d), o_batch_stride: Int64(gq * d),
             scale: 1 / Float(hd).squareRoot())
         sam2r_attention_f32(ex.attentionKernel, &args, ex.pool?.handle, scratch.p)
         for h in 0..<f.heads {
@@ -188,8 +194,7 @@ enum FoldedAttention {
         sam2r_pack_f32(b.folded.p, Int32(d), Int32(ht), Int32(d), Int32(nr), &pk)
         gemm(ex, uk, m: n, pk, a: x, lda: d, bias: b.bias.p, c: b.scores.p, ldc: ht)
         // Softmax over each head's t tokens: rows (j, h) of t contiguous scores.
-        try ex.rowops.softmax(x: UnsafeBufferPointer(start: b.scores.p, count: n * ht),
-                              y: UnsafeMutableBufferPointer(start: b.scores.p, count: n * ht), rows: n * f.heads, cols: t)
+        ex.softmaxRows(b.scores.p, rows: n * f.heads, cols: t)
         // out[j] = Σ_(h,i) p_j,hi ṽ_hi + bo: ṽ as GEMM weights [N = dim, K = heads·t].
         let pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
         try checkFits(pv, b.packedValues)

@@ -224,9 +224,7 @@ enum MaskDecoder {
         let u1 = try ex.ws.alloc(e2 * e2 * d4, "decoder.upscale.stage1")
         try ex.linear(keys.p, rows: ne, w.dc1, g1.p)
         if !ex.planning {
-            sam2r_col2im_stride_eq_kernel_f32(g1.p, Int32(4 * d4), Int32(e), Int32(e), Int32(d4), 2, u1.p)
-            ex.tap("decoder.upscale.dc1", u1.p, u1.count)
-            try ex.add(u1.p, f.featS1.p, u1.p, u1.count)
+            upscaleAdd(ex, g1.p, ld: 4 * d4, side: e, channels: d4, skip: f.featS1.p, into: u1, tap: "decoder.upscale.dc1")
             try ex.layerNorm(u1.p, rows: e2 * e2, w.upNorm, u1.p)
             try ex.gelu(u1.p, u1.count)
             ex.tap("decoder.upscale.stage1", u1.p, u1.count)
@@ -237,9 +235,7 @@ enum MaskDecoder {
         let u2 = try ex.ws.alloc(e4 * e4 * d8, "decoder.upscaled")
         try ex.linear(u1.p, rows: e2 * e2, w.dc2, g2.p)
         if !ex.planning {
-            sam2r_col2im_stride_eq_kernel_f32(g2.p, Int32(4 * d8), Int32(e2), Int32(e2), Int32(d8), 2, u2.p)
-            ex.tap("decoder.upscale.dc2", u2.p, u2.count)
-            try ex.add(u2.p, f.featS0.p, u2.p, u2.count)
+            upscaleAdd(ex, g2.p, ld: 4 * d8, side: e2, channels: d8, skip: f.featS0.p, into: u2, tap: "decoder.upscale.dc2")
             try ex.gelu(u2.p, u2.count)
             ex.tap("decoder.upscaled", u2.p, u2.count)
         }
@@ -269,7 +265,12 @@ enum MaskDecoder {
                 try head(w.hyper[m], queries.p + (2 + m) * d, hyperIn.p + m * d8)
                 ex.tap("decoder.hyper.\(m)", hyperIn.p + m * d8, d8)
             }
-            maskLogits(hyper: hyperIn.p, masks: nm, upscaled: u2.p, pixels: e4 * e4, channels: d8, into: masks.p)
+            // Pixel ranges split over the pool (each logit is computed the same way on any thread).
+            let px = e4 * e4
+            ex.forEachRange(px, minChunk: 4096) { lo, hi in
+                maskLogits(hyper: hyperIn.p, masks: nm, upscaled: u2.p + lo * d8, pixels: hi - lo, channels: d8,
+                           into: masks.p + lo, stride: px)
+            }
             ex.tap("decoder.masks_raw", masks.p, masks.count)
             precondition(nm <= 4, "SAM2 has at most 4 mask tokens")
             var iouOut = SIMD4<Float>.zero
@@ -289,13 +290,33 @@ enum MaskDecoder {
         return result
     }
 
+    /// u = ConvTranspose(2x2, stride 2) output g scattered to pixels, + the skip features, in one pass
+    /// (Exec.col2imAdd). An observer still sees the scattered ConvTranspose output before the add (`tap`,
+    /// compared with the goldens), reported piece by piece straight from g on this thread (`tap` a String made
+    /// once: a name built per piece would allocate tens of thousands of times with an observer set).
+    static func upscaleAdd(_ ex: Exec, _ g: UnsafePointer<Float>, ld: Int, side: Int, channels: Int,
+                           skip: UnsafePointer<Float>, into u: Buf, tap: String) {
+        if ex.observer != nil {
+            let seg = 2 * channels, yrow = side * seg
+            for iy in 0..<side {
+                for ix in 0..<side {
+                    for ky in 0..<2 {
+                        ex.tap(tap, g + (iy * side + ix) * ld + ky * seg, seg, offset: (iy * 2 + ky) * yrow + ix * seg)
+                    }
+                }
+            }
+        }
+        ex.col2imAdd(g, ldg: ld, height: side, width: side, channels: channels, kernel: 2, add: skip, into: u.p)
+    }
+
     /// logits[m][p] = Σ_c hyper[m][c] · U[p][c], 8 channels per step (a scalar loop of 4 × 65536 short dot
     /// products cost milliseconds).
+    /// Mask m's logits start at out + m·stride.
     static func maskLogits(hyper: UnsafePointer<Float>, masks nm: Int, upscaled u: UnsafePointer<Float>, pixels: Int,
-                           channels c: Int, into out: UnsafeMutablePointer<Float>) {
+                           channels c: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
         let c8 = c / 8 * 8
         for m in 0..<nm {
-            let hm = hyper + m * c, dst = out + m * pixels
+            let hm = hyper + m * c, dst = out + m * stride
             for px in 0..<pixels {
                 let up = u + px * c
                 var acc = SIMD8<Float>.zero

@@ -44,6 +44,7 @@ void test_dispatch(void);
 void test_gemm_s8(void);
 void test_gemm_f32(void);
 void test_rowops(void);
+void test_softmax_short(void);
 void test_attention(void);
 void test_attention_s8(void);
 void test_conv(void);
