@@ -89,7 +89,7 @@ def localization_warmup(model, steps: int, S: int, seed: int, log) -> None:
     finds a prompt-independent "segment every salient object" solution and stayed there for thousands of steps
     (masks identical for any click); with this warmup it starts out localizing and keeps doing so."""
     pe_mod, dec = model.sam_prompt_encoder, model.sam_mask_decoder
-    opt = torch.optim.AdamW(list(pe_mod.parameters()) + list(dec.parameters()), lr=1e-3)
+    opt = torch.optim.AdamW(list(pe_mod.parameters()) + list(dec.parameters()), lr=1e-3, fused=True)
     g = torch.Generator().manual_seed(seed)
     C, E = dec.transformer_dim, pe_mod.image_embedding_size[0]
     L = 4 * E
@@ -144,7 +144,7 @@ def main(argv=None):
     ap.add_argument("--max-minutes", type=float, default=30.0,
                     help="wall-clock budget including data generation; the lr schedule ends within it (see above)")
     ap.add_argument("--no-refiner", action="store_true", help="train the SAM2 part only")
-    ap.add_argument("--plain-fraction", type=float, default=0.5,
+    ap.add_argument("--plain-fraction", type=float, default=0.35,
                     help="share of the run (steps and time budget) that trains the SAM2 part alone before the refiner "
                          "joins: plain steps cost a fraction of refined ones (MR at full resolution), so the SAM2 part "
                          "gets many more of them; each phase has its own warmup and cosine decay")
@@ -192,7 +192,7 @@ def main(argv=None):
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=a.lr, betas=(0.9, 0.999))
+                            lr=a.lr, betas=(0.9, 0.999), fused=True)
     rng = np.random.default_rng([a.seed, 7])
     curve = []
     ema = {}
