@@ -164,8 +164,7 @@ enum ImageEncoder {
             let u = try ex.ws.alloc(2 * h * d, "block\(b.index).sc.proj")
             if !ex.planning {
                 for r in 0..<ho {
-                    try ex.layerNorm(x.p + 2 * r * h * c, rows: 2 * h, bw.norm1, t.p)
-                    try ex.linear(t.p, rows: 2 * h, sp, u.p)
+                    try ex.layerNormLinear(x.p + 2 * r * h * c, rows: 2 * h, bw.norm1, sp, u.p, via: t.p)
                     try ex.rowops.maxPool2x2(x: u.r, y: UnsafeMutableBufferPointer(start: y.p + r * ho * d, count: ho * d),
                                              height: 2, width: h, channels: d)
                 }
@@ -193,22 +192,8 @@ enum ImageEncoder {
             var g0 = 0
             while g0 < nwin {
                 let gc = min(group, nwin - g0)
-                // Gather + LayerNorm; padding (after the norm) is zero.
-                for i in 0..<gc {
-                    let wy = (g0 + i) / nwx, wx = (g0 + i) % nwx
-                    let gx0 = wx * win, valid = max(0, min(win, h - gx0))
-                    for ty in 0..<win {
-                        let dst = gather.p + (i * n + ty * win) * c
-                        let gy = wy * win + ty
-                        if gy < h && valid > 0 {
-                            try ex.layerNorm(x.p + (gy * h + gx0) * c, rows: valid, bw.norm1, dst)
-                            if valid < win { (dst + valid * c).update(repeating: 0, count: (win - valid) * c) }
-                        } else {
-                            dst.update(repeating: 0, count: win * c)
-                        }
-                    }
-                }
-                try ex.linear(gather.p, rows: gc * n, bw.qkv, qkv.p)
+                try windowNormQKV(ex, bw, x: x, side: h, window: win, firstWindow: g0, windows: gc, gather: gather,
+                                  into: qkv)
                 if let qp {
                     // q max-pooled 2x2 inside each window (columns 0..<d of qkv).
                     for i in 0..<gc {
@@ -259,10 +244,8 @@ enum ImageEncoder {
             while r0 < rows {
                 let rc = min(tile, rows - r0)
                 let yr = y.p + r0 * d
-                try ex.layerNorm(yr, rows: rc, bw.norm2, t.p)
-                try ex.linear(t.p, rows: rc, bw.fc1, hid.p)
-                try ex.gelu(hid.p, rc * 4 * d)
-                try ex.linear(hid.p, rows: rc, bw.fc2, t.p)
+                try ex.layerNormLinear(yr, rows: rc, bw.norm2, bw.fc1, hid.p, via: t.p)
+                try ex.geluLinear(hid.p, rows: rc, bw.fc2, t.p)
                 try ex.add(yr, t.p, yr, rc * d)
                 r0 += rc
             }
@@ -271,6 +254,41 @@ enum ImageEncoder {
         try ex.ws.release(hid)
         try ex.ws.release(t)
         return y
+    }
+
+    /// qkv of windows [firstWindow, firstWindow + windows): window partition + LayerNorm (norm1), padding
+    /// tokens (past the image edge, after the norm) zero. An int8 qkv gets the partitioned, normalized
+    /// tokens quantized in one pass over x (no fp32 gather); otherwise they are gathered into `gather`.
+    static func windowNormQKV(_ ex: Exec, _ bw: HieraBlockWeights, x: Buf, side h: Int, window win: Int,
+                              firstWindow g0: Int, windows gc: Int, gather: Buf, into qkv: Buf) throws {
+        let c = bw.geo.dim, n = win * win, nwx = (h + win - 1) / win
+        if c <= RowOps.fusedMaxCols, case let (q, a)? = try ex.fusedInput(bw.qkv, rows: gc * n) {
+            try bw.norm1.gamma.withUnsafeBufferPointer { g in
+                try bw.norm1.beta.withUnsafeBufferPointer { b in
+                    try ex.rowops.windowLayerNormQuantize(x: UnsafeBufferPointer(start: x.p, count: h * h * c), side: h,
+                                                          cols: c, window: win, firstWindow: g0, windows: gc, gamma: g,
+                                                          beta: b, eps: bw.norm1.eps, y: a,
+                                                          inverseScale: q.inverseScale, zeroPoint: q.zeroPoint,
+                                                          pool: ex.pool)
+                }
+            }
+            return try ex.linear(quantized: a, rows: gc * n, bw.qkv, q, qkv.p)
+        }
+        for i in 0..<gc {
+            let wy = (g0 + i) / nwx, wx = (g0 + i) % nwx
+            let gx0 = wx * win, valid = max(0, min(win, h - gx0))
+            for ty in 0..<win {
+                let dst = gather.p + (i * n + ty * win) * c
+                let gy = wy * win + ty
+                if gy < h && valid > 0 {
+                    try ex.layerNorm(x.p + (gy * h + gx0) * c, rows: valid, bw.norm1, dst)
+                    if valid < win { (dst + valid * c).update(repeating: 0, count: (win - valid) * c) }
+                } else {
+                    dst.update(repeating: 0, count: win * c)
+                }
+            }
+        }
+        try ex.linear(gather.p, rows: gc * n, bw.qkv, qkv.p)
     }
 
     /// Trunk, neck, conv_s0/s1 and no_mem_embed: from the preprocessed `img` [S][S][3] into `out`.
