@@ -11,7 +11,8 @@ enum { MIN_TASK_ELEMS = 32768, ALIGN_ELEMS = 64, TASKS_PER_THREAD = 4, SCAN_PIEC
 /* The fused ops' scratch: a multiple of ALIGN_ELEMS, so gelu pieces stay whole vectors. */
 _Static_assert(SAM2R_FUSED_SCRATCH_FLOATS % ALIGN_ELEMS == 0, "fused scratch must hold whole vectors");
 
-typedef enum { OP_LAYERNORM, OP_GELU, OP_ADD, OP_QUANTIZE, OP_LAYERNORM_S8, OP_GELU_S8, OP_WINDOW_LAYERNORM_S8 } par_op;
+typedef enum { OP_LAYERNORM, OP_GELU, OP_ADD, OP_QUANTIZE, OP_LAYERNORM_S8, OP_GELU_S8, OP_WINDOW_LAYERNORM_S8,
+              OP_WINDOW_ADD, OP_WINDOW_MAXPOOL } par_op;
 
 typedef struct {
     par_op op;
@@ -87,6 +88,34 @@ static void window_row_s8(par_ctx *c, size_t u) {
     if (valid < win) memset(c->q + flat + valid * cols, (int8_t)c->zero_point, (win - valid) * cols);
 }
 
+/* Window row u of the group added into the image y (tokens past the edge dropped). */
+static void window_add_row(par_ctx *c, size_t u) {
+    size_t win = (size_t)c->win, cols = (size_t)c->cols, side = (size_t)c->side;
+    size_t i = u / win, ty = u % win;
+    size_t w = (size_t)c->first_window + i;
+    size_t gy = w / (size_t)c->windows_per_row * win + ty, gx0 = w % (size_t)c->windows_per_row * win;
+    if (gy >= side || gx0 >= side) return;
+    size_t valid = side - gx0 < win ? side - gx0 : win;
+    float *dst = c->y + (gy * side + gx0) * cols;
+    c->ops->add(dst, c->x + u * win * cols, dst, valid * cols);
+}
+
+/* The maximum as Swift's max(a, b) picks it (b >= a ? b : a), so ties of -0 and +0 resolve alike. */
+static inline float max_as_swift(float a, float b) { return b >= a ? b : a; }
+
+/* Output row u (window u / (win / 2), row u % (win / 2)) of the 2x2 max pool inside windows. */
+static void window_maxpool_row(par_ctx *c, size_t u) {
+    size_t win = (size_t)c->win, half = win / 2, cols = (size_t)c->cols, ld = (size_t)c->ldx;
+    size_t i = u / half, py = u % half;
+    for (size_t px = 0; px < half; px++) {
+        float *dst = c->y + ((i * half + py) * half + px) * cols;
+        const float *s00 = c->x + (i * win * win + 2 * py * win + 2 * px) * ld;
+        const float *s01 = s00 + ld, *s10 = s00 + win * ld, *s11 = s10 + ld;
+        for (size_t ch = 0; ch < cols; ch++)
+            dst[ch] = max_as_swift(max_as_swift(s00[ch], s01[ch]), max_as_swift(s10[ch], s11[ch]));
+    }
+}
+
 static void run_range(par_ctx *c, size_t lo, size_t hi) {
     size_t n = hi - lo;
     switch (c->op) {
@@ -119,6 +148,12 @@ static void run_range(par_ctx *c, size_t lo, size_t hi) {
     }
     case OP_WINDOW_LAYERNORM_S8:
         for (size_t u = lo; u < hi; u++) window_row_s8(c, u);
+        break;
+    case OP_WINDOW_ADD:
+        for (size_t u = lo; u < hi; u++) window_add_row(c, u);
+        break;
+    case OP_WINDOW_MAXPOOL:
+        for (size_t u = lo; u < hi; u++) window_maxpool_row(c, u);
         break;
     }
 }
@@ -202,6 +237,20 @@ int64_t sam2r_par_window_layernorm_s8(const sam2r_rowops *ops, sam2r_pool *pool,
                  .zero_point = zero_point, .side = side, .win = win, .windows_per_row = windows_per_row,
                  .first_window = first_window};
     atomic_init(&c.first_nan, -1);
-    dispatch(&c, pool, (size_t)win * (size_t)win * (size_t)cols);
+    dispatch(&c, pool, (size_t)win * (size_t)cols);
     return atomic_load(&c.first_nan);
+}
+
+void sam2r_par_window_add(const sam2r_rowops *ops, sam2r_pool *pool, float *y, int32_t side, int32_t cols, int32_t win,
+                          int32_t windows_per_row, int32_t first_window, int32_t windows, const float *x) {
+    par_ctx c = {.op = OP_WINDOW_ADD, .ops = ops, .count = (size_t)windows * (size_t)win, .x = x, .y = y, .cols = cols,
+                 .side = side, .win = win, .windows_per_row = windows_per_row, .first_window = first_window};
+    dispatch(&c, pool, (size_t)win * (size_t)cols);
+}
+
+void sam2r_par_window_maxpool2x2(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int32_t ldx, int32_t win,
+                                 int32_t windows, int32_t cols, float *y) {
+    par_ctx c = {.op = OP_WINDOW_MAXPOOL, .ops = ops, .count = (size_t)windows * (size_t)(win / 2), .x = x, .y = y,
+                 .ldx = ldx, .cols = cols, .win = win};
+    dispatch(&c, pool, 2 * (size_t)win * (size_t)cols);
 }

@@ -48,6 +48,16 @@ int64_t sam2r_par_window_layernorm_s8(const sam2r_rowops *ops, sam2r_pool *pool,
                                       int32_t cols, int32_t win, int32_t windows_per_row, int32_t first_window,
                                       int32_t windows, int8_t *y, const float *gamma, const float *beta, float eps,
                                       float inv_scale, int32_t zero_point);
+/* Window un-partition + residual add: y [side][side][cols] += x [windows][win * win][cols] for windows
+ * [first_window, first_window + windows) (windows_per_row per row, row-major); tokens past the image
+ * edge (padding) are dropped. Each window row is one add call: the bits of add. */
+void sam2r_par_window_add(const sam2r_rowops *ops, sam2r_pool *pool, float *y, int32_t side, int32_t cols, int32_t win,
+                          int32_t windows_per_row, int32_t first_window, int32_t windows, const float *x);
+/* 2x2 max pool inside each win x win window (win even): x [windows][win][win] rows of stride ldx (the
+ * first cols floats of each are pooled) -> y [windows][win/2][win/2][cols] packed. max(a, b) is
+ * b >= a ? b : a (Swift's max), applied as max(max(x00, x01), max(x10, x11)). */
+void sam2r_par_window_maxpool2x2(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int32_t ldx, int32_t win,
+                                 int32_t windows, int32_t cols, float *y);
 
 #ifdef __cplusplus
 }

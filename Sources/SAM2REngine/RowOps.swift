@@ -146,16 +146,10 @@ public struct RowOps: @unchecked Sendable {
                                         gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
                                         eps: Float, y: UnsafeMutableBufferPointer<Int8>, inverseScale: Float,
                                         zeroPoint: Int32, pool: ThreadPool? = nil) throws {
-        try Check.positive(side, "side")
-        try Check.positive(cols, "cols")
         try Check.positive(win, "window")
-        try Check.positive(windows, "windows")
         let perRow = (side + win - 1) / win
-        guard firstWindow >= 0, firstWindow + windows <= perRow * perRow else {
-            throw EngineError.invalidParameter(name: "firstWindow + windows", value: "\(firstWindow) + \(windows)",
-                                               allowed: "<= \(perRow * perRow)")
-        }
-        try Check.int32(side * side * cols, "side*side*cols")
+        try windowGeometry(side: side, cols: cols, window: win, windowsPerRow: perRow, firstWindow: firstWindow,
+                           windows: windows)
         try Check.count(x.count, side * side * cols, "x (side*side*cols)")
         try Check.count(y.count, windows * win * win * cols, "y (windows*win*win*cols)")
         try fusedParameters(cols: cols, gamma: gamma, beta: beta, eps: eps, inverseScale: inverseScale,
@@ -165,6 +159,57 @@ public struct RowOps: @unchecked Sendable {
                                                    Int32(win), Int32(perRow), Int32(firstWindow), Int32(windows),
                                                    y.baseAddress, gamma.baseAddress, beta.baseAddress, eps,
                                                    inverseScale, zeroPoint))
+    }
+
+    /// Window un-partition + add: y [side][side][cols] += x [windows][win * win][cols] for windows
+    /// [firstWindow, firstWindow + windows) (windowsPerRow per row, row-major); padding tokens dropped.
+    public func windowAdd(y: UnsafeMutableBufferPointer<Float>, side: Int, cols: Int, window win: Int,
+                          windowsPerRow: Int, firstWindow: Int, windows: Int, x: UnsafeBufferPointer<Float>,
+                          pool: ThreadPool? = nil) throws {
+        try windowGeometry(side: side, cols: cols, window: win, windowsPerRow: windowsPerRow, firstWindow: firstWindow,
+                           windows: windows)
+        try Check.count(y.count, side * side * cols, "y (side*side*cols)")
+        try Check.count(x.count, windows * win * win * cols, "x (windows*win*win*cols)")
+        guard !Check.overlaps(x.baseAddress!, x.count * 4, y.baseAddress!, y.count * 4) else {
+            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
+        }
+        sam2r_par_window_add(table, pool?.handle, y.baseAddress, Int32(side), Int32(cols), Int32(win),
+                             Int32(windowsPerRow), Int32(firstWindow), Int32(windows), x.baseAddress)
+    }
+
+    /// 2x2 max pool inside each win x win window (win even): x [windows][win][win] rows of stride ldx, the
+    /// first `cols` floats of each pooled, -> y [windows][win/2][win/2][cols]; max(a, b) as Swift's max.
+    public func windowMaxPool2x2(x: UnsafeBufferPointer<Float>, ldx: Int, window win: Int, windows: Int, cols: Int,
+                                 y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil) throws {
+        try Check.positive(win, "window")
+        try Check.positive(windows, "windows")
+        guard win % 2 == 0 else {
+            throw EngineError.invalidParameter(name: "window", value: "\(win)", allowed: "even")
+        }
+        let rows = windows * win * win
+        try Check.int32(rows * ldx, "windows*win*win*ldx")
+        try Check.matrix(rows: rows, cols: cols, ld: ldx, count: x.count, "x")
+        try Check.count(y.count, rows / 4 * cols, "y (windows*win*win/4*cols)")
+        guard !Check.overlaps(x.baseAddress!, x.count * 4, y.baseAddress!, y.count * 4) else {
+            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
+        }
+        sam2r_par_window_maxpool2x2(table, pool?.handle, x.baseAddress, Int32(ldx), Int32(win), Int32(windows),
+                                    Int32(cols), y.baseAddress)
+    }
+
+    private func windowGeometry(side: Int, cols: Int, window win: Int, windowsPerRow: Int, firstWindow: Int,
+                                windows: Int) throws {
+        try Check.positive(side, "side")
+        try Check.positive(cols, "cols")
+        try Check.positive(win, "window")
+        try Check.positive(windows, "windows")
+        try Check.positive(windowsPerRow, "windowsPerRow")
+        guard firstWindow >= 0, firstWindow + windows <= windowsPerRow * windowsPerRow else {
+            throw EngineError.invalidParameter(name: "firstWindow + windows", value: "\(firstWindow) + \(windows)",
+                                               allowed: "<= \(windowsPerRow * windowsPerRow)")
+        }
+        try Check.int32(side * side * cols, "side*side*cols")
+        try Check.int32(windows * win * win * cols, "windows*win*win*cols")
     }
 
     private func fusedParameters(cols: Int, gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,

@@ -196,16 +196,10 @@ enum ImageEncoder {
                                   into: qkv)
                 if let qp {
                     // q max-pooled 2x2 inside each window (columns 0..<d of qkv).
-                    for i in 0..<gc {
-                        for py in 0..<winOut {
-                            for px in 0..<winOut {
-                                let dst = qp.p + (i * nq + py * winOut + px) * d
-                                let s00 = qkv.p + (i * n + 2 * py * win + 2 * px) * 3 * d
-                                let s01 = s00 + 3 * d, s10 = s00 + win * 3 * d, s11 = s10 + 3 * d
-                                for ch in 0..<d { dst[ch] = max(max(s00[ch], s01[ch]), max(s10[ch], s11[ch])) }
-                            }
-                        }
-                    }
+                    try ex.rowops.windowMaxPool2x2(x: UnsafeBufferPointer(start: qkv.p, count: (gc * n - 1) * 3 * d + d),
+                                                   ldx: 3 * d, window: win, windows: gc, cols: d,
+                                                   y: UnsafeMutableBufferPointer(start: qp.p, count: gc * nq * d),
+                                                   pool: ex.pool)
                 }
                 let qBase = qp?.p ?? qkv.p
                 ex.attention(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
@@ -215,17 +209,9 @@ enum ImageEncoder {
                              o: o.p, ldo: d, oStride: nq * d, scratch: scratch)
                 try ex.linear(o.p, rows: gc * nq, bw.proj, pr.p)
                 // Un-partition (crop the padding) and add to the shortcut.
-                for i in 0..<gc {
-                    let wy = (g0 + i) / nwx, wx = (g0 + i) % nwx
-                    let gx0 = wx * winOut, valid = max(0, min(winOut, ho - gx0))
-                    guard valid > 0 else { continue }
-                    for ty in 0..<winOut {
-                        let gy = wy * winOut + ty
-                        guard gy < ho else { break }
-                        let dst = y.p + (gy * ho + gx0) * d
-                        try ex.add(dst, pr.p + (i * nq + ty * winOut) * d, dst, valid * d)
-                    }
-                }
+                try ex.rowops.windowAdd(y: UnsafeMutableBufferPointer(start: y.p, count: ho * ho * d), side: ho, cols: d,
+                                        window: winOut, windowsPerRow: nwx, firstWindow: g0, windows: gc,
+                                        x: UnsafeBufferPointer(start: pr.p, count: gc * nq * d), pool: ex.pool)
                 g0 += gc
             }
         }
