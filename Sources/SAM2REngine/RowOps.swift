@@ -88,10 +88,7 @@ public struct RowOps: @unchecked Sendable {
     /// Throws on NaN inputs (outside the kernel contract).
     public func quantize(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Int8>,
                          inverseScale: Float, zeroPoint: Int32, pool: ThreadPool? = nil) throws {
-        try Check.positive(x.count, "x")
-        try Check.count(y.count, x.count, "y")
-        try quantizeParameters(inverseScale: inverseScale, zeroPoint: zeroPoint)
-        try disjoint(x, y)
+        try quantizeOperands(x, y, inverseScale: inverseScale, zeroPoint: zeroPoint)
         // The kernel flags NaN/Inf while it quantizes (no extra pass); only then is x searched for a NaN.
         let nonFinite = sam2r_par_quantize_s8(table, pool?.handle, x.baseAddress, y.baseAddress, x.count,
                                               inverseScale, zeroPoint)
@@ -130,10 +127,7 @@ public struct RowOps: @unchecked Sendable {
     /// y = quantize(gelu(x)) elementwise.
     public func geluQuantize(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Int8>,
                              inverseScale: Float, zeroPoint: Int32, pool: ThreadPool? = nil) throws {
-        try Check.positive(x.count, "x")
-        try Check.count(y.count, x.count, "y")
-        try quantizeParameters(inverseScale: inverseScale, zeroPoint: zeroPoint)
-        try disjoint(x, y)
+        try quantizeOperands(x, y, inverseScale: inverseScale, zeroPoint: zeroPoint)
         try nanCheck(sam2r_par_gelu_s8(table, pool?.handle, x.baseAddress, y.baseAddress, x.count, inverseScale,
                                        zeroPoint))
     }
@@ -223,6 +217,15 @@ public struct RowOps: @unchecked Sendable {
             throw EngineError.invalidParameter(name: "eps", value: "\(eps)", allowed: "finite, >= 0")
         }
         try quantizeParameters(inverseScale: inverseScale, zeroPoint: zeroPoint)
+    }
+
+    /// x -> y elementwise quantize operands: equal non-zero counts, valid parameters, disjoint.
+    private func quantizeOperands(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Int8>,
+                                  inverseScale: Float, zeroPoint: Int32) throws {
+        try Check.positive(x.count, "x")
+        try Check.count(y.count, x.count, "y")
+        try quantizeParameters(inverseScale: inverseScale, zeroPoint: zeroPoint)
+        try disjoint(x, y)
     }
 
     private func quantizeParameters(inverseScale: Float, zeroPoint: Int32) throws {
