@@ -29,6 +29,36 @@ void sam2r_par_add(const sam2r_rowops *ops, sam2r_pool *pool, const float *a, co
 int32_t sam2r_par_quantize_s8(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int8_t *y, size_t count,
                               float inv_scale, int32_t zero_point);
 
+/* Fused producer + quantize_s8: the same bits as the producer into a float buffer followed by
+ * quantize_s8 of that buffer, without the buffer (each piece goes through a stack scratch of
+ * SAM2R_FUSED_SCRATCH_FLOATS floats). Output is packed int8. Each returns -1, or the smallest flat
+ * index (into the unfused float buffer) of a NaN quantize input; then y is unspecified. Inf clamps.
+ * layernorm_s8 needs cols <= SAM2R_FUSED_SCRATCH_FLOATS. */
+#define SAM2R_FUSED_SCRATCH_FLOATS 4096
+int64_t sam2r_par_layernorm_s8(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int32_t ldx, int8_t *y,
+                               int32_t rows, int32_t cols, const float *gamma, const float *beta, float eps,
+                               float inv_scale, int32_t zero_point);
+int64_t sam2r_par_gelu_s8(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int8_t *y, size_t count,
+                          float inv_scale, int32_t zero_point);
+/* Window partition + LayerNorm + quantize: x is a [side][side][cols] image cut into win x win windows,
+ * windows_per_row = ceil(side / win) of them per row, numbered row-major. Windows
+ * [first_window, first_window + windows) go to y as [windows][win * win][cols], each token
+ * layer-normed; tokens past the image edge (padding) are quantize(0) = zero_point. */
+int64_t sam2r_par_window_layernorm_s8(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int32_t side,
+                                      int32_t cols, int32_t win, int32_t windows_per_row, int32_t first_window,
+                                      int32_t windows, int8_t *y, const float *gamma, const float *beta, float eps,
+                                      float inv_scale, int32_t zero_point);
+/* Window un-partition + residual add: y [side][side][cols] += x [windows][win * win][cols] for windows
+ * [first_window, first_window + windows) (windows_per_row per row, row-major); tokens past the image
+ * edge (padding) are dropped. Each window row is one add call: the bits of add. */
+void sam2r_par_window_add(const sam2r_rowops *ops, sam2r_pool *pool, float *y, int32_t side, int32_t cols, int32_t win,
+                          int32_t windows_per_row, int32_t first_window, int32_t windows, const float *x);
+/* 2x2 max pool inside each win x win window (win even): x [windows][win][win] rows of stride ldx (the
+ * first cols floats of each are pooled) -> y [windows][win/2][win/2][cols] packed. max(a, b) is
+ * b >= a ? b : a (Swift's max), applied as max(max(x00, x01), max(x10, x11)). */
+void sam2r_par_window_maxpool2x2(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int32_t ldx, int32_t win,
+                                 int32_t windows, int32_t cols, float *y);
+
 #ifdef __cplusplus
 }
 #endif

@@ -88,15 +88,7 @@ public struct RowOps: @unchecked Sendable {
     /// Throws on NaN inputs (outside the kernel contract).
     public func quantize(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Int8>,
                          inverseScale: Float, zeroPoint: Int32, pool: ThreadPool? = nil) throws {
-        try Check.positive(x.count, "x")
-        try Check.count(y.count, x.count, "y")
-        guard inverseScale.isFinite, inverseScale > 0 else {
-            throw EngineError.invalidParameter(name: "inverseScale", value: "\(inverseScale)", allowed: "finite, > 0")
-        }
-        try Check.int8ZeroPoint(zeroPoint, "zeroPoint")
-        guard !Check.overlaps(x.baseAddress!, x.count * 4, y.baseAddress!, y.count) else {
-            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
-        }
+        try quantizeOperands(x, y, inverseScale: inverseScale, zeroPoint: zeroPoint)
         // The kernel flags NaN/Inf while it quantizes (no extra pass); only then is x searched for a NaN.
         let nonFinite = sam2r_par_quantize_s8(table, pool?.handle, x.baseAddress, y.baseAddress, x.count,
                                               inverseScale, zeroPoint)
@@ -104,6 +96,155 @@ public struct RowOps: @unchecked Sendable {
         for i in 0..<x.count where x[i].isNaN {
             throw EngineError.valueOutOfRange(operand: "quantize input", index: i, value: "nan", allowed: "not NaN")
         }
+    }
+
+    // MARK: - Fused producer + quantize (Kernels/rowops_par.c): the same bits as the producer into a
+    // float buffer then `quantize` of that buffer, without the float buffer's memory round trip.
+
+    /// Widest row `layerNormQuantize` / `windowLayerNormQuantize` take.
+    public static let fusedMaxCols = Int(SAM2R_FUSED_SCRATCH_FLOATS)
+
+    /// y (packed rows x cols int8) = quantize(LayerNorm(x)). Throws on a NaN quantize input, with its
+    /// index in the packed float output, as `quantize` would.
+    public func layerNormQuantize(x: UnsafeBufferPointer<Float>, ldx: Int? = nil, rows: Int, cols: Int,
+                                  gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>, eps: Float,
+                                  y: UnsafeMutableBufferPointer<Int8>, inverseScale: Float, zeroPoint: Int32,
+                                  pool: ThreadPool? = nil) throws {
+        let ldx = ldx ?? cols
+        try Check.positive(rows, "rows")
+        try Check.positive(cols, "cols")
+        try Check.int32(rows, "rows")
+        try Check.matrix(rows: rows, cols: cols, ld: ldx, count: x.count, "x")
+        try Check.count(y.count, rows * cols, "y (rows*cols)")
+        try fusedParameters(cols: cols, gamma: gamma, beta: beta, eps: eps, inverseScale: inverseScale,
+                            zeroPoint: zeroPoint)
+        try disjoint(x, y)
+        try nanCheck(sam2r_par_layernorm_s8(table, pool?.handle, x.baseAddress, Int32(ldx), y.baseAddress, Int32(rows),
+                                            Int32(cols), gamma.baseAddress, beta.baseAddress, eps, inverseScale,
+                                            zeroPoint))
+    }
+
+    /// y = quantize(gelu(x)) elementwise.
+    public func geluQuantize(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Int8>,
+                             inverseScale: Float, zeroPoint: Int32, pool: ThreadPool? = nil) throws {
+        try quantizeOperands(x, y, inverseScale: inverseScale, zeroPoint: zeroPoint)
+        try nanCheck(sam2r_par_gelu_s8(table, pool?.handle, x.baseAddress, y.baseAddress, x.count, inverseScale,
+                                       zeroPoint))
+    }
+
+    /// Window partition + LayerNorm + quantize: x is [side][side][cols], cut into win x win windows
+    /// (ceil(side / win) per row, row-major); windows [firstWindow, firstWindow + windows) go to y as
+    /// [windows][win * win][cols], padding tokens (past the image edge) quantize(0) = zeroPoint.
+    public func windowLayerNormQuantize(x: UnsafeBufferPointer<Float>, side: Int, cols: Int, window win: Int,
+                                        firstWindow: Int, windows: Int,
+                                        gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
+                                        eps: Float, y: UnsafeMutableBufferPointer<Int8>, inverseScale: Float,
+                                        zeroPoint: Int32, pool: ThreadPool? = nil) throws {
+        try Check.positive(win, "window")
+        let perRow = (side + win - 1) / win
+        try windowGeometry(side: side, cols: cols, window: win, windowsPerRow: perRow, firstWindow: firstWindow,
+                           windows: windows)
+        try Check.count(x.count, side * side * cols, "x (side*side*cols)")
+        try Check.count(y.count, windows * win * win * cols, "y (windows*win*win*cols)")
+        try fusedParameters(cols: cols, gamma: gamma, beta: beta, eps: eps, inverseScale: inverseScale,
+                            zeroPoint: zeroPoint)
+        try disjoint(x, y)
+        try nanCheck(sam2r_par_window_layernorm_s8(table, pool?.handle, x.baseAddress, Int32(side), Int32(cols),
+                                                   Int32(win), Int32(perRow), Int32(firstWindow), Int32(windows),
+                                                   y.baseAddress, gamma.baseAddress, beta.baseAddress, eps,
+                                                   inverseScale, zeroPoint))
+    }
+
+    /// Window un-partition + add: y [side][side][cols] += x [windows][win * win][cols] for windows
+    /// [firstWindow, firstWindow + windows) (windowsPerRow per row, row-major); padding tokens dropped.
+    public func windowAdd(y: UnsafeMutableBufferPointer<Float>, side: Int, cols: Int, window win: Int,
+                          windowsPerRow: Int, firstWindow: Int, windows: Int, x: UnsafeBufferPointer<Float>,
+                          pool: ThreadPool? = nil) throws {
+        try windowGeometry(side: side, cols: cols, window: win, windowsPerRow: windowsPerRow, firstWindow: firstWindow,
+                           windows: windows)
+        try Check.count(y.count, side * side * cols, "y (side*side*cols)")
+        try Check.count(x.count, windows * win * win * cols, "x (windows*win*win*cols)")
+        guard !Check.overlaps(x.baseAddress!, x.count * 4, y.baseAddress!, y.count * 4) else {
+            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
+        }
+        sam2r_par_window_add(table, pool?.handle, y.baseAddress, Int32(side), Int32(cols), Int32(win),
+                             Int32(windowsPerRow), Int32(firstWindow), Int32(windows), x.baseAddress)
+    }
+
+    /// 2x2 max pool inside each win x win window (win even): x [windows][win][win] rows of stride ldx, the
+    /// first `cols` floats of each pooled, -> y [windows][win/2][win/2][cols]; max(a, b) as Swift's max.
+    public func windowMaxPool2x2(x: UnsafeBufferPointer<Float>, ldx: Int, window win: Int, windows: Int, cols: Int,
+                                 y: UnsafeMutableBufferPointer<Float>, pool: ThreadPool? = nil) throws {
+        try Check.positive(win, "window")
+        try Check.positive(windows, "windows")
+        guard win % 2 == 0 else {
+            throw EngineError.invalidParameter(name: "window", value: "\(win)", allowed: "even")
+        }
+        let rows = windows * win * win
+        try Check.int32(rows * ldx, "windows*win*win*ldx")
+        try Check.matrix(rows: rows, cols: cols, ld: ldx, count: x.count, "x")
+        try Check.count(y.count, rows / 4 * cols, "y (windows*win*win/4*cols)")
+        guard !Check.overlaps(x.baseAddress!, x.count * 4, y.baseAddress!, y.count * 4) else {
+            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
+        }
+        sam2r_par_window_maxpool2x2(table, pool?.handle, x.baseAddress, Int32(ldx), Int32(win), Int32(windows),
+                                    Int32(cols), y.baseAddress)
+    }
+
+    private func windowGeometry(side: Int, cols: Int, window win: Int, windowsPerRow: Int, firstWindow: Int,
+                                windows: Int) throws {
+        try Check.positive(side, "side")
+        try Check.positive(cols, "cols")
+        try Check.positive(win, "window")
+        try Check.positive(windows, "windows")
+        try Check.positive(windowsPerRow, "windowsPerRow")
+        guard firstWindow >= 0, firstWindow + windows <= windowsPerRow * windowsPerRow else {
+            throw EngineError.invalidParameter(name: "firstWindow + windows", value: "\(firstWindow) + \(windows)",
+                                               allowed: "<= \(windowsPerRow * windowsPerRow)")
+        }
+        try Check.int32(side * side * cols, "side*side*cols")
+        try Check.int32(windows * win * win * cols, "windows*win*win*cols")
+    }
+
+    private func fusedParameters(cols: Int, gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>,
+                                 eps: Float, inverseScale: Float, zeroPoint: Int32) throws {
+        guard cols <= Self.fusedMaxCols else {
+            throw EngineError.invalidParameter(name: "cols", value: "\(cols)", allowed: "<= \(Self.fusedMaxCols)")
+        }
+        try Check.count(gamma.count, cols, "gamma")
+        try Check.count(beta.count, cols, "beta")
+        guard eps.isFinite, eps >= 0 else {
+            throw EngineError.invalidParameter(name: "eps", value: "\(eps)", allowed: "finite, >= 0")
+        }
+        try quantizeParameters(inverseScale: inverseScale, zeroPoint: zeroPoint)
+    }
+
+    /// x -> y elementwise quantize operands: equal non-zero counts, valid parameters, disjoint.
+    private func quantizeOperands(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Int8>,
+                                  inverseScale: Float, zeroPoint: Int32) throws {
+        try Check.positive(x.count, "x")
+        try Check.count(y.count, x.count, "y")
+        try quantizeParameters(inverseScale: inverseScale, zeroPoint: zeroPoint)
+        try disjoint(x, y)
+    }
+
+    private func quantizeParameters(inverseScale: Float, zeroPoint: Int32) throws {
+        guard inverseScale.isFinite, inverseScale > 0 else {
+            throw EngineError.invalidParameter(name: "inverseScale", value: "\(inverseScale)", allowed: "finite, > 0")
+        }
+        try Check.int8ZeroPoint(zeroPoint, "zeroPoint")
+    }
+
+    private func disjoint(_ x: UnsafeBufferPointer<Float>, _ y: UnsafeMutableBufferPointer<Int8>) throws {
+        guard !Check.overlaps(x.baseAddress!, x.count * 4, y.baseAddress!, y.count) else {
+            throw EngineError.invalidParameter(name: "x/y", value: "overlapping", allowed: "disjoint buffers")
+        }
+    }
+
+    /// A fused op's result: -1, or the first NaN's index in the (unfused) float quantize input.
+    private func nanCheck(_ firstNaN: Int64) throws {
+        guard firstNaN >= 0 else { return }
+        throw EngineError.valueOutOfRange(operand: "quantize input", index: Int(firstNaN), value: "nan", allowed: "not NaN")
     }
 
     /// y = (x - zp) * scale.

@@ -69,36 +69,92 @@ final class Exec {
         if let o = gemmOutputObserver, !l.name.isEmpty { o(l.name, y, rows, n, ldc) }
     }
 
-    /// The int8 GEMM of an int8 Linear (scheme: Int8.swift).
+    /// The int8 GEMM of an int8 Linear (scheme: Int8.swift): quantize x, then the GEMM.
     private func linearS8(_ x: UnsafePointer<Float>, rows: Int, ldx: Int?, _ l: Linear, _ q: Int8Linear,
                           _ y: UnsafeMutablePointer<Float>, ldy: Int?) throws {
         guard !planning, rows > 0 else { return }
-        let k = l.inFeatures, n = l.outFeatures
-        let lda = ldx ?? k, ldc = ldy ?? n
-        guard let qa = int8Input, rows * k <= qa.count * 4 else {
-            throw EngineError.planMismatch("int8 input of '\(l.name)' (\(rows * k) bytes) does not fit the planned buffer")
-        }
+        let k = l.inFeatures
+        let lda = ldx ?? k
+        let a = try int8Rows(l, rows: rows)
         if let o = gemmInputObserver, !l.name.isEmpty { o(l.name, x, rows, k, lda) }
-        let a = UnsafeMutableRawPointer(qa.p).bindMemory(to: Int8.self, capacity: rows * k)
         if lda == k {
-            try rowops.quantize(x: UnsafeBufferPointer(start: x, count: rows * k),
-                                y: UnsafeMutableBufferPointer(start: a, count: rows * k),
+            try rowops.quantize(x: UnsafeBufferPointer(start: x, count: rows * k), y: a,
                                 inverseScale: q.inverseScale, zeroPoint: q.zeroPoint, pool: pool)
         } else {
             for r in 0..<rows {
                 try rowops.quantize(x: UnsafeBufferPointer(start: x + r * lda, count: k),
-                                    y: UnsafeMutableBufferPointer(start: a + r * k, count: k),
+                                    y: UnsafeMutableBufferPointer(rebasing: a[(r * k)..<((r + 1) * k)]),
                                     inverseScale: q.inverseScale, zeroPoint: q.zeroPoint)
             }
         }
+        try linear(quantized: a, rows: rows, l, q, y, ldy: ldy)
+    }
+
+    /// The `rows` x in int8 input rows of `l`, in the planned `int8Input` buffer.
+    private func int8Rows(_ l: Linear, rows: Int) throws -> UnsafeMutableBufferPointer<Int8> {
+        let k = l.inFeatures
+        guard let qa = int8Input, rows * k <= qa.count * 4 else {
+            throw EngineError.planMismatch("int8 input of '\(l.name)' (\(rows * k) bytes) does not fit the planned buffer")
+        }
+        let a = UnsafeMutableRawPointer(qa.p).bindMemory(to: Int8.self, capacity: rows * k)
+        return UnsafeMutableBufferPointer(start: a, count: rows * k)
+    }
+
+    /// Where the producer of `l`'s input (a LayerNorm, a GELU) can quantize it itself, so the fp32 input is
+    /// never written: an int8 `l` whose fp32 input no observer wants. nil: produce fp32 and call `linear`.
+    /// The int8 rows (`rows` x in) are what `linear(quantized:)` then takes.
+    func fusedInput(_ l: Linear, rows: Int) throws -> (q: Int8Linear, a: UnsafeMutableBufferPointer<Int8>)? {
+        guard !planning, rows > 0, let q = l.int8, gemmInputObserver == nil else { return nil }
+        return (q, try int8Rows(l, rows: rows))
+    }
+
+    /// y[rows, out] (stride ldy) = the int8 GEMM of `l` on `a`, its input already quantized with `q`'s scale.
+    func linear(quantized a: UnsafeMutableBufferPointer<Int8>, rows: Int, _ l: Linear, _ q: Int8Linear,
+                _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) throws {
+        guard !planning, rows > 0 else { return }
+        let k = l.inFeatures, n = l.outFeatures
+        let ldc = ldy ?? n
         try q.bias.withUnsafeBufferPointer { b in
             try q.scale.withUnsafeBufferPointer { s in
-                try gemmS8(m: rows, n: n, k: k, a: UnsafeBufferPointer(start: a, count: rows * k), aZeroPoint: q.zeroPoint,
-                           weights: q.packed, bias: b, scale: s,
+                try gemmS8(m: rows, n: n, k: k, a: UnsafeBufferPointer(rebasing: a[0..<(rows * k)]),
+                           aZeroPoint: q.zeroPoint, weights: q.packed, bias: b, scale: s,
                            c: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n), ldc: ldc, pool: pool)
             }
         }
         if let o = gemmOutputObserver, !l.name.isEmpty { o(l.name, y, rows, n, ldc) }
+    }
+
+    /// y = l(LayerNorm(x)), x `rows` packed rows. Fused into int8 when `fusedInput` allows (and the row
+    /// fits the fused scratch); otherwise the normalized rows go through `t` (rows x in floats).
+    func layerNormLinear(_ x: UnsafePointer<Float>, rows: Int, _ n: Norm, _ l: Linear,
+                         _ y: UnsafeMutablePointer<Float>, via t: UnsafeMutablePointer<Float>) throws {
+        guard !planning, rows > 0 else { return }
+        let c = n.gamma.count
+        if c <= RowOps.fusedMaxCols, case let (q, a)? = try fusedInput(l, rows: rows) {
+            try n.gamma.withUnsafeBufferPointer { g in
+                try n.beta.withUnsafeBufferPointer { b in
+                    try rowops.layerNormQuantize(x: UnsafeBufferPointer(start: x, count: rows * c), rows: rows, cols: c,
+                                                 gamma: g, beta: b, eps: n.eps, y: a, inverseScale: q.inverseScale,
+                                                 zeroPoint: q.zeroPoint, pool: pool)
+                }
+            }
+            return try linear(quantized: a, rows: rows, l, q, y)
+        }
+        try layerNorm(x, rows: rows, n, t)
+        try linear(t, rows: rows, l, y)
+    }
+
+    /// y = l(gelu(h)), h `rows` packed rows of l's input; unfused, gelu runs in place on h.
+    func geluLinear(_ h: UnsafeMutablePointer<Float>, rows: Int, _ l: Linear, _ y: UnsafeMutablePointer<Float>) throws {
+        guard !planning, rows > 0 else { return }
+        let count = rows * l.inFeatures
+        if case let (q, a)? = try fusedInput(l, rows: rows) {
+            try rowops.geluQuantize(x: UnsafeBufferPointer(start: h, count: count), y: a, inverseScale: q.inverseScale,
+                                    zeroPoint: q.zeroPoint, pool: pool)
+            return try linear(quantized: a, rows: rows, l, q, y)
+        }
+        try gelu(h, count)
+        try linear(h, rows: rows, l, y)
     }
 
     func layerNorm(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil, _ n: Norm,

@@ -164,8 +164,7 @@ enum ImageEncoder {
             let u = try ex.ws.alloc(2 * h * d, "block\(b.index).sc.proj")
             if !ex.planning {
                 for r in 0..<ho {
-                    try ex.layerNorm(x.p + 2 * r * h * c, rows: 2 * h, bw.norm1, t.p)
-                    try ex.linear(t.p, rows: 2 * h, sp, u.p)
+                    try ex.layerNormLinear(x.p + 2 * r * h * c, rows: 2 * h, bw.norm1, sp, u.p, via: t.p)
                     try ex.rowops.maxPool2x2(x: u.r, y: UnsafeMutableBufferPointer(start: y.p + r * ho * d, count: ho * d),
                                              height: 2, width: h, channels: d)
                 }
@@ -193,34 +192,14 @@ enum ImageEncoder {
             var g0 = 0
             while g0 < nwin {
                 let gc = min(group, nwin - g0)
-                // Gather + LayerNorm; padding (after the norm) is zero.
-                for i in 0..<gc {
-                    let wy = (g0 + i) / nwx, wx = (g0 + i) % nwx
-                    let gx0 = wx * win, valid = max(0, min(win, h - gx0))
-                    for ty in 0..<win {
-                        let dst = gather.p + (i * n + ty * win) * c
-                        let gy = wy * win + ty
-                        if gy < h && valid > 0 {
-                            try ex.layerNorm(x.p + (gy * h + gx0) * c, rows: valid, bw.norm1, dst)
-                            if valid < win { (dst + valid * c).update(repeating: 0, count: (win - valid) * c) }
-                        } else {
-                            dst.update(repeating: 0, count: win * c)
-                        }
-                    }
-                }
-                try ex.linear(gather.p, rows: gc * n, bw.qkv, qkv.p)
+                try windowNormQKV(ex, bw, x: x, side: h, window: win, firstWindow: g0, windows: gc, gather: gather,
+                                  into: qkv)
                 if let qp {
                     // q max-pooled 2x2 inside each window (columns 0..<d of qkv).
-                    for i in 0..<gc {
-                        for py in 0..<winOut {
-                            for px in 0..<winOut {
-                                let dst = qp.p + (i * nq + py * winOut + px) * d
-                                let s00 = qkv.p + (i * n + 2 * py * win + 2 * px) * 3 * d
-                                let s01 = s00 + 3 * d, s10 = s00 + win * 3 * d, s11 = s10 + 3 * d
-                                for ch in 0..<d { dst[ch] = max(max(s00[ch], s01[ch]), max(s10[ch], s11[ch])) }
-                            }
-                        }
-                    }
+                    try ex.rowops.windowMaxPool2x2(x: UnsafeBufferPointer(start: qkv.p, count: (gc * n - 1) * 3 * d + d),
+                                                   ldx: 3 * d, window: win, windows: gc, cols: d,
+                                                   y: UnsafeMutableBufferPointer(start: qp.p, count: gc * nq * d),
+                                                   pool: ex.pool)
                 }
                 let qBase = qp?.p ?? qkv.p
                 ex.attention(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
@@ -230,17 +209,9 @@ enum ImageEncoder {
                              o: o.p, ldo: d, oStride: nq * d, scratch: scratch)
                 try ex.linear(o.p, rows: gc * nq, bw.proj, pr.p)
                 // Un-partition (crop the padding) and add to the shortcut.
-                for i in 0..<gc {
-                    let wy = (g0 + i) / nwx, wx = (g0 + i) % nwx
-                    let gx0 = wx * winOut, valid = max(0, min(winOut, ho - gx0))
-                    guard valid > 0 else { continue }
-                    for ty in 0..<winOut {
-                        let gy = wy * winOut + ty
-                        guard gy < ho else { break }
-                        let dst = y.p + (gy * ho + gx0) * d
-                        try ex.add(dst, pr.p + (i * nq + ty * winOut) * d, dst, valid * d)
-                    }
-                }
+                try ex.rowops.windowAdd(y: UnsafeMutableBufferPointer(start: y.p, count: ho * ho * d), side: ho, cols: d,
+                                        window: winOut, windowsPerRow: nwx, firstWindow: g0, windows: gc,
+                                        x: UnsafeBufferPointer(start: pr.p, count: gc * nq * d), pool: ex.pool)
                 g0 += gc
             }
         }
@@ -259,10 +230,8 @@ enum ImageEncoder {
             while r0 < rows {
                 let rc = min(tile, rows - r0)
                 let yr = y.p + r0 * d
-                try ex.layerNorm(yr, rows: rc, bw.norm2, t.p)
-                try ex.linear(t.p, rows: rc, bw.fc1, hid.p)
-                try ex.gelu(hid.p, rc * 4 * d)
-                try ex.linear(hid.p, rows: rc, bw.fc2, t.p)
+                try ex.layerNormLinear(yr, rows: rc, bw.norm2, bw.fc1, hid.p, via: t.p)
+                try ex.geluLinear(hid.p, rows: rc, bw.fc2, t.p)
                 try ex.add(yr, t.p, yr, rc * d)
                 r0 += rc
             }
@@ -271,6 +240,41 @@ enum ImageEncoder {
         try ex.ws.release(hid)
         try ex.ws.release(t)
         return y
+    }
+
+    /// qkv of windows [firstWindow, firstWindow + windows): window partition + LayerNorm (norm1), padding
+    /// tokens (past the image edge, after the norm) zero. An int8 qkv gets the partitioned, normalized
+    /// tokens quantized in one pass over x (no fp32 gather); otherwise they are gathered into `gather`.
+    static func windowNormQKV(_ ex: Exec, _ bw: HieraBlockWeights, x: Buf, side h: Int, window win: Int,
+                              firstWindow g0: Int, windows gc: Int, gather: Buf, into qkv: Buf) throws {
+        let c = bw.geo.dim, n = win * win, nwx = (h + win - 1) / win
+        if c <= RowOps.fusedMaxCols, case let (q, a)? = try ex.fusedInput(bw.qkv, rows: gc * n) {
+            try bw.norm1.gamma.withUnsafeBufferPointer { g in
+                try bw.norm1.beta.withUnsafeBufferPointer { b in
+                    try ex.rowops.windowLayerNormQuantize(x: UnsafeBufferPointer(start: x.p, count: h * h * c), side: h,
+                                                          cols: c, window: win, firstWindow: g0, windows: gc, gamma: g,
+                                                          beta: b, eps: bw.norm1.eps, y: a,
+                                                          inverseScale: q.inverseScale, zeroPoint: q.zeroPoint,
+                                                          pool: ex.pool)
+                }
+            }
+            return try ex.linear(quantized: a, rows: gc * n, bw.qkv, q, qkv.p)
+        }
+        for i in 0..<gc {
+            let wy = (g0 + i) / nwx, wx = (g0 + i) % nwx
+            let gx0 = wx * win, valid = max(0, min(win, h - gx0))
+            for ty in 0..<win {
+                let dst = gather.p + (i * n + ty * win) * c
+                let gy = wy * win + ty
+                if gy < h && valid > 0 {
+                    try ex.layerNorm(x.p + (gy * h + gx0) * c, rows: valid, bw.norm1, dst)
+                    if valid < win { (dst + valid * c).update(repeating: 0, count: (win - valid) * c) }
+                } else {
+                    dst.update(repeating: 0, count: win * c)
+                }
+            }
+        }
+        try ex.linear(gather.p, rows: gc * n, bw.qkv, qkv.p)
     }
 
     /// Trunk, neck, conv_s0/s1 and no_mem_embed: from the preprocessed `img` [S][S][3] into `out`.
