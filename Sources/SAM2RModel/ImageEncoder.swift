@@ -8,6 +8,13 @@
 
 import SAM2REngine
 import SAM2RKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 struct HieraBlockWeights {
     let geo: ModelConfig.Block
@@ -93,6 +100,12 @@ enum ImageEncoder {
     static let rowTile = 1024
     /// Target query+key rows per window group.
     static let windowGroupRows = 1024
+    /// The global-attention blocks of an int8 trunk (qkv in int8) run int8 Q·Kᵀ and P·V
+    /// (Kernels/include/sam2r_attention_s8.h: per-token Q/K, per-channel V, 7-bit P; docs/numerics.md):
+    /// 1.8× the fp32 kernel on AVX-512 VNNI, image-embedding SQNR unchanged within 0.05 dB (docs/eval.md).
+    /// Windowed blocks keep fp32 attention (3 of the trunk's 42 attention GMAC).
+    /// SAM2R_ATTENTION_FP32 set: fp32 there too (A/B of speed and accuracy).
+    static let fp32GlobalAttention = getenv("SAM2R_ATTENTION_FP32") != nil
 
     /// Patch embed + pos embed: `img` [S][S][3] -> x [G][G][C].
     static func patchEmbed(_ ex: Exec, _ w: ImageEncoderWeights, img: Buf) throws -> Buf {
@@ -187,7 +200,10 @@ enum ImageEncoder {
         let qp = pooled ? try ex.ws.alloc(group * nq * d, "block\(b.index).qpool") : nil
         let o = try ex.ws.alloc(group * nq * d, "block\(b.index).attn")
         let pr = try ex.ws.alloc(group * nq * d, "block\(b.index).proj")
-        let scratch = try ex.ws.alloc(ex.attentionScratchFloats(dk: hd, dv: hd), "block\(b.index).attn.scratch")
+        let int8Attention = b.window == 0 && bw.qkv.int8 != nil && !ImageEncoder.fp32GlobalAttention
+        let scratch = try ex.ws.alloc(int8Attention ? try ex.attentionS8ScratchFloats(nk: n, dk: hd, dv: hd)
+                                                    : ex.attentionScratchFloats(dk: hd, dv: hd),
+                                      "block\(b.index).attn.scratch")
         if !ex.planning {
             var g0 = 0
             while g0 < nwin {
@@ -202,11 +218,19 @@ enum ImageEncoder {
                                                    pool: ex.pool)
                 }
                 let qBase = qp?.p ?? qkv.p
-                ex.attention(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
-                             q: qBase, ldq: pooled ? d : 3 * d, qStride: pooled ? nq * d : n * 3 * d,
-                             k: qkv.p + d, ldk: 3 * d, kStride: n * 3 * d,
-                             v: qkv.p + 2 * d, ldv: 3 * d, vStride: n * 3 * d,
-                             o: o.p, ldo: d, oStride: nq * d, scratch: scratch)
+                if int8Attention {
+                    try ex.attentionS8(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
+                                       q: qBase, ldq: pooled ? d : 3 * d, qStride: pooled ? nq * d : n * 3 * d,
+                                       k: qkv.p + d, ldk: 3 * d, kStride: n * 3 * d,
+                                       v: qkv.p + 2 * d, ldv: 3 * d, vStride: n * 3 * d,
+                                       o: o.p, ldo: d, oStride: nq * d, scratch: scratch)
+                } else {
+                    ex.attention(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
+                                 q: qBase, ldq: pooled ? d : 3 * d, qStride: pooled ? nq * d : n * 3 * d,
+                                 k: qkv.p + d, ldk: 3 * d, kStride: n * 3 * d,
+                                 v: qkv.p + 2 * d, ldv: 3 * d, vStride: n * 3 * d,
+                                 o: o.p, ldo: d, oStride: nq * d, scratch: scratch)
+                }
                 try ex.linear(o.p, rows: gc * nq, bw.proj, pr.p)
                 // Un-partition (crop the padding) and add to the shortcut.
                 try ex.rowops.windowAdd(y: UnsafeMutableBufferPointer(start: y.p, count: ho * ho * d), side: ho, cols: d,
