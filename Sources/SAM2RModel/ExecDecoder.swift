@@ -8,22 +8,26 @@ import SAM2REngine
 import SAM2RKernels
 
 extension Exec {
-    /// Calls body(lo, hi) on disjoint ranges covering [0, count): on the pool when it has more than one
-    /// thread and each task gets at least `minChunk` items (a pool round trip costs a few microseconds),
+    /// Calls body(context, lo, hi) on disjoint ranges covering [0, count): on the pool when it has more than
+    /// one thread and each task gets at least `minChunk` items (a pool round trip costs a few microseconds),
     /// else once on the caller. About 4 tasks per thread, so a late worker does not hold up the rest.
-    func forEachRange(_ count: Int, minChunk: Int, _ body: (Int, Int) -> Void) {
+    /// `body` is a C function pointer and `context` a value it reads through the raw pointer (bound to `C`):
+    /// a Swift closure here would need a heap-allocated context (`withoutActuallyEscaping`), one allocation
+    /// per call — inference must allocate nothing (make test-alloc, `sam2r bench`).
+    func forEachRange<C>(_ count: Int, minChunk: Int, _ context: C, _ body: RangeBody) {
         guard count > 0 else { return }
         let tasks = min(4 * threads, count / max(minChunk, 1))
-        guard let pool, tasks > 1 else { return body(0, count) }
-        let chunk = (count + tasks - 1) / tasks
-        withoutActuallyEscaping(body) { f in
-            var job = RangeJob(body: f, count: count, chunk: chunk)
+        withUnsafePointer(to: context) { cp in
+            let ctx = UnsafeRawPointer(cp)
+            guard let pool, tasks > 1 else { return body(ctx, 0, count) }
+            let chunk = (count + tasks - 1) / tasks
+            var job = RangeJob(body: body, context: ctx, count: count, chunk: chunk)
             withUnsafeMutablePointer(to: &job) { jp in
-                sam2r_pool_run(pool.handle, { ctx, task, _ in
-                    let j = ctx!.assumingMemoryBound(to: RangeJob.self)
+                sam2r_pool_run(pool.handle, { raw, task, _ in
+                    let j = raw!.assumingMemoryBound(to: RangeJob.self)
                     let lo = Int(task) * j.pointee.chunk
                     let hi = min(lo + j.pointee.chunk, j.pointee.count)
-                    if lo < hi { j.pointee.body(lo, hi) }
+                    if lo < hi { j.pointee.body(j.pointee.context, lo, hi) }
                 }, jp, Int32((count + chunk - 1) / chunk))
             }
         }
@@ -37,13 +41,15 @@ extension Exec {
         // ~32 K scores per task at least (the elementwise row ops' threshold, sam2r_rowops_par.h).
         let minChunk = max(1, 32768 / cols)
         if cols <= Int(SAM2R_SOFTMAX_SHORT_MAX_COLS), let short = sam2r_softmax_short_for(ISA.active.cValue) {
-            forEachRange(rows, minChunk: minChunk) { lo, hi in
+            forEachRange(rows, minChunk: minChunk, (short, x, cols)) { raw, lo, hi in
+                let (short, x, cols) = raw!.load(as: (sam2r_softmax_short_fn, UnsafeMutablePointer<Float>, Int).self)
                 short(x + lo * cols, x + lo * cols, Int32(hi - lo), Int32(cols))
             }
             return
         }
-        let sm = rowops.table.pointee.softmax!
-        forEachRange(rows, minChunk: minChunk) { lo, hi in
+        forEachRange(rows, minChunk: minChunk, (rowops.table.pointee.softmax!, x, cols)) { raw, lo, hi in
+            typealias Row = @convention(c) (UnsafePointer<Float>?, Int32, UnsafeMutablePointer<Float>?, Int32, Int32, Int32) -> Void
+            let (sm, x, cols) = raw!.load(as: (Row, UnsafeMutablePointer<Float>, Int).self)
             sm(x + lo * cols, Int32(cols), x + lo * cols, Int32(cols), Int32(hi - lo), Int32(cols))
         }
     }
@@ -59,7 +65,10 @@ extension Exec {
                    add a: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         guard !planning, h > 0, w > 0 else { return }
         let seg = k * out, yrow = w * seg
-        forEachRange(h, minChunk: max(1, 32768 / (k * yrow))) { lo, hi in
+        let job = Col2imAdd(g: g, ldg: ldg, w: w, k: k, seg: seg, yrow: yrow, a: a, y: y)
+        forEachRange(h, minChunk: max(1, 32768 / (k * yrow)), job) { raw, lo, hi in
+            let j = raw!.load(as: Col2imAdd.self)
+            let (g, ldg, w, k, seg, yrow, a, y) = (j.g, j.ldg, j.w, j.k, j.seg, j.yrow, j.a, j.y)
             for iy in lo..<hi {
                 for ix in 0..<w {
                     let gr = g + (iy * w + ix) * ldg
@@ -86,8 +95,17 @@ private func addRun(_ x: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: U
     while i < n { y[i] = x[i] + b[i]; i += 1 }
 }
 
+/// A range task: reads its arguments from `context` (a value the caller keeps alive during the call).
+typealias RangeBody = @convention(c) (_ context: UnsafeRawPointer?, _ lo: Int, _ hi: Int) -> Void
+
 private struct RangeJob {
-    let body: (Int, Int) -> Void
+    let body: RangeBody
+    let context: UnsafeRawPointer
     let count: Int
     let chunk: Int
+}
+
+private struct Col2imAdd {
+    let g: UnsafePointer<Float>, ldg: Int, w: Int, k: Int, seg: Int, yrow: Int
+    let a: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
 }

@@ -267,9 +267,11 @@ enum MaskDecoder {
             }
             // Pixel ranges split over the pool (each logit is computed the same way on any thread).
             let px = e4 * e4
-            ex.forEachRange(px, minChunk: 4096) { lo, hi in
-                maskLogits(hyper: hyperIn.p, masks: nm, upscaled: u2.p + lo * d8, pixels: hi - lo, channels: d8,
-                           into: masks.p + lo, stride: px)
+            ex.forEachRange(px, minChunk: 4096, (hyperIn.p, nm, u2.p, d8, masks.p, px)) { raw, lo, hi in
+                let (hyper, nm, u, d8, out, px) = raw!.load(as: (UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>,
+                                                                  Int, UnsafeMutablePointer<Float>, Int).self)
+                MaskDecoder.maskLogits(hyper: hyper, masks: nm, upscaled: u + lo * d8, pixels: hi - lo, channels: d8,
+                                       into: out + lo, stride: px)
             }
             ex.tap("decoder.masks_raw", masks.p, masks.count)
             precondition(nm <= 4, "SAM2 has at most 4 mask tokens")
