@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Zero heap allocations per inference after load (issue #5): `sam2r bench` of an OPTIMIZED build counts every
 # allocation between the start of setImage and the end of predict (libsam2r-alloccount.so, LD_PRELOAD) and must
-# report 0 — plain fp32 at 1 and 2 threads, multimask, the refiner (local_views 0 and 4), and an int8 .sam2q.
+# report 0 — plain fp32 at 1 and 2 threads (and at 1024², where the decoder splits rows over the pool), multimask, the refiner (local_views 0 and 4), and an int8 .sam2q.
 # The counter is shown to be live first (the first inference at a new size plans and allocates).
 # Usage: Tests/CLI/run_alloc_tests.sh path/to/release/sam2r
 set -u
@@ -22,6 +22,11 @@ check() {  # check LABEL ARGS...: bench --json, 0 allocations during inference, 
 IMG=(--image "$G/images/chelsea.png")
 check "micro fp32 1 thread" --model "$G/checkpoint.pt" --config "$G/config.json" "${IMG[@]}" --threads 1
 check "micro fp32 2 threads" --model "$G/checkpoint.pt" --config "$G/config.json" "${IMG[@]}" --threads 2
+# At 1024² the decoder's image side (64² tokens, 256² mask pixels) is large enough for its row loops to split over
+# the pool (ExecDecoder.forEachRange); at 128² they run on the caller, so only this run sees that path.
+sed 's/"image_size": [0-9]*/"image_size": 1024/' "$G/config.json" > "$TMP/micro1024.json"
+grep -q '"image_size": 1024' "$TMP/micro1024.json" && ok || bad "could not make an image_size 1024 config"
+check "micro fp32 1024² 2 threads" --model "$G/checkpoint.pt" --config "$TMP/micro1024.json" "${IMG[@]}" --threads 2
 check "micro fp32 multimask" --model "$G/checkpoint.pt" --config "$G/config.json" "${IMG[@]}" --threads 1 --multimask
 check "micro-refiner lv0" --model "$R/checkpoint.safetensors" --config "$R/config.json" "${IMG[@]}" --threads 2
 sed 's/"local_views": 0/"local_views": 4/' "$R/config.json" > "$TMP/lv4.json"
