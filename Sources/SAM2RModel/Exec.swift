@@ -25,6 +25,8 @@ final class Exec {
     let pool: ThreadPool?
     let rowops: RowOps
     let attentionKernel: UnsafePointer<sam2r_attention_f32_ukernel>
+    /// The int8-product attention (sam2r_attention_s8.h) of the same ISA: Hiera's global blocks in an int8 trunk.
+    let attentionS8Kernel: UnsafePointer<sam2r_attention_s8_ukernel>
     var observer: TensorObserver?
     var gemmInputObserver: GemmInputObserver?
     var gemmOutputObserver: GemmOutputObserver?
@@ -40,6 +42,10 @@ final class Exec {
             throw EngineError.kernelUnavailable(family: "attention_f32", isa: ISA.active.name)
         }
         attentionKernel = uk
+        guard let uk8 = sam2r_attention_s8_ukernel_for(ISA.active.cValue) else {
+            throw EngineError.kernelUnavailable(family: "attention_s8", isa: ISA.active.name)
+        }
+        attentionS8Kernel = uk8
     }
 
     var planning: Bool { ws.planning }
@@ -192,19 +198,23 @@ final class Exec {
                        y: UnsafeMutableBufferPointer(start: y, count: count), pool: pool)
     }
 
-    /// Floats of attention scratch (all workers) for head dims dk, dv.
-    func attentionScratchFloats(dk: Int, dv: Int) -> Int {
-        Int(sam2r_attention_f32_scratch_floats(attentionKernel, Int32(dk), Int32(dv))) * threads + 16
+    /// Floats of attention scratch (all workers) for head dims dk, dv; `int8Keys`: the int8 kernel's, which
+    /// also depends on the key count (each task quantizes its head's K and V into it).
+    func attentionScratchFloats(dk: Int, dv: Int, int8Keys nk: Int? = nil) -> Int {
+        let perWorker = nk.map { Int(sam2r_attention_s8_scratch_floats(attentionS8Kernel, Int32($0), Int32(dk), Int32(dv))) }
+            ?? Int(sam2r_attention_f32_scratch_floats(attentionKernel, Int32(dk), Int32(dv)))
+        return perWorker * threads + 16
     }
 
-    /// Multi-head SDPA, heads side by side in the columns; scale 1/sqrt(dk).
+    /// Multi-head SDPA, heads side by side in the columns; scale 1/sqrt(dk). `int8`: Q·Kᵀ and P·V in int8
+    /// (per-token Q/K, per-channel V, 7-bit P; docs/numerics.md "int8 attention"), fp32 in and out.
     func attention(batch: Int, heads: Int, nq: Int, nk: Int, dk: Int, dv: Int,
                    q: UnsafePointer<Float>, ldq: Int, qStride: Int,
                    k: UnsafePointer<Float>, ldk: Int, kStride: Int,
                    v: UnsafePointer<Float>, ldv: Int, vStride: Int,
-                   o: UnsafeMutablePointer<Float>, ldo: Int, oStride: Int, scratch: Buf) {
+                   o: UnsafeMutablePointer<Float>, ldo: Int, oStride: Int, int8: Bool = false, scratch: Buf) {
         guard !planning else { return }
-        precondition(scratch.count >= attentionScratchFloats(dk: dk, dv: dv))
+        precondition(scratch.count >= attentionScratchFloats(dk: dk, dv: dv, int8Keys: int8 ? nk : nil))
         var args = sam2r_attention_f32_args(
             batch: Int32(batch), heads: Int32(heads), nq: Int32(nq), nk: Int32(nk), dk: Int32(dk), dv: Int32(dv),
             q: q, ldq: Int32(ldq), q_batch_stride: Int64(qStride),
@@ -212,7 +222,12 @@ final class Exec {
             v: v, ldv: Int32(ldv), v_batch_stride: Int64(vStride),
             o: o, ldo: Int32(ldo), o_batch_stride: Int64(oStride),
             scale: 1 / Float(dk).squareRoot())
-        sam2r_attention_f32(attentionKernel, &args, pool?.handle, scratch.p)
+        if int8 {
+            precondition(UInt(bitPattern: scratch.p) % 64 == 0, "attention_s8 scratch must be 64-byte aligned")
+            sam2r_attention_s8(attentionS8Kernel, &args, pool?.handle, scratch.p)
+        } else {
+            sam2r_attention_f32(attentionKernel, &args, pool?.handle, scratch.p)
+        }
     }
 
     static func resizeScratchFloats(_ mode: sam2r_resize_mode, inH: Int, inW: Int, outH: Int, outW: Int, c: Int) -> Int {

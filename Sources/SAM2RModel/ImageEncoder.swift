@@ -201,8 +201,7 @@ enum ImageEncoder {
         let o = try ex.ws.alloc(group * nq * d, "block\(b.index).attn")
         let pr = try ex.ws.alloc(group * nq * d, "block\(b.index).proj")
         let int8Attention = b.window == 0 && bw.qkv.int8 != nil && !ImageEncoder.fp32GlobalAttention
-        let scratch = try ex.ws.alloc(int8Attention ? try ex.attentionS8ScratchFloats(nk: n, dk: hd, dv: hd)
-                                                    : ex.attentionScratchFloats(dk: hd, dv: hd),
+        let scratch = try ex.ws.alloc(ex.attentionScratchFloats(dk: hd, dv: hd, int8Keys: int8Attention ? n : nil),
                                       "block\(b.index).attn.scratch")
         if !ex.planning {
             var g0 = 0
@@ -218,19 +217,11 @@ enum ImageEncoder {
                                                    pool: ex.pool)
                 }
                 let qBase = qp?.p ?? qkv.p
-                if int8Attention {
-                    try ex.attentionS8(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
-                                       q: qBase, ldq: pooled ? d : 3 * d, qStride: pooled ? nq * d : n * 3 * d,
-                                       k: qkv.p + d, ldk: 3 * d, kStride: n * 3 * d,
-                                       v: qkv.p + 2 * d, ldv: 3 * d, vStride: n * 3 * d,
-                                       o: o.p, ldo: d, oStride: nq * d, scratch: scratch)
-                } else {
-                    ex.attention(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
-                                 q: qBase, ldq: pooled ? d : 3 * d, qStride: pooled ? nq * d : n * 3 * d,
-                                 k: qkv.p + d, ldk: 3 * d, kStride: n * 3 * d,
-                                 v: qkv.p + 2 * d, ldv: 3 * d, vStride: n * 3 * d,
-                                 o: o.p, ldo: d, oStride: nq * d, scratch: scratch)
-                }
+                ex.attention(batch: gc, heads: heads, nq: nq, nk: n, dk: hd, dv: hd,
+                             q: qBase, ldq: pooled ? d : 3 * d, qStride: pooled ? nq * d : n * 3 * d,
+                             k: qkv.p + d, ldk: 3 * d, kStride: n * 3 * d,
+                             v: qkv.p + 2 * d, ldv: 3 * d, vStride: n * 3 * d,
+                             o: o.p, ldo: d, oStride: nq * d, int8: int8Attention, scratch: scratch)
                 try ex.linear(o.p, rows: gc * nq, bw.proj, pr.p)
                 // Un-partition (crop the padding) and add to the shortcut.
                 try ex.rowops.windowAdd(y: UnsafeMutableBufferPointer(start: y.p, count: ho * ho * d), side: ho, cols: d,
