@@ -12,14 +12,15 @@ enum { MIN_TASK_ELEMS = 32768, ALIGN_ELEMS = 64, TASKS_PER_THREAD = 4, SCAN_PIEC
 _Static_assert(SAM2R_FUSED_SCRATCH_FLOATS % ALIGN_ELEMS == 0, "fused scratch must hold whole vectors");
 
 typedef enum { OP_LAYERNORM, OP_GELU, OP_ADD, OP_QUANTIZE, OP_LAYERNORM_S8, OP_GELU_S8, OP_WINDOW_LAYERNORM_S8,
-              OP_WINDOW_ADD, OP_WINDOW_MAXPOOL } par_op;
+              OP_WINDOW_ADD, OP_WINDOW_MAXPOOL, OP_RESIDUAL_LAYERNORM } par_op;
 
 typedef struct {
     par_op op;
     const sam2r_rowops *ops;
     size_t count, chunk;            /* elements (rows for layernorm) and per-task range */
     const float *x, *b, *gamma, *beta;
-    float *y;
+    const float *row, *pe;          /* residual layernorm: broadcast row added first, positional add after */
+    float *y, *y_pe;
     int8_t *q;
     int32_t ldx, ldy, cols, zero_point;
     float eps, inv_scale;
@@ -116,6 +117,26 @@ static void window_maxpool_row(par_ctx *c, size_t u) {
     }
 }
 
+/* Rows [lo, hi) of the residual LayerNorm, a few KB of rows at a time so each block is still in L1 for
+ * the next step: every step is one table call on the block, so the bits are those of the three (four)
+ * whole-tensor calls in the same order. */
+static void residual_layernorm_rows(par_ctx *c, size_t lo, size_t hi) {
+    size_t cols = (size_t)c->cols, per = SAM2R_FUSED_SCRATCH_FLOATS / cols;
+    if (per == 0) per = 1;
+    for (size_t r = lo; r < hi; r += per) {
+        size_t m = hi - r < per ? hi - r : per, off = r * cols;
+        float *y = c->y + off;
+        if (c->row) {
+            for (size_t i = 0; i < m; i++) c->ops->add(c->x + off + i * cols, c->row, y + i * cols, cols);
+            c->ops->add(y, c->b + off, y, m * cols);
+        } else {
+            c->ops->add(c->x + off, c->b + off, y, m * cols);
+        }
+        c->ops->layernorm(y, c->cols, y, c->cols, (int32_t)m, c->cols, c->gamma, c->beta, c->eps);
+        if (c->y_pe) c->ops->add(y, c->pe + off, c->y_pe + off, m * cols);
+    }
+}
+
 static void run_range(par_ctx *c, size_t lo, size_t hi) {
     size_t n = hi - lo;
     switch (c->op) {
@@ -155,6 +176,7 @@ static void run_range(par_ctx *c, size_t lo, size_t hi) {
     case OP_WINDOW_MAXPOOL:
         for (size_t u = lo; u < hi; u++) window_maxpool_row(c, u);
         break;
+    case OP_RESIDUAL_LAYERNORM: residual_layernorm_rows(c, lo, hi); break;
     }
 }
 
@@ -253,4 +275,12 @@ void sam2r_par_window_maxpool2x2(const sam2r_rowops *ops, sam2r_pool *pool, cons
     par_ctx c = {.op = OP_WINDOW_MAXPOOL, .ops = ops, .count = (size_t)windows * (size_t)(win / 2), .x = x, .y = y,
                  .ldx = ldx, .cols = cols, .win = win};
     dispatch(&c, pool, 2 * (size_t)win * (size_t)cols);
+}
+
+void sam2r_par_residual_layernorm(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, const float *row,
+                                  const float *b, float *y, int32_t rows, int32_t cols, const float *gamma,
+                                  const float *beta, float eps, const float *pe, float *y_pe) {
+    par_ctx c = {.op = OP_RESIDUAL_LAYERNORM, .ops = ops, .count = (size_t)rows, .x = x, .row = row, .b = b, .y = y,
+                 .cols = cols, .gamma = gamma, .beta = beta, .eps = eps, .pe = pe, .y_pe = y_pe};
+    dispatch(&c, pool, (size_t)cols);
 }

@@ -58,6 +58,13 @@ void sam2r_par_window_add(const sam2r_rowops *ops, sam2r_pool *pool, float *y, i
  * b >= a ? b : a (Swift's max), applied as max(max(x00, x01), max(x10, x11)). */
 void sam2r_par_window_maxpool2x2(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, int32_t ldx, int32_t win,
                                  int32_t windows, int32_t cols, float *y);
+/* Residual + LayerNorm (+ positional add), one pass over memory instead of three or four:
+ * y = layernorm(x + b) with every row of x first given `row` (when not NULL: x + row + b, added in that
+ * order, a broadcast [cols] vector), and, when y_pe is not NULL, y_pe = y + pe. All [rows][cols]
+ * packed; y may be x or b. Bit-identical to add, (add,) layernorm, add as whole-tensor calls. */
+void sam2r_par_residual_layernorm(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, const float *row,
+                                  const float *b, float *y, int32_t rows, int32_t cols, const float *gamma,
+                                  const float *beta, float eps, const float *pe, float *y_pe);
 
 #ifdef __cplusplus
 }

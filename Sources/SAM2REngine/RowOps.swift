@@ -61,6 +61,39 @@ public struct RowOps: @unchecked Sendable {
         sam2r_par_add(table, pool?.handle, a.baseAddress, b.baseAddress, y.baseAddress, a.count)
     }
 
+    /// Residual + LayerNorm (+ positional add) in one pass: y = LayerNorm(x (+ row) + b) per row, `row` a
+    /// [cols] vector added to every row of x first; with `pe`, yPE = y + pe. [rows][cols] packed; y may be x
+    /// or b. The bits of the separate whole-tensor adds and LayerNorm (sam2r_rowops_par.h).
+    public func residualLayerNorm(x: UnsafeBufferPointer<Float>, row: UnsafeBufferPointer<Float>? = nil,
+                                  b: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
+                                  rows: Int, cols: Int, gamma: UnsafeBufferPointer<Float>,
+                                  beta: UnsafeBufferPointer<Float>, eps: Float,
+                                  pe: UnsafeBufferPointer<Float>? = nil, yPE: UnsafeMutableBufferPointer<Float>? = nil,
+                                  pool: ThreadPool? = nil) throws {
+        try rowwise(x: x, ldx: cols, y: y, ldy: cols, rows: rows, cols: cols)
+        try elementwise(b, y, "b", "y")
+        try Check.count(gamma.count, cols, "gamma")
+        try Check.count(beta.count, cols, "beta")
+        if let row { try Check.count(row.count, cols, "row") }
+        guard (pe == nil) == (yPE == nil) else {
+            throw EngineError.invalidParameter(name: "pe/yPE", value: "one of them", allowed: "both or neither")
+        }
+        if let pe, let yPE {
+            try Check.count(pe.count, y.count, "pe")
+            try Check.count(yPE.count, y.count, "yPE")
+            let yb = UnsafeRawPointer(y.baseAddress!), ob = UnsafeRawPointer(yPE.baseAddress!)
+            guard !Check.overlaps(yb, y.count * 4, ob, yPE.count * 4) else {
+                throw EngineError.invalidParameter(name: "y/yPE", value: "overlapping", allowed: "disjoint buffers")
+            }
+        }
+        guard eps.isFinite, eps >= 0 else {
+            throw EngineError.invalidParameter(name: "eps", value: "\(eps)", allowed: "finite, >= 0")
+        }
+        sam2r_par_residual_layernorm(table, pool?.handle, x.baseAddress, row?.baseAddress, b.baseAddress, y.baseAddress,
+                                     Int32(rows), Int32(cols), gamma.baseAddress, beta.baseAddress, eps,
+                                     pe?.baseAddress, yPE?.baseAddress)
+    }
+
     /// Channels-last [h][w][c] -> [h/2][w/2][c], 2x2 max, stride 2 (h, w even). No aliasing.
     public func maxPool2x2(x: UnsafeBufferPointer<Float>, y: UnsafeMutableBufferPointer<Float>,
                            height h: Int, width w: Int, channels c: Int) throws {

@@ -56,6 +56,38 @@ extension Exec {
 }
 
 extension Exec {
+    /// y[r] = x[r] + row for each of `rows` rows of `cols` (the add of a broadcast per-channel vector, as
+    /// the reference adds the no-mask dense embedding: the same IEEE add per element).
+    func addRow(_ x: UnsafePointer<Float>, _ row: UnsafePointer<Float>, rows: Int, cols: Int,
+                _ y: UnsafeMutablePointer<Float>) throws {
+        guard !planning, rows > 0, cols > 0 else { return }
+        let add = rowops.table.pointee.add!
+        for r in 0..<rows { add(x + r * cols, row, y + r * cols, cols) }
+    }
+
+    /// y = LayerNorm(x (+ row) + b) and, with `pe`, yPE = y + pe, in one pass (RowOps.residualLayerNorm):
+    /// the decoder's "keys = norm(keys + attn_out)" followed by the next attention's "keys + key_pe".
+    func residualLayerNorm(_ x: UnsafePointer<Float>, row: UnsafePointer<Float>? = nil, _ b: UnsafePointer<Float>,
+                           rows: Int, _ n: Norm, _ y: UnsafeMutablePointer<Float>, pe: UnsafePointer<Float>? = nil,
+                           yPE: UnsafeMutablePointer<Float>? = nil) throws {
+        guard !planning, rows > 0 else { return }
+        let c = n.gamma.count, count = rows * c
+        try n.gamma.withUnsafeBufferPointer { g in
+            try n.beta.withUnsafeBufferPointer { be in
+                try rowops.residualLayerNorm(x: UnsafeBufferPointer(start: x, count: count),
+                                             row: row.map { UnsafeBufferPointer(start: $0, count: c) },
+                                             b: UnsafeBufferPointer(start: b, count: count),
+                                             y: UnsafeMutableBufferPointer(start: y, count: count), rows: rows, cols: c,
+                                             gamma: g, beta: be, eps: n.eps,
+                                             pe: pe.map { UnsafeBufferPointer(start: $0, count: count) },
+                                             yPE: yPE.map { UnsafeMutableBufferPointer(start: $0, count: count) },
+                                             pool: pool)
+            }
+        }
+    }
+}
+
+extension Exec {
     /// y = col2im(g) + a: sam2r_col2im_stride_eq_kernel_f32 (ConvTranspose with stride = kernel `k`: every
     /// output pixel is one GEMM output, copied) followed by the skip connection's add, in one pass over y
     /// instead of a copy and then an add; input rows split over the pool. Each output is the same single

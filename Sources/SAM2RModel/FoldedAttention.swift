@@ -171,8 +171,7 @@ enum FoldedAttention {
                              b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf,
                              out: UnsafeMutablePointer<Float>) throws {
         let d = f.dim, hd = f.headDim, di = hd * f.heads, ht = f.heads * t
-        try ex.linear(k, rows: t, a.k, kProj.p)
-        try ex.linear(v, rows: t, a.v, vProj.p)
+        try projectTokens(ex, a, f, k: k, v: v, t: t, b: b, kProj: kProj, vProj: vProj)
         for h in 0..<f.heads {
             let kh = kProj.p + h * hd
             try gemmF32(m: t, n: d, k: hd, a: UnsafeBufferPointer(start: kh, count: (t - 1) * di + hd), lda: di,
@@ -183,24 +182,67 @@ enum FoldedAttention {
                 for r in 0..<hd { acc += f.queryBias[h * hd + r] * kh[i * di + r] }
                 b.bias.p[h * t + i] = acc
             }
+        }
+        // scores[j][(h,i)] = x_j · k̃_hi + s·bq_h·k_hi
+        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(d), nr: Int32(f.kernel.nr), data: b.packedKeys.p)
+        try checkFits(pk, b.packedKeys)
+        sam2r_pack_f32(b.folded.p, Int32(d), Int32(ht), Int32(d), Int32(f.kernel.nr), &pk)
+        gemm(ex, f.kernel, m: n, pk, a: x, lda: d, bias: b.bias.p, c: b.scores.p, ldc: ht)
+        try attendTokens(ex, a, f, n: n, t: t, b: b, out: out)
+    }
+
+    /// The same attention when the image rows' query projection is already known (DecoderImageCache):
+    /// `q` [n][di] = q_proj(x), so scores[j][(h,i)] = s·q_jh · k_hi, one GEMM with a block-diagonal
+    /// [heads·t][di] weight matrix (zeros outside head h's columns: di-deep instead of dim-deep).
+    static func imageToToken(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
+                             projectedQueries q: UnsafePointer<Float>, n: Int, k: UnsafePointer<Float>,
+                             v: UnsafePointer<Float>, t: Int, b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf,
+                             out: UnsafeMutablePointer<Float>) throws {
+        let hd = f.headDim, di = hd * f.heads, ht = f.heads * t
+        try projectTokens(ex, a, f, k: k, v: v, t: t, b: b, kProj: kProj, vProj: vProj)
+        let s = 1 / Float(hd).squareRoot()
+        let w = b.folded.p
+        precondition(b.folded.count >= ht * di)
+        w.update(repeating: 0, count: ht * di)
+        for h in 0..<f.heads {
+            for i in 0..<t {
+                let dst = w + (h * t + i) * di + h * hd, src = kProj.p + i * di + h * hd
+                for r in 0..<hd { dst[r] = s * src[r] }
+            }
+        }
+        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(di), nr: Int32(f.kernel.nr), data: b.packedKeys.p)
+        try checkFits(pk, b.packedKeys)
+        sam2r_pack_f32(w, Int32(di), Int32(ht), Int32(di), Int32(f.kernel.nr), &pk)
+        gemm(ex, f.kernel, m: n, pk, a: q, lda: di, bias: nil, c: b.scores.p, ldc: ht)
+        try attendTokens(ex, a, f, n: n, t: t, b: b, out: out)
+    }
+
+    /// k_hi, v_hi of the t tokens and ṽ_hi = Wo_h v_hi (into b.rows, [heads·t][dim]).
+    private static func projectTokens(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
+                                      k: UnsafePointer<Float>, v: UnsafePointer<Float>, t: Int,
+                                      b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf) throws {
+        let d = f.dim, hd = f.headDim, di = hd * f.heads
+        try ex.linear(k, rows: t, a.k, kProj.p)
+        try ex.linear(v, rows: t, a.v, vProj.p)
+        for h in 0..<f.heads {
             try gemmF32(m: t, n: d, k: hd, a: UnsafeBufferPointer(start: vProj.p + h * hd, count: (t - 1) * di + hd),
                         lda: di, weights: f.outT[h],
                         c: UnsafeMutableBufferPointer(start: b.rows.p + h * t * d, count: t * d), pool: ex.pool)
         }
-        let uk = f.kernel, nr = uk.nr
-        // scores[j][(h,i)] = x_j · k̃_hi + s·bq_h·k_hi
-        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(d), nr: Int32(nr), data: b.packedKeys.p)
-        try checkFits(pk, b.packedKeys)
-        sam2r_pack_f32(b.folded.p, Int32(d), Int32(ht), Int32(d), Int32(nr), &pk)
-        gemm(ex, uk, m: n, pk, a: x, lda: d, bias: b.bias.p, c: b.scores.p, ldc: ht)
+    }
+
+    /// From the scores in b.scores ([n][heads·t]): softmax per head, then out[j] = Σ_(h,i) p_j,hi ṽ_hi + bo.
+    private static func attendTokens(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights, n: Int, t: Int,
+                                     b: FoldedAttentionBuffers, out: UnsafeMutablePointer<Float>) throws {
+        let d = f.dim, ht = f.heads * t, nr = f.kernel.nr
         // Softmax over each head's t tokens: rows (j, h) of t contiguous scores.
         ex.softmaxRows(b.scores.p, rows: n * f.heads, cols: t)
-        // out[j] = Σ_(h,i) p_j,hi ṽ_hi + bo: ṽ as GEMM weights [N = dim, K = heads·t].
+        // ṽ as GEMM weights [N = dim, K = heads·t].
         let pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
         try checkFits(pv, b.packedValues)
         packTransposed(b.rows.p, rows: ht, cols: d, nr: nr, into: b.packedValues)
         a.out.bias.withUnsafeBufferPointer { bo in
-            gemm(ex, uk, m: n, pv, a: b.scores.p, lda: ht, bias: bo.baseAddress, c: out, ldc: d)
+            gemm(ex, f.kernel, m: n, pv, a: b.scores.p, lda: ht, bias: bo.baseAddress, c: out, ldc: d)
         }
     }
 

@@ -106,9 +106,13 @@ enum MaskDecoder {
     /// SAM2R_DECODER_UNFOLDED set: always the reference attentions (A/B timing and accuracy of the fold).
     static let unfolded = getenv("SAM2R_DECODER_UNFOLDED") != nil
 
-    /// Runs the decoder for `sparse` (`tokens` prompt rows of `dim`, capacity `tokenCapacity`).
+    /// Runs the decoder for `sparse` (`tokens` prompt rows of `dim`, capacity `tokenCapacity`). `cache`: layer 0's
+    /// image side when there is no mask prompt (DecoderImageCache; then `dense` is not read unless an observer
+    /// wants "decoder.src"), used when `DecoderImageCache.usable`; `fillCache`: it holds another embedding, so
+    /// fill it for `f.imageEmbed` first.
     static func forward(_ ex: Exec, _ w: MaskDecoderWeights, features f: ImageFeatures, sparse: [Float],
-                        promptCapacity: Int, dense: Buf, densePE: [Float], keepUpscaled: Bool = false) throws -> DecoderOutput {
+                        promptCapacity: Int, dense: Buf, densePE: [Float], cache: DecoderImageCache? = nil,
+                        fillCache: Bool = false, keepUpscaled: Bool = false) throws -> DecoderOutput {
         let d = w.dim, e = w.embedSize, ne = e * e
         let nOut = w.outputTokens.count / d
         let tCap = nOut + promptCapacity
@@ -132,6 +136,7 @@ enum MaskDecoder {
                                         spare: qq)
         // The folded attentions skip the per-head image-side GEMMs the observers report (FoldedAttention.swift).
         let fold = ex.gemmInputObserver == nil && ex.gemmOutputObserver == nil && !MaskDecoder.unfolded
+        let cached = fold && DecoderImageCache.usable(ex, w) ? cache : nil
 
         /// out[nq][d] = Attention(a)(q, k, v).
         func attend(_ a: AttentionWeights, q: UnsafePointer<Float>, nq: Int, k: UnsafePointer<Float>,
@@ -152,7 +157,14 @@ enum MaskDecoder {
             sparse.withUnsafeBufferPointer { (tokens.p + nOut * d).update(from: $0.baseAddress!, count: $0.count) }
             ex.tap("decoder.tokens", tokens.p, t * d)
             queries.p.update(from: tokens.p, count: t * d)
-            try ex.add(f.imageEmbed.p, dense.p, keys.p, ne * d)
+            if let c = cached, fillCache {
+                try c.fill(ex, w, embed: f.imageEmbed.p, densePE: densePE, x0: keys.p, x0PE: kIn.p)
+            }
+            if cached == nil {
+                try ex.add(f.imageEmbed.p, dense.p, keys.p, ne * d)
+            } else if ex.observer != nil {
+                try ex.addRow(f.imageEmbed.p, cached!.noMask, rows: ne, cols: d, keys.p)
+            }
             ex.tap("decoder.src", keys.p, ne * d)
             try densePE.withUnsafeBufferPointer { pe in
                 let kpe = pe.baseAddress!
@@ -167,8 +179,18 @@ enum MaskDecoder {
                     }
                     try ex.layerNorm(queries.p, rows: t, l.norm1, queries.p)
                     try ex.add(queries.p, tokens.p, qIn.p, t * d)
-                    try ex.add(keys.p, kpe, kIn.p, ne * d)
-                    if fold, let f = l.t2iFolded {
+                    let layerCache = i == 0 ? cached : nil
+                    // kIn = keys + PE: layers after the first get it from the previous residual LayerNorm.
+                    if i == 0 && layerCache == nil { try ex.add(keys.p, kpe, kIn.p, ne * d) }
+                    if let c = layerCache {
+                        // Token → image over the cached K and V, at head width.
+                        let a = l.t2i, di = a.internalDim, hd = di / a.heads
+                        try ex.linear(qIn.p, rows: t, a.q, qq.p)
+                        ex.attention(batch: 1, heads: a.heads, nq: t, nk: ne, dk: hd, dv: hd, q: qq.p, ldq: di,
+                                     qStride: t * di, k: c.k.p, ldk: di, kStride: ne * di, v: c.v.p, ldv: di,
+                                     vStride: ne * di, o: oo.p, ldo: di, oStride: t * di, scratch: scratch)
+                        try ex.linear(oo.p, rows: t, a.out, ao.p)
+                    } else if fold, let f = l.t2iFolded {
                         try FoldedAttention.tokenToImage(ex, l.t2i, f, q: qIn.p, t: t, x: kIn.p, y: keys.p, n: ne, b: fb,
                                                          proj: qq, headOut: oo, scratch: scratch, out: ao.p)
                     } else {
@@ -182,19 +204,29 @@ enum MaskDecoder {
                     try ex.add(queries.p, ao.p, queries.p, t * d)
                     try ex.layerNorm(queries.p, rows: t, l.norm3, queries.p)
                     try ex.add(queries.p, tokens.p, qIn.p, t * d)
-                    if fold, let f = l.i2tFolded {
+                    if let c = layerCache, let f = l.i2tFolded {
+                        try FoldedAttention.imageToToken(ex, l.i2t, f, projectedQueries: c.q.p, n: ne, k: qIn.p,
+                                                         v: queries.p, t: t, b: fb, kProj: kk, vProj: vv, out: ao.p)
+                    } else if fold, let f = l.i2tFolded {
                         try FoldedAttention.imageToToken(ex, l.i2t, f, x: kIn.p, n: ne, k: qIn.p, v: queries.p, t: t,
                                                          b: fb, kProj: kk, vProj: vv, out: ao.p)
                     } else {
                         try attend(l.i2t, q: kIn.p, nq: ne, k: qIn.p, v: queries.p, nk: t, out: ao.p)
                     }
-                    try ex.add(keys.p, ao.p, keys.p, ne * d)
-                    try ex.layerNorm(keys.p, rows: ne, l.norm4, keys.p)
+                    // keys = norm4(keys + out) (layer 0 cached: keys = image embedding + no-mask row), and the
+                    // next attention's keys + PE, in one pass.
+                    if let c = layerCache {
+                        try c.noMask.withUnsafeBufferPointer { nm in
+                            try ex.residualLayerNorm(f.imageEmbed.p, row: nm.baseAddress!, ao.p, rows: ne, l.norm4,
+                                                     keys.p, pe: kpe, yPE: kIn.p)
+                        }
+                    } else {
+                        try ex.residualLayerNorm(keys.p, ao.p, rows: ne, l.norm4, keys.p, pe: kpe, yPE: kIn.p)
+                    }
                     ex.tap("transformer.layer.\(i).queries", queries.p, t * d)
                     ex.tap("transformer.layer.\(i).keys", keys.p, ne * d)
                 }
                 try ex.add(queries.p, tokens.p, qIn.p, t * d)
-                try ex.add(keys.p, kpe, kIn.p, ne * d)
                 if fold, let f = w.finalFolded {
                     try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: t, x: kIn.p, y: keys.p, n: ne, b: fb,
                                                      proj: qq, headOut: oo, scratch: scratch, out: ao.p)

@@ -95,7 +95,9 @@ struct PromptEncoderWeights {
 enum PromptEncoder {
     /// Dense embedding [e][e][d] into `dense`: no_mask_embed broadcast, or mask_downscaling(`mask`)
     /// with `mask` [4e][4e] (1 channel). Allocations do not depend on whether a mask is given.
-    static func dense(_ ex: Exec, _ w: PromptEncoderWeights, mask: Buf, hasMask: Bool, into dense: Buf) throws {
+    /// `skipNoMask`: without a mask, leave `dense` unwritten (its reader uses no_mask_embed directly).
+    static func dense(_ ex: Exec, _ w: PromptEncoderWeights, mask: Buf, hasMask: Bool, into dense: Buf,
+                      skipNoMask: Bool = false) throws {
         let e = w.embedSize, d = w.dim, s = 4 * e
         let c1 = w.down1.outFeatures, c2 = w.down2.outFeatures
         let col1 = try ex.ws.alloc((2 * e) * (2 * e) * 4, "prompt.mask.im2col1")
@@ -119,7 +121,7 @@ enum PromptEncoder {
                 try ex.layerNorm(a2.p, rows: e * e, w.norm2, a2.p)
                 try ex.gelu(a2.p, a2.count)
                 try ex.linear(a2.p, rows: e * e, w.down3, dense.p)
-            } else {
+            } else if !skipNoMask {
                 for r in 0..<(e * e) { for c in 0..<d { dense.p[r * d + c] = w.noMask[c] } }
             }
             ex.tap("prompt_encoder.dense", dense.p, dense.count)

@@ -61,6 +61,12 @@ public final class SAM2ImagePredictor {
     private var refinerFeatures: RefinerFeatures?
     /// The refiner's per-image caches hold the current image (it was set with `refine` on).
     private var refinerReady = false
+    /// Layer 0's per-image decoder work (DecoderImageCache), and the image embedding it was computed from
+    /// (nil: not computed for this image).
+    private var decoderCache: DecoderImageCache?
+    private var decoderCacheEmbed: UnsafeMutablePointer<Float>?
+    /// Where setImage's plan continues after the encoder (+ refiner image phase, planned with the refiner on).
+    private var decoderCacheMark: (id: Int, step: Int) = (0, 0)
 
     // Per-predict storage with capacity reserved at plan time, so that a predict allocates nothing on the
     // heap. The result arrays share these buffers (copy-on-write): a caller that keeps a previous result
@@ -163,7 +169,7 @@ public final class SAM2ImagePredictor {
         }
         let w = Workspace()
         let e = try Exec(ws: w, pool: pool)
-        let mark = try planPasses(e, height: height, width: width)
+        let (cacheMark, mark) = try planPasses(e, height: height, width: width)
         try w.finishPlanning(allocate: allocate)
         ws = w
         e.observer = observer
@@ -171,6 +177,7 @@ public final class SAM2ImagePredictor {
         e.gemmOutputObserver = gemmOutputObserver
         ex = e
         decoderMark = mark
+        decoderCacheMark = cacheMark
         planned = (height, width)
         let masksOut = decoder.numMaskTokens - 1, lr = config.lowResSize
         promptCoords.reserveCapacity(2 * promptCapacity)
@@ -182,21 +189,25 @@ public final class SAM2ImagePredictor {
         outTokens.reserveCapacity(masksOut)
         features = nil
         image = nil
+        decoderCacheEmbed = nil
         refinerFeatures = nil
         refinerReady = false
     }
 
     /// The planning pass: persistent buffers, encoder (+ refiner image phase), then the decoder phase at
-    /// prompt capacity (with the refiner when the config has one). Returns the decoder phase's mark.
-    private func planPasses(_ e: Exec, height: Int, width: Int) throws -> (id: Int, step: Int) {
+    /// prompt capacity (with the refiner when the config has one). Returns the marks of the decoder cache
+    /// (after the encoder) and of the decoder phase.
+    private func planPasses(_ e: Exec, height: Int, width: Int) throws -> (cache: (id: Int, step: Int), decoder: (id: Int, step: Int)) {
         let f = try allocFeatures(e)
         let early = try refiner.map { _ in try RefinerFeatures.allocEarly(e, config) }
         let rf = try encodeImage(e, rgb: nil, height: height, width: width, features: f, refiner: early, refinerOn: true)
+        let cacheMark = e.ws.mark
+        _ = try cacheDecoderImage(e, features: f, refiner: rf, refinerOn: true)
         let mark = e.ws.mark
         _ = try runDecoder(e, features: f, coords: [Float](repeating: 0, count: 2 * promptCapacity),
                            labels: [Int32](repeating: 1, count: promptCapacity), mask: nil, multimask: true,
                            height: height, width: width, refiner: rf, refine: true)
-        return mark
+        return (cacheMark, mark)
     }
 
     /// Encoder pass over the whole image, then (with a refiner that is on) its per-image phase. Returns the
@@ -214,6 +225,19 @@ public final class SAM2ImagePredictor {
             try runEncoder(e, rgb: p, rowStride: stride, height: qh, width: qw, features: qf, keepInput: nil)
         }
         return rf
+    }
+
+    /// Plans (every pass) and, when the decoder can use it, computes layer 0's per-image work from the image
+    /// embedding the decoder will read (the refiner's G' when it is on). Returns that embedding, or nil when
+    /// nothing was computed.
+    private func cacheDecoderImage(_ e: Exec, features f: ImageFeatures, refiner rf: RefinerFeatures?,
+                                   refinerOn: Bool) throws -> UnsafeMutablePointer<Float>? {
+        let cache = try DecoderImageCache.alloc(e, decoder, noMask: promptEncoder.noMask)
+        decoderCache = cache
+        let embed = refinerOn && rf != nil && refiner != nil ? rf!.refined.p : f.imageEmbed.p
+        let run = !e.planning && DecoderImageCache.usable(e, decoder)
+        try cache.compute(e, decoder, embed: embed, densePE: promptEncoder.densePE, run: run)
+        return run ? embed : nil
     }
 
     private func allocFeatures(_ e: Exec) throws -> ImageFeatures {
@@ -241,10 +265,14 @@ public final class SAM2ImagePredictor {
         if planned != (height, width) { try replan(height: height, width: width) }
         features = nil
         refinerReady = false
+        decoderCacheEmbed = nil
         ws.seek((0, 0))
         let f = try allocFeatures(ex)
         let early = try refiner.map { _ in try RefinerFeatures.allocEarly(ex, config) }
         let rf = try encodeImage(ex, rgb: rgb, height: height, width: width, features: f, refiner: early, refinerOn: refines)
+        // Without the refiner's image phase the cursor is short of the planned cache: continue from the plan's mark.
+        ws.seek(decoderCacheMark)
+        decoderCacheEmbed = try cacheDecoderImage(ex, features: f, refiner: rf, refinerOn: refines)
         try ws.checkLive()
         features = f
         refinerFeatures = rf
@@ -393,7 +421,13 @@ public final class SAM2ImagePredictor {
         let maskBuf = try e.ws.alloc(lr * lr, "prompt.mask_input")
         let dense = try e.ws.alloc(es * es * d, "prompt_encoder.dense")
         if !e.planning, let mask { mask.withUnsafeBufferPointer { maskBuf.p.update(from: $0.baseAddress!, count: $0.count) } }
-        try PromptEncoder.dense(e, promptEncoder, mask: maskBuf, hasMask: mask != nil, into: dense)
+        // Layer 0's cache holds for the embedding the decoder reads and no mask prompt; then the no-mask dense
+        // embedding is only written for an observer.
+        let decoderEmbed = refine && rf != nil && refiner != nil ? rf!.refined.p : features.imageEmbed.p
+        let cache = mask == nil && !e.planning && DecoderImageCache.usable(e, decoder) ? decoderCache : nil
+        let fillCache = cache != nil && decoderCacheEmbed != decoderEmbed
+        try PromptEncoder.dense(e, promptEncoder, mask: maskBuf, hasMask: mask != nil, into: dense,
+                                skipNoMask: cache != nil && e.observer == nil)
         try e.ws.release(maskBuf)
         promptEncoder.sparse(coords: coords, labels: labels, into: &sparseTokens, zeros: e.planning)
         sparseTokens.withUnsafeBufferPointer { e.tap("prompt_encoder.sparse", $0.baseAddress!, $0.count) }
@@ -407,7 +441,9 @@ public final class SAM2ImagePredictor {
         }
         let out = try MaskDecoder.forward(e, decoder, features: decoderFeatures, sparse: sparseTokens,
                                           promptCapacity: promptCapacity, dense: dense,
-                                          densePE: promptEncoder.densePE, keepUpscaled: rw != nil)
+                                          densePE: promptEncoder.densePE, cache: cache, fillCache: fillCache,
+                                          keepUpscaled: rw != nil)
+        if fillCache { decoderCacheEmbed = decoderEmbed }
         try e.ws.release(dense)
         // Postprocess: bilinear (no antialias) to the image size, > 0.
         let up = try e.ws.alloc(h * w, "postprocess.upsampled")
