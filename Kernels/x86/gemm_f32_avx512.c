@@ -21,10 +21,14 @@
 #endif
 #define KC SAM2R_F32_AVX512_KC
 
+/* nv: the zmm columns of the panel that hold any of C's columns (1..3); a tail panel of <= 16 or
+ * <= 32 columns skips the FMAs of the others (the element sums are the same FMAs either way). */
 static inline __attribute__((always_inline)) T512 void ukr_8x48(
-    const int mr, const int full, int32_t kc, const float *a, const float *b, float *c, size_t ldc,
+    const int mr, const int full, const int nv, int32_t kc, const float *a, const float *b, float *c, size_t ldc,
     const float *bias, int first, __mmask16 k0, __mmask16 k1, __mmask16 k2) {
     if (full) k0 = k1 = k2 = 0xFFFF;
+    if (nv < 2) k1 = 0;
+    if (nv < 3) k2 = 0;
     __m512 acc[MR][3];
     /* C is usually cold (first touch of a K block's output): start its lines' fetch now so the
      * stores at the end do not stall on them. */
@@ -66,14 +70,15 @@ static inline __attribute__((always_inline)) T512 void ukr_8x48(
         _mm_prefetch((const char *)(b + 8 * NR), _MM_HINT_T0);
         _mm_prefetch((const char *)(b + 8 * NR + 16), _MM_HINT_T0);
         _mm_prefetch((const char *)(b + 8 * NR + 32), _MM_HINT_T0);
-        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16), b2 = _mm512_load_ps(b + 32);
+        const __m512 b0 = _mm512_load_ps(b);
+        const __m512 b1 = nv > 1 ? _mm512_load_ps(b + 16) : b0, b2 = nv > 2 ? _mm512_load_ps(b + 32) : b0;
         b += NR;
 #define ROW(r)                                                          \
         if (mr > r) {                                                   \
             const __m512 av = _mm512_set1_ps(a[r]);                     \
             acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);             \
-            acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);             \
-            acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);             \
+            if (nv > 1) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]); \
+            if (nv > 2) acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]); \
         }
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5) ROW(6) ROW(7)
 #undef ROW
@@ -92,24 +97,24 @@ static inline __attribute__((always_inline)) T512 void ukr_8x48(
 typedef void (*ukr_fn)(int32_t kc, const float *a, const float *b, float *c, size_t ldc,
                        const float *bias, int first, __mmask16 k0, __mmask16 k1, __mmask16 k2);
 
-#define INST(mr)                                                                                        \
-    static T512 void ukr_full_##mr(int32_t kc, const float *a, const float *b, float *c,                  \
-                                   size_t ldc, const float *bias, int first, __mmask16 k0, __mmask16 k1, \
-                                   __mmask16 k2) {                                                      \
-        ukr_8x48(mr, 1, kc, a, b, c, ldc, bias, first, k0, k1, k2);                                 \
-    }                                                                                                   \
-    static T512 void ukr_part_##mr(int32_t kc, const float *a, const float *b, float *c,                  \
-                                   size_t ldc, const float *bias, int first, __mmask16 k0, __mmask16 k1, \
-                                   __mmask16 k2) {                                                      \
-        ukr_8x48(mr, 0, kc, a, b, c, ldc, bias, first, k0, k1, k2);                                 \
+#define INST1(mr, name, full, nv)                                                                        \
+    static T512 void name##_##mr(int32_t kc, const float *a, const float *b, float *c, size_t ldc,        \
+                                 const float *bias, int first, __mmask16 k0, __mmask16 k1, __mmask16 k2) { \
+        ukr_8x48(mr, full, nv, kc, a, b, c, ldc, bias, first, k0, k1, k2);                              \
     }
+#define INST(mr) INST1(mr, ukr_full, 1, 3) INST1(mr, ukr_part, 0, 3) INST1(mr, ukr_part1, 0, 1) INST1(mr, ukr_part2, 0, 2)
 INST(1) INST(2) INST(3) INST(4) INST(5) INST(6) INST(7) INST(8)
 #undef INST
+#undef INST1
 
 static const ukr_fn ukr_full[MR + 1] = {0, ukr_full_1, ukr_full_2, ukr_full_3, ukr_full_4,
                                         ukr_full_5, ukr_full_6, ukr_full_7, ukr_full_8};
 static const ukr_fn ukr_part[MR + 1] = {0, ukr_part_1, ukr_part_2, ukr_part_3, ukr_part_4,
                                         ukr_part_5, ukr_part_6, ukr_part_7, ukr_part_8};
+static const ukr_fn ukr_part1[MR + 1] = {0, ukr_part1_1, ukr_part1_2, ukr_part1_3, ukr_part1_4,
+                                         ukr_part1_5, ukr_part1_6, ukr_part1_7, ukr_part1_8};
+static const ukr_fn ukr_part2[MR + 1] = {0, ukr_part2_1, ukr_part2_2, ukr_part2_3, ukr_part2_4,
+                                         ukr_part2_5, ukr_part2_6, ukr_part2_7, ukr_part2_8};
 
 static inline __mmask16 lane_mask(int32_t nv) {
     return nv <= 0 ? 0 : nv >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1u);
@@ -177,7 +182,7 @@ static T512 void gemm_f32_rect_avx512(const sam2r_gemm_f32_args *p, int32_t m0, 
                 full(kc, apack, w + (size_t)(nb / NR) * (size_t)k * NR, c + nb, ldc,
                      (first && p->bias) ? p->bias + nb : NULL, first, 0xFFFF, 0xFFFF, 0xFFFF);
             if (nb < n1)
-                ukr_part[mr](kc, apack, w + (size_t)(nb / NR) * (size_t)k * NR, c + nb, ldc,
+                (nvl <= 16 ? ukr_part1 : nvl <= 32 ? ukr_part2 : ukr_part)[mr](kc, apack, w + (size_t)(nb / NR) * (size_t)k * NR, c + nb, ldc,
                              (first && p->bias) ? p->bias + nb : NULL, first, q0, q1, q2);
         }
     }
