@@ -247,7 +247,7 @@ enum FoldedAttention {
     }
 
     /// C[m][w.n] = bias + A W^T with weights packed per call (shapes checked by the caller's plan).
-    private static func gemm(_ ex: Exec, _ uk: GemmF32Kernel, m: Int, _ w: sam2r_packed_f32, a: UnsafePointer<Float>,
+    static func gemm(_ ex: Exec, _ uk: GemmF32Kernel, m: Int, _ w: sam2r_packed_f32, a: UnsafePointer<Float>,
                              lda: Int, bias: UnsafePointer<Float>?, c: UnsafeMutablePointer<Float>, ldc: Int) {
         withUnsafePointer(to: w) { wp in
             var args = sam2r_gemm_f32_args(m: Int32(m), n: w.n, k: w.k, a: a, lda: Int32(lda), w: wp, bias: bias,
@@ -257,7 +257,7 @@ enum FoldedAttention {
     }
 
     /// The planned buffer can hold the packed matrix (the plan sized it for the token capacity).
-    private static func checkFits(_ p: sam2r_packed_f32, _ buf: Buf) throws {
+    static func checkFits(_ p: sam2r_packed_f32, _ buf: Buf) throws {
         let need = Int(sam2r_pack_f32_size(p.n, p.k, p.nr))
         guard need <= buf.count * 4 else {
             throw EngineError.bufferTooSmall(operand: "folded attention packed weights (bytes)", needed: need,
@@ -267,7 +267,7 @@ enum FoldedAttention {
 
     /// Packs m[rows][cols] as GEMM weights W[n = cols][k = rows] (W = mᵀ) in sam2r_pack_f32's layout
     /// data[n / nr][k][n % nr]: each (panel, k) is a contiguous run of row k.
-    private static func packTransposed(_ m: UnsafePointer<Float>, rows: Int, cols: Int, nr: Int, into buf: Buf) {
+    static func packTransposed(_ m: UnsafePointer<Float>, rows: Int, cols: Int, nr: Int, into buf: Buf) {
         var d = buf.p
         for nb in stride(from: 0, to: cols, by: nr) {
             let nv = min(nr, cols - nb)

@@ -158,7 +158,7 @@ enum MaskDecoder {
             ex.tap("decoder.tokens", tokens.p, t * d)
             queries.p.update(from: tokens.p, count: t * d)
             if let c = cached, fillCache {
-                try c.fill(ex, w, embed: f.imageEmbed.p, densePE: densePE, x0: keys.p, x0PE: kIn.p)
+                try c.fill(ex, w, embed: f.imageEmbed.p, densePE: densePE, x0: keys.p, x0PE: kIn.p, kv: qq.p)
             }
             if cached == nil {
                 try ex.add(f.imageEmbed.p, dense.p, keys.p, ne * d)
@@ -182,14 +182,9 @@ enum MaskDecoder {
                     let layerCache = i == 0 ? cached : nil
                     // kIn = keys + PE: layers after the first get it from the previous residual LayerNorm.
                     if i == 0 && layerCache == nil { try ex.add(keys.p, kpe, kIn.p, ne * d) }
-                    if let c = layerCache {
-                        // Token → image over the cached K and V, at head width.
-                        let a = l.t2i, di = a.internalDim, hd = di / a.heads
-                        try ex.linear(qIn.p, rows: t, a.q, qq.p)
-                        ex.attention(batch: 1, heads: a.heads, nq: t, nk: ne, dk: hd, dv: hd, q: qq.p, ldq: di,
-                                     qStride: t * di, k: c.k.p, ldk: di, kStride: ne * di, v: c.v.p, ldv: di,
-                                     vStride: ne * di, o: oo.p, ldo: di, oStride: t * di, scratch: scratch)
-                        try ex.linear(oo.p, rows: t, a.out, ao.p)
+                    if let c = layerCache, let f = l.i2tFolded {
+                        try c.tokenToImage(ex, l.t2i, q: qIn.p, t: t, kernel: f.kernel, proj: oo, scores: fb.scores,
+                                           rowsOut: fb.rows, headOut: kk, out: ao.p)
                     } else if fold, let f = l.t2iFolded {
                         try FoldedAttention.tokenToImage(ex, l.t2i, f, q: qIn.p, t: t, x: kIn.p, y: keys.p, n: ne, b: fb,
                                                          proj: qq, headOut: oo, scratch: scratch, out: ao.p)
