@@ -12,6 +12,10 @@ public typealias TensorObserver = (_ name: String, _ values: UnsafeBufferPointer
 /// Sees the input of GEMM `name` (a Linear / Conv / ConvTranspose, named by its weight's state_dict
 /// prefix, see `GemmLayer`) just before it runs: `rows` rows of `cols` floats, row stride `ld`.
 /// A layer may report several row tiles per forward (tiled producers).
+/// Sees the name of each intermediate as it is produced (tap points, in order), without its values: the
+/// producers skip work a `TensorObserver` would need (timing: `sam2r bench`'s stage boundaries).
+public typealias StageObserver = (_ name: String) -> Void
+
 public typealias GemmInputObserver = (_ name: String, _ x: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ ld: Int) -> Void
 
 /// Sees the fp32 output of GEMM `name` right after it ran (bias added; int8 GEMMs: dequantized), in the
@@ -28,6 +32,8 @@ final class Exec {
     /// The int8-product attention (sam2r_attention_s8.h) of the same ISA: Hiera's global blocks in an int8 trunk.
     let attentionS8Kernel: UnsafePointer<sam2r_attention_s8_ukernel>
     var observer: TensorObserver?
+    /// Sees only the names of the taps (offset 0), never their values: no work is done to produce them.
+    var stageObserver: StageObserver?
     var gemmInputObserver: GemmInputObserver?
     var gemmOutputObserver: GemmOutputObserver?
     /// Arena buffer the int8 GEMMs quantize their input rows into (int8 view of the floats), planned
@@ -53,8 +59,12 @@ final class Exec {
 
     @inline(__always)
     func tap(_ name: @autoclosure () -> String, _ p: UnsafePointer<Float>, _ count: Int, offset: Int = 0) {
-        guard !planning, let observer else { return }
-        observer(name(), UnsafeBufferPointer(start: p, count: count), offset)
+        guard !planning else { return }
+        if let observer {
+            observer(name(), UnsafeBufferPointer(start: p, count: count), offset)
+        } else if offset == 0, let stageObserver {
+            stageObserver(name())
+        }
     }
 
     // MARK: - Ops

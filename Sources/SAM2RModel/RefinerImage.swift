@@ -56,9 +56,9 @@ enum RefinerImage {
         let e = cfg.embedSize, c = cfg.dModel, c8 = c / 8
         if w.config.localViews == 4, let lloc0 = r.lloc0 {
             // Quadrant passes: their taps would overwrite the full image's under the same names.
-            let observer = ex.observer
-            ex.observer = nil
-            defer { ex.observer = observer }
+            let (observer, stageObserver) = (ex.observer, ex.stageObserver)
+            (ex.observer, ex.stageObserver) = (nil, nil)
+            defer { (ex.observer, ex.stageObserver) = (observer, stageObserver) }
             for qi in 0..<4 {
                 let q = quadrant(qi, height: h, width: wd)
                 let qf = ImageFeatures(imageEmbed: try ex.ws.alloc(e * e * c, "refiner.quadrant.embed"),

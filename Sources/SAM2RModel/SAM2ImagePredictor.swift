@@ -90,6 +90,12 @@ public final class SAM2ImagePredictor {
         didSet { ex.observer = observer }
     }
 
+    /// Sees the names of the same intermediates when there is no `observer`, without their values (so none
+    /// of the work an `observer` costs): stage boundaries for timing.
+    public var stageObserver: StageObserver? {
+        didSet { ex.stageObserver = stageObserver }
+    }
+
     /// Sees the input activation of every GEMM (Linear / Conv / ConvTranspose) during `setImage` /
     /// `predict`, named by the weight's state_dict prefix (`ModelConfig.gemmLayers()` lists them).
     public var gemmInputObserver: GemmInputObserver? {
@@ -173,6 +179,7 @@ public final class SAM2ImagePredictor {
         try w.finishPlanning(allocate: allocate)
         ws = w
         e.observer = observer
+        e.stageObserver = stageObserver
         e.gemmInputObserver = gemmInputObserver
         e.gemmOutputObserver = gemmOutputObserver
         ex = e

@@ -2,9 +2,10 @@
 // config's shapes, see ModelMACs.swift), the arena, peak RSS and the heap allocations made by inference.
 //
 // Timing: one warm-up setImage + predict, then --runs timed iterations; stage boundaries come from the predictor's
-// observer taps (timestamps only). Allocations: libsam2r-alloccount.so (Sources/SAM2RAllocCount) preloaded; when its
-// counters are not in the process, sam2r re-executes itself once with LD_PRELOAD set, before loading anything.
-// The counted iteration runs without the observer (a tap builds its name string only when an observer is set).
+// stage observer (tap names only: no tensor work is done for it). Allocations: libsam2r-alloccount.so
+// (Sources/SAM2RAllocCount) preloaded; when its counters are not in the process, sam2r re-executes itself once
+// with LD_PRELOAD set, before loading anything. The counted iteration runs without the observer (a tap builds
+// its name string only when an observer is set).
 import ArgumentParser
 import SAM2RCheckpoint
 import SAM2REngine
@@ -110,7 +111,7 @@ struct BenchModelCommand: ParsableCommand {
         var marks = [(name: String, t: Double)]()
         marks.reserveCapacity(256)
         var samples = [[Double]](repeating: [], count: BenchRow.allCases.count)
-        predictor.observer = { name, _, offset in if offset == 0 { marks.append((name, monotonicSeconds())) } }
+        predictor.stageObserver = { name in marks.append((name, monotonicSeconds())) }
         for _ in 0..<runs {
             marks.removeAll(keepingCapacity: true)
             let s0 = monotonicSeconds()
@@ -131,7 +132,7 @@ struct BenchModelCommand: ParsableCommand {
             row[BenchRow.predict.rawValue] = p1 - p0
             for (i, v) in row.enumerated() { samples[i].append(v * 1000) }
         }
-        predictor.observer = nil
+        predictor.stageObserver = nil
 
         // One more iteration without the observer: the allocation count.
         var allocs: (total: UInt64, setImage: UInt64, predict: UInt64, bytes: UInt64)?
