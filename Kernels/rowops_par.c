@@ -120,21 +120,30 @@ static void window_maxpool_row(par_ctx *c, size_t u) {
 /* Rows [lo, hi) of the residual LayerNorm, a few KB of rows at a time so each block is still in L1 for
  * the next step: every step is one table call on the block, so the bits are those of the three (four)
  * whole-tensor calls in the same order. */
-static void residual_layernorm_rows(par_ctx *c, size_t lo, size_t hi) {
-    size_t cols = (size_t)c->cols, per = SAM2R_FUSED_SCRATCH_FLOATS / cols;
+void sam2r_residual_layernorm_rows(const sam2r_rowops *ops, const float *x, const float *row, const float *b,
+                                   float *y, int32_t rows, int32_t cols, const float *gamma, const float *beta,
+                                   float eps, const float *pe, float *y_pe) {
+    size_t n = (size_t)cols, per = SAM2R_FUSED_SCRATCH_FLOATS / n;
     if (per == 0) per = 1;
-    for (size_t r = lo; r < hi; r += per) {
-        size_t m = hi - r < per ? hi - r : per, off = r * cols;
-        float *y = c->y + off;
-        if (c->row) {
-            for (size_t i = 0; i < m; i++) c->ops->add(c->x + off + i * cols, c->row, y + i * cols, cols);
-            c->ops->add(y, c->b + off, y, m * cols);
+    for (size_t r = 0; r < (size_t)rows; r += per) {
+        size_t m = (size_t)rows - r < per ? (size_t)rows - r : per, off = r * n;
+        float *yb = y + off;
+        if (row) {
+            for (size_t i = 0; i < m; i++) ops->add(x + off + i * n, row, yb + i * n, n);
+            ops->add(yb, b + off, yb, m * n);
         } else {
-            c->ops->add(c->x + off, c->b + off, y, m * cols);
+            ops->add(x + off, b + off, yb, m * n);
         }
-        c->ops->layernorm(y, c->cols, y, c->cols, (int32_t)m, c->cols, c->gamma, c->beta, c->eps);
-        if (c->y_pe) c->ops->add(y, c->pe + off, c->y_pe + off, m * cols);
+        ops->layernorm(yb, cols, yb, cols, (int32_t)m, cols, gamma, beta, eps);
+        if (y_pe) ops->add(yb, pe + off, y_pe + off, m * n);
     }
+}
+
+static void residual_layernorm_rows(par_ctx *c, size_t lo, size_t hi) {
+    size_t off = lo * (size_t)c->cols;
+    sam2r_residual_layernorm_rows(c->ops, c->x + off, c->row, c->b + off, c->y + off, (int32_t)(hi - lo), c->cols,
+                                  c->gamma, c->beta, c->eps, c->y_pe ? c->pe + off : NULL,
+                                  c->y_pe ? c->y_pe + off : NULL);
 }
 
 static void run_range(par_ctx *c, size_t lo, size_t hi) {

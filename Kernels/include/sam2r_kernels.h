@@ -9,6 +9,7 @@
 #include "sam2r_rowops.h"
 #include "sam2r_rowops_par.h"
 #include "sam2r_softmax_short.h"
+#include "sam2r_decoder_i2t.h"
 #include "sam2r_peak.h"
 #include "sam2r_attention.h"
 #include "sam2r_attention_s8.h"

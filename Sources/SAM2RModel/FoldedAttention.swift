@@ -86,6 +86,18 @@ private func unpacked(_ p: PackedWeightsF32) -> [Float] {
     return w
 }
 
+/// Where an image → token attention's output goes: y = norm(x (+ row) + out), yPE = y + pe, all [rows][dim]
+/// (the two-way block's "keys = norm4(keys + attn_out)" and the next attention's keys + PE).
+struct ResidualNorm {
+    let x: UnsafePointer<Float>
+    /// [dim] added to every row of x first (layer 0 from the cache: the no-mask embedding), or nil.
+    let row: UnsafePointer<Float>?
+    let norm: Norm
+    let pe: UnsafePointer<Float>
+    let y: UnsafeMutablePointer<Float>
+    let yPE: UnsafeMutablePointer<Float>
+}
+
 /// Arena buffers of the folded attentions, planned whether or not the fold runs (one plan for both paths).
 struct FoldedAttentionBuffers {
     /// [heads·t][dim]: q̃ (token → image) or k̃ (image → token).
@@ -164,12 +176,12 @@ enum FoldedAttention {
         try ex.linear(headOut.p, rows: t, a.out, out)
     }
 
-    /// Image → token attention `a` (folded `f`): out[n][dim] for the image rows `x` (queries, with PE)
-    /// against the t token rows `k` (keys, with PE) and `v` (values). `kProj`, `vProj` hold ≥ t·di floats.
+    /// Image → token attention `a` (folded `f`) of the image rows `x` (queries, with PE) against the t token
+    /// rows `k` (keys, with PE) and `v` (values), its output [n][dim] going straight into `residual`.
+    /// `kProj`, `vProj` hold ≥ t·di floats.
     static func imageToToken(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
                              x: UnsafePointer<Float>, n: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, t: Int,
-                             b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf,
-                             out: UnsafeMutablePointer<Float>) throws {
+                             b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf, residual: ResidualNorm) throws {
         let d = f.dim, hd = f.headDim, di = hd * f.heads, ht = f.heads * t
         try projectTokens(ex, a, f, k: k, v: v, t: t, b: b, kProj: kProj, vProj: vProj)
         for h in 0..<f.heads {
@@ -187,8 +199,8 @@ enum FoldedAttention {
         var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(d), nr: Int32(f.kernel.nr), data: b.packedKeys.p)
         try checkFits(pk, b.packedKeys)
         sam2r_pack_f32(b.folded.p, Int32(d), Int32(ht), Int32(d), Int32(f.kernel.nr), &pk)
-        gemm(ex, f.kernel, m: n, pk, a: x, lda: d, bias: b.bias.p, c: b.scores.p, ldc: ht)
-        try attendTokens(ex, a, f, n: n, t: t, b: b, out: out)
+        try attendTokens(ex, a, f, queries: x, lda: d, scoreWeights: pk, scoreBias: b.bias.p, n: n, t: t, b: b,
+                         residual: residual)
     }
 
     /// The same attention when the image rows' query projection is already known (DecoderImageCache):
@@ -197,7 +209,7 @@ enum FoldedAttention {
     static func imageToToken(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
                              projectedQueries q: UnsafePointer<Float>, n: Int, k: UnsafePointer<Float>,
                              v: UnsafePointer<Float>, t: Int, b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf,
-                             out: UnsafeMutablePointer<Float>) throws {
+                             residual: ResidualNorm) throws {
         let hd = f.headDim, di = hd * f.heads, ht = f.heads * t
         try projectTokens(ex, a, f, k: k, v: v, t: t, b: b, kProj: kProj, vProj: vProj)
         let s = 1 / Float(hd).squareRoot()
@@ -213,8 +225,8 @@ enum FoldedAttention {
         var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(di), nr: Int32(f.kernel.nr), data: b.packedKeys.p)
         try checkFits(pk, b.packedKeys)
         sam2r_pack_f32(w, Int32(di), Int32(ht), Int32(di), Int32(f.kernel.nr), &pk)
-        gemm(ex, f.kernel, m: n, pk, a: q, lda: di, bias: nil, c: b.scores.p, ldc: ht)
-        try attendTokens(ex, a, f, n: n, t: t, b: b, out: out)
+        try attendTokens(ex, a, f, queries: q, lda: di, scoreWeights: pk, scoreBias: nil, n: n, t: t, b: b,
+                         residual: residual)
     }
 
     /// k_hi, v_hi of the t tokens and ṽ_hi = Wo_h v_hi (into b.rows, [heads·t][dim]).
@@ -231,18 +243,34 @@ enum FoldedAttention {
         }
     }
 
-    /// From the scores in b.scores ([n][heads·t]): softmax per head, then out[j] = Σ_(h,i) p_j,hi ṽ_hi + bo.
-    private static func attendTokens(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights, n: Int, t: Int,
-                                     b: FoldedAttentionBuffers, out: UnsafeMutablePointer<Float>) throws {
+    /// scores = queries · scoreWeightsᵀ (+ scoreBias), softmax per head, out = P · ṽ + bo, and the residual
+    /// LayerNorm, per block of image rows in one pooled pass (sam2r_decoder_i2t.h: the scores and the attention
+    /// output never reach memory).
+    private static func attendTokens(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
+                                     queries: UnsafePointer<Float>, lda: Int, scoreWeights: sam2r_packed_f32,
+                                     scoreBias: UnsafePointer<Float>?, n: Int, t: Int, b: FoldedAttentionBuffers,
+                                     residual r: ResidualNorm) throws {
         let d = f.dim, ht = f.heads * t, nr = f.kernel.nr
-        // Softmax over each head's t tokens: rows (j, h) of t contiguous scores.
-        ex.softmaxRows(b.scores.p, rows: n * f.heads, cols: t)
         // ṽ as GEMM weights [N = dim, K = heads·t].
-        let pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
+        var pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
         try checkFits(pv, b.packedValues)
         packTransposed(b.rows.p, rows: ht, cols: d, nr: nr, into: b.packedValues)
-        a.out.bias.withUnsafeBufferPointer { bo in
-            gemm(ex, f.kernel, m: n, pv, a: b.scores.p, lda: ht, bias: bo.baseAddress, c: out, ldc: d)
+        var pk = scoreWeights
+        let status = a.out.bias.withUnsafeBufferPointer { bo in
+            r.norm.gamma.withUnsafeBufferPointer { g in
+                r.norm.beta.withUnsafeBufferPointer { be in
+                    var args = sam2r_decoder_i2t_args(
+                        rows: Int32(n), heads: Int32(f.heads), tokens: Int32(t), dim: Int32(d), a: queries, lda: Int32(lda),
+                        w_s: &pk, bias_s: scoreBias, w_o: &pv, bias_o: bo.baseAddress, x: r.x, row: r.row,
+                        gamma: g.baseAddress, beta: be.baseAddress, eps: r.norm.eps, pe: r.pe, y: r.y, y_pe: r.yPE)
+                    return sam2r_decoder_i2t(f.kernel.ukernel, ex.rowops.table,
+                                             sam2r_softmax_short_for(ISA.active.cValue), &args, ex.pool?.handle)
+                }
+            }
+        }
+        guard status == 0 else {
+            throw EngineError.invalidParameter(name: "decoder image → token", value: "\(ht) scores, dim \(d)",
+                                               allowed: "<= \(SAM2R_DECODER_I2T_MAX_SCORES) scores, dim <= \(SAM2R_DECODER_I2T_MAX_DIM)")
         }
     }
 

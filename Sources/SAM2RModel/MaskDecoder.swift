@@ -199,23 +199,21 @@ enum MaskDecoder {
                     try ex.add(queries.p, ao.p, queries.p, t * d)
                     try ex.layerNorm(queries.p, rows: t, l.norm3, queries.p)
                     try ex.add(queries.p, tokens.p, qIn.p, t * d)
-                    if let c = layerCache, let f = l.i2tFolded {
-                        try FoldedAttention.imageToToken(ex, l.i2t, f, projectedQueries: c.q.p, n: ne, k: qIn.p,
-                                                         v: queries.p, t: t, b: fb, kProj: kk, vProj: vv, out: ao.p)
-                    } else if fold, let f = l.i2tFolded {
-                        try FoldedAttention.imageToToken(ex, l.i2t, f, x: kIn.p, n: ne, k: qIn.p, v: queries.p, t: t,
-                                                         b: fb, kProj: kk, vProj: vv, out: ao.p)
+                    // Then keys = norm4(keys + out) (layer 0 cached: keys = image embedding + no-mask row) and the
+                    // next attention's keys + PE, fused into the folded attentions.
+                    if let c = layerCache, let fi = l.i2tFolded {
+                        try c.noMask.withUnsafeBufferPointer { nm in
+                            let r = ResidualNorm(x: f.imageEmbed.p, row: nm.baseAddress!, norm: l.norm4, pe: kpe, y: keys.p,
+                                                 yPE: kIn.p)
+                            try FoldedAttention.imageToToken(ex, l.i2t, fi, projectedQueries: c.q.p, n: ne, k: qIn.p,
+                                                             v: queries.p, t: t, b: fb, kProj: kk, vProj: vv, residual: r)
+                        }
+                    } else if fold, let fi = l.i2tFolded {
+                        let r = ResidualNorm(x: keys.p, row: nil, norm: l.norm4, pe: kpe, y: keys.p, yPE: kIn.p)
+                        try FoldedAttention.imageToToken(ex, l.i2t, fi, x: kIn.p, n: ne, k: qIn.p, v: queries.p, t: t,
+                                                         b: fb, kProj: kk, vProj: vv, residual: r)
                     } else {
                         try attend(l.i2t, q: kIn.p, nq: ne, k: qIn.p, v: queries.p, nk: t, out: ao.p)
-                    }
-                    // keys = norm4(keys + out) (layer 0 cached: keys = image embedding + no-mask row), and the
-                    // next attention's keys + PE, in one pass.
-                    if let c = layerCache {
-                        try c.noMask.withUnsafeBufferPointer { nm in
-                            try ex.residualLayerNorm(f.imageEmbed.p, row: nm.baseAddress!, ao.p, rows: ne, l.norm4,
-                                                     keys.p, pe: kpe, yPE: kIn.p)
-                        }
-                    } else {
                         try ex.residualLayerNorm(keys.p, ao.p, rows: ne, l.norm4, keys.p, pe: kpe, yPE: kIn.p)
                     }
                     ex.tap("transformer.layer.\(i).queries", queries.p, t * d)

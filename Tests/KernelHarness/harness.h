@@ -45,6 +45,7 @@ void test_gemm_s8(void);
 void test_gemm_f32(void);
 void test_rowops(void);
 void test_softmax_short(void);
+void test_decoder_i2t(void);
 void test_attention(void);
 void test_attention_s8(void);
 void test_conv(void);

@@ -109,6 +109,7 @@ int main(int argc, char **argv) {
     struct { const char *name; void (*run)(void); } suites[] = {
         {"dispatch", test_dispatch}, {"pool", test_pool}, {"gemm_s8", test_gemm_s8},
         {"gemm_f32", test_gemm_f32}, {"rowops", test_rowops}, {"softmax_s", test_softmax_short},
+        {"dec_i2t", test_decoder_i2t},
         {"attention", test_attention}, {"attn_s8", test_attention_s8}, {"conv", test_conv}, {"resize", test_resize},
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {

@@ -1,0 +1,61 @@
+/* decoder_i2t.c — sam2r_decoder_i2t.h. */
+#include "sam2r_decoder_i2t.h"
+#include "sam2r_rowops_par.h"
+
+enum { BLOCK_ROWS = 16, TASKS_PER_THREAD = 4 };
+
+typedef struct {
+    const sam2r_gemm_f32_ukernel *gemm;
+    const sam2r_rowops *ops;
+    sam2r_softmax_short_fn softmax_short;
+    const sam2r_decoder_i2t_args *a;
+    int32_t blocks_per_task;
+} i2t_job;
+
+static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
+    const sam2r_decoder_i2t_args *a = j->a;
+    const int32_t ht = a->heads * a->tokens, d = a->dim;
+    float s[BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_SCORES] __attribute__((aligned(64)));
+    float o[BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_DIM] __attribute__((aligned(64)));
+    const sam2r_gemm_f32_args gs = {n, ht, a->w_s->k, a->a + (size_t)r0 * (size_t)a->lda, a->lda, a->w_s, a->bias_s,
+                                    s, ht};
+    j->gemm->rect(&gs, 0, n, 0, ht);
+    const int32_t srows = n * a->heads;
+    if (j->softmax_short && a->tokens <= SAM2R_SOFTMAX_SHORT_MAX_COLS)
+        j->softmax_short(s, s, srows, a->tokens);
+    else
+        j->ops->softmax(s, a->tokens, s, a->tokens, srows, a->tokens);
+    const sam2r_gemm_f32_args go = {n, d, ht, s, ht, a->w_o, a->bias_o, o, d};
+    j->gemm->rect(&go, 0, n, 0, d);
+    const size_t off = (size_t)r0 * (size_t)d;
+    sam2r_residual_layernorm_rows(j->ops, a->x + off, a->row, o, a->y + off, n, d, a->gamma, a->beta, a->eps,
+                                  a->pe + off, a->y_pe + off);
+}
+
+static void i2t_task(void *ctx, int32_t t, int32_t worker) {
+    (void)worker;
+    const i2t_job *j = ctx;
+    const int32_t rows = j->a->rows;
+    for (int32_t b = t * j->blocks_per_task; b < (t + 1) * j->blocks_per_task; b++) {
+        const int32_t r0 = b * BLOCK_ROWS;
+        if (r0 >= rows) break;
+        i2t_block(j, r0, rows - r0 < BLOCK_ROWS ? rows - r0 : BLOCK_ROWS);
+    }
+}
+
+int sam2r_decoder_i2t(const sam2r_gemm_f32_ukernel *gemm, const sam2r_rowops *ops,
+                      sam2r_softmax_short_fn softmax_short, const sam2r_decoder_i2t_args *a, sam2r_pool *pool) {
+    if ((int64_t)a->heads * a->tokens > SAM2R_DECODER_I2T_MAX_SCORES || a->dim > SAM2R_DECODER_I2T_MAX_DIM) return -1;
+    const int32_t blocks = (a->rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
+    const int32_t threads = sam2r_pool_threads(pool);
+    int32_t tasks = threads > 1 ? threads * TASKS_PER_THREAD : 1;
+    if (tasks > blocks) tasks = blocks;
+    i2t_job j = {gemm, ops, softmax_short, a, (blocks + tasks - 1) / tasks};
+    const int32_t ntasks = (blocks + j.blocks_per_task - 1) / j.blocks_per_task;
+    if (ntasks <= 1) {
+        i2t_task(&j, 0, 0);
+    } else {
+        sam2r_pool_run(pool, i2t_task, &j, ntasks);
+    }
+    return 0;
+}

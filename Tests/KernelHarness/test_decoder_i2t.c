@@ -1,0 +1,89 @@
+/* test_decoder_i2t.c — sam2r_decoder_i2t.h: the fused image -> token attention + residual LayerNorm gives
+ * exactly the bits of its unfused composition (sam2r_gemm_f32 for the scores, the short-row or row softmax,
+ * sam2r_gemm_f32 for the output, sam2r_par_residual_layernorm) on every variant, at 1, 2 and 3 threads,
+ * with and without the broadcast row and the score bias, in place (y = x, y_pe = a) as the decoder calls it. */
+#include "harness.h"
+#include "sam2r_decoder_i2t.h"
+#include "sam2r_rowops_par.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static float *random_floats(harness_rng *rng, size_t n, float lo, float hi) {
+    float *p = harness_alloc(n * 4);
+    for (size_t i = 0; i < n; i++) p[i] = harness_float(rng, lo, hi);
+    return p;
+}
+
+static void one_case(harness_rng *rng, sam2r_isa isa, int32_t rows, int32_t heads, int32_t tokens, int32_t dim,
+                     int32_t kdim, int with_row, int with_bias, sam2r_pool *pools[3]) {
+    const sam2r_gemm_f32_ukernel *uk = sam2r_gemm_f32_ukernel_for(isa);
+    const sam2r_rowops *ops = sam2r_rowops_for(isa);
+    const sam2r_softmax_short_fn sm = sam2r_softmax_short_for(isa);
+    const int32_t ht = heads * tokens, nr = uk->nr;
+    float *a = random_floats(rng, (size_t)rows * kdim, -2, 2), *ws = random_floats(rng, (size_t)ht * kdim, -0.3f, 0.3f);
+    float *wo = random_floats(rng, (size_t)dim * ht, -1, 1), *bs = random_floats(rng, (size_t)ht, -1, 1);
+    float *bo = random_floats(rng, (size_t)dim, -1, 1), *x = random_floats(rng, (size_t)rows * dim, -3, 3);
+    float *row = random_floats(rng, (size_t)dim, -1, 1), *pe = random_floats(rng, (size_t)rows * dim, -1, 1);
+    float *gamma = random_floats(rng, (size_t)dim, 0.5f, 1.5f), *beta = random_floats(rng, (size_t)dim, -1, 1);
+    sam2r_packed_f32 pws = {ht, kdim, nr, harness_alloc(sam2r_pack_f32_size(ht, kdim, nr))};
+    sam2r_packed_f32 pwo = {dim, ht, nr, harness_alloc(sam2r_pack_f32_size(dim, ht, nr))};
+    sam2r_pack_f32(ws, kdim, ht, kdim, nr, &pws);
+    sam2r_pack_f32(wo, ht, dim, ht, nr, &pwo);
+    /* reference: whole-tensor calls, one after the other */
+    float *s = harness_alloc((size_t)rows * ht * 4), *o = harness_alloc((size_t)rows * dim * 4);
+    float *y_ref = harness_alloc((size_t)rows * dim * 4), *ype_ref = harness_alloc((size_t)rows * dim * 4);
+    const sam2r_gemm_f32_args g1 = {rows, ht, kdim, a, kdim, &pws, with_bias ? bs : NULL, s, ht};
+    sam2r_gemm_f32(uk, &g1, NULL);
+    if (sm && tokens <= SAM2R_SOFTMAX_SHORT_MAX_COLS) sm(s, s, rows * heads, tokens);
+    else ops->softmax(s, tokens, s, tokens, rows * heads, tokens);
+    const sam2r_gemm_f32_args g2 = {rows, dim, ht, s, ht, &pwo, bo, o, dim};
+    sam2r_gemm_f32(uk, &g2, NULL);
+    sam2r_par_residual_layernorm(ops, NULL, x, with_row ? row : NULL, o, y_ref, rows, dim, gamma, beta, 1e-5f, pe,
+                                 ype_ref);
+    for (int t = 0; t < 3; t++) {
+        /* in place as the decoder: y over x, y_pe over a (when a is [rows][dim]) */
+        float *y = harness_alloc((size_t)rows * dim * 4), *ype = harness_alloc((size_t)rows * dim * 4);
+        float *a2 = harness_alloc((size_t)rows * kdim * 4);
+        memcpy(y, x, (size_t)rows * dim * 4);
+        memcpy(a2, a, (size_t)rows * kdim * 4);
+        float *ype_out = kdim == dim ? a2 : ype;
+        const sam2r_decoder_i2t_args args = {rows, heads, tokens, dim, a2, kdim, &pws, with_bias ? bs : NULL, &pwo, bo,
+                                             y, with_row ? row : NULL, gamma, beta, 1e-5f, pe, y, ype_out};
+        const int rc = sam2r_decoder_i2t(uk, ops, sm, &args, pools[t]);
+        double m1 = 0, m2 = 0;
+        const size_t n1 = harness_bitdiff(y_ref, y, rows, dim, dim, &m1), n2 = harness_bitdiff(ype_ref, ype_out, rows, dim, dim, &m2);
+        harness_check(rc == 0 && n1 == 0 && n2 == 0,
+                      "decoder_i2t %s rows=%d heads=%d tokens=%d dim=%d k=%d row=%d bias=%d threads=%d: rc %d, %zu/%zu "
+                      "values differ from the unfused calls (max %.3g / %.3g)", sam2r_isa_name(isa), rows, heads, tokens,
+                      dim, kdim, with_row, with_bias, t + 1, rc, n1, n2, m1, m2);
+        free(y); free(ype); free(a2);
+    }
+    free(a); free(ws); free(wo); free(bs); free(bo); free(x); free(row); free(pe); free(gamma); free(beta);
+    free(pws.data); free(pwo.data); free(s); free(o); free(y_ref); free(ype_ref);
+}
+
+void test_decoder_i2t(void) {
+    harness_rng rng = {0x6932746465636f64ull};
+    sam2r_pool *pools[3] = {NULL, sam2r_pool_create(2), sam2r_pool_create(3)};
+    harness_check(pools[1] && pools[2], "decoder_i2t: pool creation");
+    sam2r_isa isas[SAM2R_ISA_COUNT + 1];
+    int n = harness_variants(isas);
+    isas[n++] = SAM2R_ISA_SCALAR;
+    /* (rows, heads, tokens, dim, k): SAM2 tiny's layer 1 (k = dim) and cached layer 0 (k = dim / 2) at a
+     * reduced row count, a partial last block, several token counts (8 takes the rows-of-8 softmax), 1 row. */
+    static const int32_t shapes[][5] = {{300, 8, 8, 256, 256}, {300, 8, 8, 256, 128}, {37, 8, 7, 64, 64},
+                                        {33, 4, 12, 48, 24}, {1, 2, 3, 16, 16}, {50, 8, 17, 32, 32}};
+    for (int v = 0; v < n; v++)
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            for (int c = 0; c < 4; c++)
+                one_case(&rng, isas[v], shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], c & 1,
+                         c >> 1, pools);
+    /* too many scores for the block: refused, nothing written */
+    const sam2r_decoder_i2t_args big = {1, 64, 16, 16, NULL, 16, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL,
+                                        NULL, NULL};
+    harness_check(sam2r_decoder_i2t(sam2r_gemm_f32_ukernel_for(SAM2R_ISA_SCALAR), sam2r_rowops_for(SAM2R_ISA_SCALAR), NULL,
+                                    &big, NULL) == -1, "decoder_i2t: 1024 scores per row must be refused");
+    sam2r_pool_destroy(pools[1]);
+    sam2r_pool_destroy(pools[2]);
+}
