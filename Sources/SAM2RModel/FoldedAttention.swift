@@ -113,8 +113,8 @@ struct FoldedAttentionBuffers {
     let packedKeys: Buf
     let packedValues: Buf
 
-    /// `spare`: a buffer the image → token fold does not otherwise use (the decoder's q projection), which
-    /// holds the scores when heads·tokens <= its row width: 3 MB less arena for tiny.
+    /// `spare`: a buffer the folded attentions do not otherwise use while they hold scores (the decoder's
+    /// image-side attention output), which holds them when it is large enough: 3 MB less arena for tiny.
     init(_ ex: Exec, rows imageRows: Int, tokens: Int, dim: Int, heads: Int, nr: Int, spare: Buf) throws {
         let ht = heads * tokens
         folded = try ex.ws.alloc(ht * dim, "decoder.fold.folded")

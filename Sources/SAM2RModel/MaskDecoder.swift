@@ -123,17 +123,20 @@ enum MaskDecoder {
         let keys = try ex.ws.alloc(ne * d, "decoder.keys")
         let qIn = try ex.ws.alloc(tCap * d, "decoder.q_in")
         let kIn = try ex.ws.alloc(ne * d, "decoder.k_in")
-        let qq = try ex.ws.alloc(rowsMax * d, "decoder.attn.q")
-        let kk = try ex.ws.alloc(rowsMax * d, "decoder.attn.k")
-        let vv = try ex.ws.alloc(rowsMax * d, "decoder.attn.v")
-        let oo = try ex.ws.alloc(rowsMax * d, "decoder.attn.o")
+        // Per-head projections: t rows of the self-attention's d, or e² image rows of a cross attention's d / 2.
+        let projFloats = max(tCap * d, ne * w.finalAttn.internalDim)
+        let qq = try ex.ws.alloc(projFloats, "decoder.attn.q")
+        let kk = try ex.ws.alloc(projFloats, "decoder.attn.k")
+        let vv = try ex.ws.alloc(projFloats, "decoder.attn.v")
+        let oo = try ex.ws.alloc(projFloats, "decoder.attn.o")
         let ao = try ex.ws.alloc(rowsMax * d, "decoder.attn.out")
         let hid = try ex.ws.alloc(tCap * w.mlpDim, "decoder.mlp.hidden")
         let hd = w.finalAttn.internalDim / w.finalAttn.heads
         let scratch = try ex.ws.alloc(max(ex.attentionScratchFloats(dk: hd, dv: hd), ex.attentionScratchFloats(dk: d, dv: d)),
                                       "decoder.attn.scratch")
+        // ao: the folded paths write their image-side output straight into the residual (sam2r_decoder_i2t.h).
         let fb = try FoldedAttentionBuffers(ex, rows: ne, tokens: tCap, dim: d, heads: w.finalAttn.heads, nr: w.gemmNR,
-                                        spare: qq)
+                                        spare: ao)
         // The folded attentions skip the per-head image-side GEMMs the observers report (FoldedAttention.swift).
         let fold = ex.gemmInputObserver == nil && ex.gemmOutputObserver == nil && !MaskDecoder.unfolded
         let cached = fold && DecoderImageCache.usable(ex, w) ? cache : nil
