@@ -137,6 +137,10 @@ public struct EvalReport {
             if gt { md += " \(c.gtIoUReference.map { f($0, 4) } ?? "–") / \(c.gtIoUCandidate.map { f($0, 4) } ?? "–") |" }
             md += "\n"
         }
+        guard samplesPerLayer > 0 else {
+            md += "\nNo layer SQNR (`--layer-samples 0`): both models ran the decoder's fast path (docs/eval.md).\n"
+            return md
+        }
         md += "\n## Layers (quantized GEMM outputs, worst SQNR first)\n\n"
         md += "Up to \(samplesPerLayer) output elements sampled per layer per forward (docs/eval.md).\n\n"
         md += "Input SQNR: the error the op inherits; local: the error it adds itself (docs/eval.md).\n\n"

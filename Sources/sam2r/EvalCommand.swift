@@ -49,7 +49,10 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "Print the results as one JSON object on stdout.")
     var json = false
 
-    @Option(help: "Output elements sampled per layer per forward for the layer SQNR.")
+    @Option(help: ArgumentHelp("Output elements sampled per layer per forward for the layer SQNR; 0: no layer SQNR.",
+                               discussion: "The layer meters read every GEMM's output, so with them both models run the "
+                                   + "decoder's reference path; with 0 they run the fast path `sam2r run` uses (cached "
+                                   + "layer 0, folded and fused attentions), and the masks are those users get."))
     var layerSamples: Int = 65_536
 
     @Option(help: "Worker threads per model (default: every online CPU).")
@@ -66,7 +69,7 @@ struct EvalCommand: ParsableCommand {
         if (candidate == nil) == (candidateTable == nil) {
             throw ValidationError("give exactly one of --candidate MODEL.sam2q and --candidate-table TABLE")
         }
-        if !(1...(1 << 24)).contains(layerSamples) { throw ValidationError("--layer-samples must be in 1...16777216") }
+        if !(0...(1 << 24)).contains(layerSamples) { throw ValidationError("--layer-samples must be in 0...16777216") }
     }
 
     func run() throws {
@@ -86,7 +89,8 @@ struct EvalCommand: ParsableCommand {
         let cand = try makeCandidate(config: cfg, checkpoint: ckpt, modelFile: modelFile, threads: nThreads)
         if noRefine { ref.refine = false; cand.predictor.refine = false }
         let session = EvalSession(reference: ref, candidate: cand.predictor,
-                                  layers: gemms.filter { cand.quantized.contains($0.name) }, samples: layerSamples)
+                                  layers: layerSamples == 0 ? [] : gemms.filter { cand.quantized.contains($0.name) },
+                                  samples: max(layerSamples, 1))
 
         var progress = CalibrationProgress(total: files.count, quiet: quiet)
         for (i, f) in files.enumerated() {
@@ -150,6 +154,7 @@ struct EvalCommand: ParsableCommand {
         if let a = s.gtMIoUReference, let b = s.gtMIoUCandidate, let d = s.gtMIoUDrop {
             print("ground truth mIoU: reference \(fmt(a, 4)), candidate \(fmt(b, 4)), drop \(fmt(d, 4))")
         }
+        guard !r.layers.isEmpty else { return print("no layer SQNR (--layer-samples 0: the decoder's fast path)") }
         print("worst layers (output SQNR, dB):")
         for l in r.layers.prefix(10) { print("  \(fmt(l.sqnrDB, 2))\t\(l.name)") }
     }

@@ -48,6 +48,21 @@ for h in "## Summary" "## Cases" "## Layers" "mask IoU"; do grep -q "$h" "$TMP/r
 "$BIN" eval "${MODEL[@]}" --images "$TMP/two" --threads 1 --quiet --json >"$TMP/out2.json"
 cmp -s "$TMP/out.json" "$TMP/out2.json" && ok || bad "two runs (threads 2, 1) gave different JSON"
 
+# --- --layer-samples 0: no layer table, both models on the decoder's fast path; the masks agree with the
+# reference-path run to within fp32 rounding (mean mask IoU within 0.01)
+"$BIN" eval "${MODEL[@]}" --images "$TMP/two" --threads 2 --quiet --json --layer-samples 0 --report "$TMP/r0.md" \
+  >"$TMP/out0.json" 2>"$TMP/err.txt"
+[ $? -eq 0 ] && ok || bad "eval --layer-samples 0: $(cat "$TMP/err.txt")"
+python3 - "$TMP/out0.json" "$TMP/out.json" <<'PY' && ok || bad "--layer-samples 0 json check failed"
+import json, sys
+fast, ref = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+if fast["layers"]: print("layers listed with --layer-samples 0"); sys.exit(1)
+if fast["summary"]["cases"] != ref["summary"]["cases"]: print("case count differs"); sys.exit(1)
+d = abs(fast["summary"]["mask_iou_mean"] - ref["summary"]["mask_iou_mean"])
+if d > 0.01: print(f"fast-path mask IoU mean differs by {d}"); sys.exit(1)
+PY
+grep -q "No layer SQNR" "$TMP/r0.md" && ! grep -q "## Layers" "$TMP/r0.md" && ok || bad "report with --layer-samples 0"
+
 # --- text output and progress bar
 "$BIN" eval "${MODEL[@]}" --images "$TMP/two" >"$TMP/out.txt" 2>"$TMP/err.txt"
 [ $? -eq 0 ] && grep -q "mask IoU mean" "$TMP/out.txt" && grep -q "worst layers" "$TMP/out.txt" && ok || bad "text output"
