@@ -222,15 +222,19 @@ enum MaskDecoder {
                     ex.tap("transformer.layer.\(i).queries", queries.p, t * d)
                     ex.tap("transformer.layer.\(i).keys", keys.p, ne * d)
                 }
-                try ex.add(queries.p, tokens.p, qIn.p, t * d)
+                // Only the output tokens (object score, IoU, masks) are read after the final attention, and each
+                // query row is computed on its own: the prompt tokens' rows are skipped unless an observer sees
+                // them (the goldens hold all t rows).
+                let tf = ex.observer == nil ? nOut : t
+                try ex.add(queries.p, tokens.p, qIn.p, tf * d)
                 if fold, let f = w.finalFolded {
-                    try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: t, x: kIn.p, y: keys.p, n: ne, b: fb,
+                    try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: tf, x: kIn.p, y: keys.p, n: ne, b: fb,
                                                      proj: qq, headOut: oo, scratch: scratch, out: ao.p)
                 } else {
-                    try attend(w.finalAttn, q: qIn.p, nq: t, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
+                    try attend(w.finalAttn, q: qIn.p, nq: tf, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
                 }
-                try ex.add(queries.p, ao.p, queries.p, t * d)
-                try ex.layerNorm(queries.p, rows: t, w.normFinal, queries.p)
+                try ex.add(queries.p, ao.p, queries.p, tf * d)
+                try ex.layerNorm(queries.p, rows: tf, w.normFinal, queries.p)
                 ex.tap("transformer.queries", queries.p, t * d)
                 ex.tap("transformer.keys", keys.p, ne * d)
             }

@@ -143,6 +143,31 @@ final class APITests: XCTestCase {
         XCTAssertLessThanOrEqual(maxAbsDiff(at.lowResLogits, a.lowResLogits), 1e-4)
     }
 
+    /// An observer sees more (every prompt token's row of the final attention, the no-mask dense embedding, the
+    /// decoder input sum) but must not change a bit of the result: the goldens run with one, users without.
+    func testObserverDoesNotChangeResults() throws {
+        let img = try Goldens.image("chelsea")
+        for threads in [1, 2] {
+            let p = try Goldens.predictor(threads: threads)
+            try p.setImage(rgb: img.pixels, width: img.width, height: img.height)
+            let prompts: [([SIMD2<Float>], [Int32], SIMD4<Float>?)] = [([[64, 48]], [1], nil),
+                                                                       ([[64, 48], [112, 64]], [1, 0], nil),
+                                                                       ([], [], SIMD4(20, 10, 120, 90))]
+            for (pts, labels, box) in prompts {
+                p.observer = nil
+                let plain = try p.predict(points: pts, labels: labels, box: box, multimask: true)
+                var taps = 0
+                p.observer = { _, _, _ in taps += 1 }
+                let observed = try p.predict(points: pts, labels: labels, box: box, multimask: true)
+                p.observer = nil
+                XCTAssertGreaterThan(taps, 0)
+                XCTAssertTrue(plain.lowResLogits.elementsEqual(observed.lowResLogits) { $0.bitPattern == $1.bitPattern },
+                              "threads \(threads), \(pts.count) points, box \(box != nil)")
+                XCTAssertEqual(plain.iou, observed.iou)
+            }
+        }
+    }
+
     func testOddImageSizesReplanAndRun() throws {
         let p = try Goldens.predictor()
         var rng = SystemRandomNumberGenerator()
