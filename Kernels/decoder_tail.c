@@ -1,0 +1,188 @@
+/* decoder_tail.c — sam2r_decoder_tail.h: the mask decoder's col2im + skip add → (LayerNorm →) GELU
+ * → int8 quantize or mask logits, one piece of an output row at a time through a stack scratch. */
+#include "sam2r_decoder_tail.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "fused_quantize_impl.h"
+
+enum { MIN_TASK_ELEMS = 32768, TASKS_PER_THREAD = 4 };
+
+/* Four fp32 lanes as a plain vector type, the baseline width of every target (SSE2, NEON): lane ops
+ * are IEEE mul / add, no FMA (kernels build with -ffp-contract=off), so the logits' bits do not depend
+ * on how the compiler lowers them. */
+typedef float v4f __attribute__((vector_size(16)));
+
+static inline v4f load4(const float *p) {
+    v4f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+
+typedef struct {
+    const sam2r_rowops *ops;
+    const float *g, *skip, *gamma, *beta, *hyper;
+    float *y, *logits;
+    int8_t *q;
+    size_t ldg, h, w, channels, k, chunk;
+    int64_t logit_stride;
+    int32_t masks, zero_point;
+    float eps, inv_scale;
+    atomic_llong first_nan;
+} tail_ctx;
+
+/* s (n pixels of output row oy, starting at column ox0 = ix0*k, packed [n][C]) = col2im(g) + skip:
+ * each input pixel ix contributes k*C consecutive floats of the row, one add call each. */
+static void scatter_add(const tail_ctx *c, size_t iy, size_t ky, size_t ix0, size_t nx, float *s) {
+    size_t seg = c->k * c->channels, oy = iy * c->k + ky;
+    const float *skip = c->skip + (oy * c->w * c->k + ix0 * c->k) * c->channels;
+    for (size_t i = 0; i < nx; i++) {
+        const float *gr = c->g + (iy * c->w + ix0 + i) * c->ldg + ky * seg;
+        c->ops->add(gr, skip + i * seg, s + i * seg, seg);
+    }
+}
+
+/* Input pixels per piece: as many as fill the scratch. */
+static size_t piece_inputs(const tail_ctx *c) {
+    size_t per = SAM2R_TAIL_SCRATCH_FLOATS / (c->k * c->channels);
+    return per < c->w ? per : c->w;
+}
+
+static void norm_gelu_rows(tail_ctx *c, size_t lo, size_t hi) {
+    float scratch[SAM2R_TAIL_SCRATCH_FLOATS];
+    size_t C = c->channels, per = piece_inputs(c), ow = c->w * c->k;
+    for (size_t iy = lo; iy < hi; iy++) {
+        for (size_t ky = 0; ky < c->k; ky++) {
+            size_t oy = iy * c->k + ky;
+            for (size_t ix0 = 0; ix0 < c->w; ix0 += per) {
+                size_t nx = c->w - ix0 < per ? c->w - ix0 : per, n = nx * c->k;
+                size_t flat = (oy * ow + ix0 * c->k) * C;
+                float *s = c->y ? c->y + flat : scratch;
+                scatter_add(c, iy, ky, ix0, nx, s);
+                c->ops->layernorm(s, (int32_t)C, s, (int32_t)C, (int32_t)n, (int32_t)C, c->gamma, c->beta, c->eps);
+                c->ops->gelu(s, s, n * C);
+                if (c->q) sam2r_quantize_piece(c->ops, &c->first_nan, s, c->q + flat, n * C, flat, c->inv_scale,
+                                               c->zero_point);
+            }
+        }
+    }
+}
+
+/* out[m * stride + p] = mask_logit(hyper[m], pixel p) (the header's order) for the n pixels of t, stored
+ * channel-major ([C][n]) so that 16 pixels (four vectors) advance together through the sum: per pixel
+ * the same operations as the scalar loop in the header, in the same order, so the same bits. */
+static void logits_piece(const tail_ctx *c, const float *t, size_t n, float *out) {
+    size_t C = c->channels, c8 = C / 8 * 8;
+    for (int32_t m = 0; m < c->masks; m++) {
+        const float *hm = c->hyper + (size_t)m * C;
+        float *o = out + (int64_t)m * c->logit_stride;
+        size_t p = 0;
+        for (; p + 16 <= n; p += 16) {
+            v4f r0 = {-0.0f, -0.0f, -0.0f, -0.0f}, r1 = r0, r2 = r0, r3 = r0;
+            for (size_t j = 0; j < 8; j++) {
+                v4f a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
+                for (size_t ch = j; ch < c8; ch += 8) {
+                    const float *tc = t + ch * n + p;
+                    v4f x = {hm[ch], hm[ch], hm[ch], hm[ch]};
+                    a0 = a0 + load4(tc) * x;
+                    a1 = a1 + load4(tc + 4) * x;
+                    a2 = a2 + load4(tc + 8) * x;
+                    a3 = a3 + load4(tc + 12) * x;
+                }
+                r0 = r0 + a0, r1 = r1 + a1, r2 = r2 + a2, r3 = r3 + a3;
+            }
+            for (size_t ch = c8; ch < C; ch++) {
+                const float *tc = t + ch * n + p;
+                v4f x = {hm[ch], hm[ch], hm[ch], hm[ch]};
+                r0 = r0 + load4(tc) * x;
+                r1 = r1 + load4(tc + 4) * x;
+                r2 = r2 + load4(tc + 8) * x;
+                r3 = r3 + load4(tc + 12) * x;
+            }
+            store4(o + p, r0);
+            store4(o + p + 4, r1);
+            store4(o + p + 8, r2);
+            store4(o + p + 12, r3);
+        }
+        for (; p < n; p++) {
+            float r = -0.0f;
+            for (size_t j = 0; j < 8; j++) {
+                float a = 0;
+                for (size_t ch = j; ch < c8; ch += 8) a = a + hm[ch] * t[ch * n + p];
+                r = r + a;
+            }
+            for (size_t ch = c8; ch < C; ch++) r = r + hm[ch] * t[ch * n + p];
+            o[p] = r;
+        }
+    }
+}
+
+static void gelu_logits_rows(tail_ctx *c, size_t lo, size_t hi) {
+    float scratch[SAM2R_TAIL_SCRATCH_FLOATS], t[SAM2R_TAIL_SCRATCH_FLOATS];
+    size_t C = c->channels, per = piece_inputs(c), ow = c->w * c->k;
+    for (size_t iy = lo; iy < hi; iy++) {
+        for (size_t ky = 0; ky < c->k; ky++) {
+            size_t oy = iy * c->k + ky;
+            for (size_t ix0 = 0; ix0 < c->w; ix0 += per) {
+                size_t nx = c->w - ix0 < per ? c->w - ix0 : per, n = nx * c->k;
+                size_t px = oy * ow + ix0 * c->k;
+                float *s = c->y ? c->y + px * C : scratch;
+                scatter_add(c, iy, ky, ix0, nx, s);
+                c->ops->gelu(s, s, n * C);
+                for (size_t p = 0; p < n; p++)
+                    for (size_t ch = 0; ch < C; ch++) t[ch * n + p] = s[p * C + ch];
+                logits_piece(c, t, n, c->logits + px);
+            }
+        }
+    }
+}
+
+static void task(void *ctx, int32_t t, int32_t worker) {
+    (void)worker;
+    tail_ctx *c = ctx;
+    size_t lo = (size_t)t * c->chunk, hi = lo + c->chunk < c->h ? lo + c->chunk : c->h;
+    if (lo >= hi) return;
+    if (c->logits) gelu_logits_rows(c, lo, hi);
+    else norm_gelu_rows(c, lo, hi);
+}
+
+/* Splits the c->h input rows (k*k*w*C outputs each) over the pool, ~4 tasks per thread of at least
+ * MIN_TASK_ELEMS outputs (a pool round trip costs more than a smaller task saves). */
+static void dispatch(tail_ctx *c, sam2r_pool *pool) {
+    size_t total = c->h * c->k * c->k * c->w * c->channels;
+    size_t tasks = (size_t)sam2r_pool_threads(pool) * TASKS_PER_THREAD;
+    if (tasks > total / MIN_TASK_ELEMS) tasks = total / MIN_TASK_ELEMS;
+    if (tasks > c->h) tasks = c->h;
+    if (tasks < 1) tasks = 1;
+    c->chunk = (c->h + tasks - 1) / tasks;
+    if (tasks == 1) {
+        task(c, 0, 0);
+        return;
+    }
+    sam2r_pool_run(pool, task, c, (int32_t)((c->h + c->chunk - 1) / c->chunk));
+}
+
+int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *g, int32_t ldg,
+                                    int32_t h, int32_t w, int32_t channels, int32_t k, const float *skip,
+                                    const float *gamma, const float *beta, float eps, float *y, int8_t *q,
+                                    float inv_scale, int32_t zero_point) {
+    tail_ctx c = {.ops = ops, .g = g, .skip = skip, .gamma = gamma, .beta = beta, .y = y, .q = q, .ldg = (size_t)ldg,
+                  .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k, .eps = eps,
+                  .inv_scale = inv_scale, .zero_point = zero_point};
+    atomic_init(&c.first_nan, -1);
+    dispatch(&c, pool);
+    return atomic_load(&c.first_nan);
+}
+
+void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, const float *g, int32_t ldg, int32_t h,
+                                   int32_t w, int32_t channels, int32_t k, const float *skip, float *y,
+                                   const float *hyper, int32_t masks, float *logits, int64_t logit_stride) {
+    tail_ctx c = {.ops = ops, .g = g, .skip = skip, .y = y, .hyper = hyper, .logits = logits, .ldg = (size_t)ldg,
+                  .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k,
+                  .logit_stride = logit_stride, .masks = masks};
+    atomic_init(&c.first_nan, -1);
+    dispatch(&c, pool);
+}
