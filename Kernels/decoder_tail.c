@@ -120,6 +120,27 @@ static void logits_piece(const tail_ctx *c, const float *t, size_t n, float *out
     }
 }
 
+/* t [C][n] = s [n][C] (data movement only): 4 x 4 blocks through registers, the rest one by one. */
+static void transpose(const float *s, size_t n, size_t C, float *t) {
+    size_t n4 = n / 4 * 4, c4 = C / 4 * 4;
+    for (size_t p = 0; p < n4; p += 4) {
+        for (size_t ch = 0; ch < c4; ch += 4) {
+            v4f a = load4(s + p * C + ch), b = load4(s + (p + 1) * C + ch);
+            v4f c = load4(s + (p + 2) * C + ch), d = load4(s + (p + 3) * C + ch);
+            v4f ab0 = __builtin_shufflevector(a, b, 0, 4, 1, 5), ab1 = __builtin_shufflevector(a, b, 2, 6, 3, 7);
+            v4f cd0 = __builtin_shufflevector(c, d, 0, 4, 1, 5), cd1 = __builtin_shufflevector(c, d, 2, 6, 3, 7);
+            store4(t + ch * n + p, __builtin_shufflevector(ab0, cd0, 0, 1, 4, 5));
+            store4(t + (ch + 1) * n + p, __builtin_shufflevector(ab0, cd0, 2, 3, 6, 7));
+            store4(t + (ch + 2) * n + p, __builtin_shufflevector(ab1, cd1, 0, 1, 4, 5));
+            store4(t + (ch + 3) * n + p, __builtin_shufflevector(ab1, cd1, 2, 3, 6, 7));
+        }
+        for (size_t ch = c4; ch < C; ch++)
+            for (size_t i = 0; i < 4; i++) t[ch * n + p + i] = s[(p + i) * C + ch];
+    }
+    for (size_t p = n4; p < n; p++)
+        for (size_t ch = 0; ch < C; ch++) t[ch * n + p] = s[p * C + ch];
+}
+
 static void gelu_logits_rows(tail_ctx *c, size_t lo, size_t hi) {
     float scratch[SAM2R_TAIL_SCRATCH_FLOATS], t[SAM2R_TAIL_SCRATCH_FLOATS];
     size_t C = c->channels, per = piece_inputs(c), ow = c->w * c->k;
@@ -132,8 +153,7 @@ static void gelu_logits_rows(tail_ctx *c, size_t lo, size_t hi) {
                 float *s = c->y ? c->y + px * C : scratch;
                 scatter_add(c, iy, ky, ix0, nx, s);
                 c->ops->gelu(s, s, n * C);
-                for (size_t p = 0; p < n; p++)
-                    for (size_t ch = 0; ch < C; ch++) t[ch * n + p] = s[p * C + ch];
+                transpose(s, n, C, t);
                 logits_piece(c, t, n, c->logits + px);
             }
         }
