@@ -67,7 +67,9 @@ extension Exec {
         guard !planning, side > 0 else { return }
         try Exec.checkTail(channels: channels, ldg: ldg)
         precondition((y == nil) != (quantized == nil), "upscaleNormGelu writes exactly one of y, quantized")
-        precondition(n.gamma.count == channels && n.beta.count == channels)
+        guard n.gamma.count == channels, n.beta.count == channels else {
+            throw EngineError.invalidParameter(name: "LayerNorm width", value: "\(n.gamma.count)", allowed: "\(channels)")
+        }
         let nan = n.gamma.withUnsafeBufferPointer { gamma in
             n.beta.withUnsafeBufferPointer { beta in
                 sam2r_par_upscale_norm_gelu(rowops.table, pool?.handle, g, Int32(ldg), Int32(side), Int32(side),

@@ -8,7 +8,8 @@
  *    scalar loop of the header's order (eight interleaved fp32 partial sums, then their sum) — tolerance 0;
  *    that loop is checked against double within NMSE 1e-10 (32-term fp32 dot products: ~1e-13).
  * Shapes cover a piece split inside an output row (w beyond one scratch piece), a partial last piece,
- * pixel counts that are not a multiple of the 16-pixel block, a kernel of 1 and 3, and ldg > k*k*C. */
+ * pixel counts that are not a multiple of the 16-pixel block, a kernel of 1 and 3, ldg > k*k*C, and images
+ * large enough to split over 2 and 3 threads. */
 #include "harness.h"
 
 #include <math.h>
@@ -20,6 +21,8 @@ typedef struct { int32_t h, w, c, k, extra_ld, masks; } tail_shape;
 
 static const tail_shape shapes[] = {
     {3, 5, 16, 2, 0, 4}, {2, 20, 64, 2, 3, 1}, {3, 37, 32, 2, 0, 4}, {4, 9, 8, 3, 5, 3}, {2, 70, 12, 1, 1, 2}, {2, 11, 5, 2, 0, 4},
+    /* Large enough (>= 2 x 32 K outputs) for the pool split: 6 tasks of whole input rows. */
+    {24, 64, 32, 2, 1, 4}, {12, 64, 64, 2, 0, 2},
 };
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
