@@ -9,10 +9,12 @@
 
 enum { MIN_TASK_ELEMS = 32768, TASKS_PER_THREAD = 4 };
 
-/* Four fp32 lanes as a plain vector type, the baseline width of every target (SSE2, NEON): lane ops
- * are IEEE mul / add, no FMA (kernels build with -ffp-contract=off), so the logits' bits do not depend
- * on how the compiler lowers them. */
+/* Four fp32 lanes, the baseline width of every target (SSE2, NEON): the transpose's 4 x 4 blocks. */
 typedef float v4f __attribute__((vector_size(16)));
+
+/* A mask-logit loop (decoder_tail_logits_impl.h). */
+typedef void (*logits_fn)(const float *hyper, int32_t masks, size_t C, int64_t stride, const float *t, size_t n,
+                          float *out);
 
 static inline v4f load4(const float *p) {
     v4f v;
@@ -32,6 +34,7 @@ typedef struct {
     int32_t masks, zero_point;
     float eps, inv_scale;
     atomic_llong first_nan;
+    logits_fn logits_loop;
 } tail_ctx;
 
 /* s (n pixels of output row oy, starting at column ox0 = ix0*k, packed [n][C]) = col2im(g) + skip:
@@ -71,53 +74,46 @@ static void norm_gelu_rows(tail_ctx *c, size_t lo, size_t hi) {
     }
 }
 
-/* out[m * stride + p] = mask_logit(hyper[m], pixel p) (the header's order) for the n pixels of t, stored
- * channel-major ([C][n]) so that 16 pixels (four vectors) advance together through the sum: per pixel
- * the same operations as the scalar loop in the header, in the same order, so the same bits. */
-static void logits_piece(const tail_ctx *c, const float *t, size_t n, float *out) {
-    size_t C = c->channels, c8 = C / 8 * 8;
-    for (int32_t m = 0; m < c->masks; m++) {
-        const float *hm = c->hyper + (size_t)m * C;
-        float *o = out + (int64_t)m * c->logit_stride;
-        size_t p = 0;
-        for (; p + 16 <= n; p += 16) {
-            v4f r0 = {-0.0f, -0.0f, -0.0f, -0.0f}, r1 = r0, r2 = r0, r3 = r0;
-            for (size_t j = 0; j < 8; j++) {
-                v4f a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0;
-                for (size_t ch = j; ch < c8; ch += 8) {
-                    const float *tc = t + ch * n + p;
-                    v4f x = {hm[ch], hm[ch], hm[ch], hm[ch]};
-                    a0 = a0 + load4(tc) * x;
-                    a1 = a1 + load4(tc + 4) * x;
-                    a2 = a2 + load4(tc + 8) * x;
-                    a3 = a3 + load4(tc + 12) * x;
-                }
-                r0 = r0 + a0, r1 = r1 + a1, r2 = r2 + a2, r3 = r3 + a3;
-            }
-            for (size_t ch = c8; ch < C; ch++) {
-                const float *tc = t + ch * n + p;
-                v4f x = {hm[ch], hm[ch], hm[ch], hm[ch]};
-                r0 = r0 + load4(tc) * x;
-                r1 = r1 + load4(tc + 4) * x;
-                r2 = r2 + load4(tc + 8) * x;
-                r3 = r3 + load4(tc + 12) * x;
-            }
-            store4(o + p, r0);
-            store4(o + p + 4, r1);
-            store4(o + p + 8, r2);
-            store4(o + p + 12, r3);
-        }
-        for (; p < n; p++) {
-            float r = -0.0f;
-            for (size_t j = 0; j < 8; j++) {
-                float a = 0;
-                for (size_t ch = j; ch < c8; ch += 8) a = a + hm[ch] * t[ch * n + p];
-                r = r + a;
-            }
-            for (size_t ch = c8; ch < C; ch++) r = r + hm[ch] * t[ch * n + p];
-            o[p] = r;
-        }
-    }
+/* The mask-logit loop at each vector width (decoder_tail_logits_impl.h): the baseline's 4 lanes (SSE2,
+ * NEON) everywhere, 8 and 16 lanes where the row ops are AVX2 / AVX-512 — the same bits at every width. */
+#define LG_VEC lg_vec4
+#define LG_NAME logits_w4
+#define LG_W 4
+#define LG_ATTR
+#include "decoder_tail_logits_impl.h"
+#undef LG_VEC
+#undef LG_NAME
+#undef LG_W
+#undef LG_ATTR
+#if defined(__x86_64__)
+#define LG_VEC lg_vec8
+#define LG_NAME logits_w8_avx2
+#define LG_W 8
+#define LG_ATTR __attribute__((target("avx2")))
+#include "decoder_tail_logits_impl.h"
+#undef LG_VEC
+#undef LG_NAME
+#undef LG_W
+#undef LG_ATTR
+#define LG_VEC lg_vec16
+#define LG_NAME logits_w16_avx512
+#define LG_W 16
+#define LG_ATTR __attribute__((target("avx512f")))
+#include "decoder_tail_logits_impl.h"
+#undef LG_VEC
+#undef LG_NAME
+#undef LG_W
+#undef LG_ATTR
+#endif
+
+/* The widest loop the row ops' ISA allows (the table was chosen for a CPU that has it). */
+static logits_fn logits_for(sam2r_isa isa) {
+#if defined(__x86_64__)
+    if (isa == SAM2R_ISA_AVX512VNNI) return logits_w16_avx512;
+    if (isa == SAM2R_ISA_AVX2 || isa == SAM2R_ISA_AVXVNNI) return logits_w8_avx2;
+#endif
+    (void)isa;
+    return logits_w4;
 }
 
 /* t [C][n] = s [n][C] (data movement only): 4 x 4 blocks through registers, the rest one by one. */
@@ -154,7 +150,7 @@ static void gelu_logits_rows(tail_ctx *c, size_t lo, size_t hi) {
                 scatter_add(c, iy, ky, ix0, nx, s);
                 c->ops->gelu(s, s, n * C);
                 transpose(s, n, C, t);
-                logits_piece(c, t, n, c->logits + px);
+                c->logits_loop(c->hyper, c->masks, C, c->logit_stride, t, n, c->logits + px);
             }
         }
     }
@@ -202,7 +198,7 @@ void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, co
                                    const float *hyper, int32_t masks, float *logits, int64_t logit_stride) {
     tail_ctx c = {.ops = ops, .g = g, .skip = skip, .y = y, .hyper = hyper, .logits = logits, .ldg = (size_t)ldg,
                   .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k,
-                  .logit_stride = logit_stride, .masks = masks};
+                  .logit_stride = logit_stride, .masks = masks, .logits_loop = logits_for(ops->isa)};
     atomic_init(&c.first_nan, -1);
     dispatch(&c, pool);
 }

@@ -1,6 +1,7 @@
 /* test_decoder_tail.c — the fused mask-decoder tail (sam2r_decoder_tail.h) against the unfused
- * composition of the same row-op table, BIT-EXACT, for the scalar table and every supported variant's,
- * on 1, 2 and 3 threads:
+ * composition of the same row-op table, BIT-EXACT, for the scalar table and every supported variant's
+ * (which also picks the mask-logit loop's width: 4 lanes, 8 with AVX2, 16 with AVX-512), on 1, 2 and 3
+ * threads:
  *  - stage 1: col2im + skip add (one IEEE add per output), layernorm, gelu over the whole image, then
  *    quantize_s8 of it: the fp32 output and the int8 output must equal it, and a NaN must be reported
  *    at the first flat index where the unfused image holds one (LayerNorm spreads it over the pixel).
