@@ -37,41 +37,46 @@ typedef struct {
     logits_fn logits_loop;
 } tail_ctx;
 
-/* s (n pixels of output row oy, starting at column ox0 = ix0*k, packed [n][C]) = col2im(g) + skip:
- * each input pixel ix contributes k*C consecutive floats of the row, one add call each. */
-static void scatter_add(const tail_ctx *c, size_t iy, size_t ky, size_t ix0, size_t nx, float *s) {
-    size_t seg = c->k * c->channels, oy = iy * c->k + ky;
-    const float *skip = c->skip + (oy * c->w * c->k + ix0 * c->k) * c->channels;
-    for (size_t i = 0; i < nx; i++) {
-        const float *gr = c->g + (iy * c->w + ix0 + i) * c->ldg + ky * seg;
+/* A piece: nx input pixels [ix0, ix0 + nx) of input row iy, kernel row ky — n = nx*k consecutive pixels
+ * of output row iy*k + ky, the first at flat pixel index px. */
+typedef struct {
+    size_t iy, ky, ix0, nx, n, px;
+} piece;
+
+/* s (the piece's pixels, packed [n][C]) = col2im(g) + skip: each input pixel contributes k*C consecutive
+ * floats of the output row, one add call each. */
+static void scatter_add(const tail_ctx *c, const piece *pc, float *s) {
+    size_t seg = c->k * c->channels;
+    const float *skip = c->skip + pc->px * c->channels;
+    for (size_t i = 0; i < pc->nx; i++) {
+        const float *gr = c->g + (pc->iy * c->w + pc->ix0 + i) * c->ldg + pc->ky * seg;
         c->ops->add(gr, skip + i * seg, s + i * seg, seg);
     }
 }
 
-/* Input pixels per piece: as many as fill the scratch. */
-static size_t piece_inputs(const tail_ctx *c) {
-    size_t per = SAM2R_TAIL_SCRATCH_FLOATS / (c->k * c->channels);
-    return per < c->w ? per : c->w;
+/* Calls fn on every piece of input rows [lo, hi), output rows in order, each cut into pieces of as many
+ * input pixels as fill the scratch. */
+static void each_piece(tail_ctx *c, size_t lo, size_t hi, void (*fn)(tail_ctx *, const piece *)) {
+    size_t per = SAM2R_TAIL_SCRATCH_FLOATS / (c->k * c->channels), ow = c->w * c->k;
+    if (per > c->w) per = c->w;
+    for (size_t iy = lo; iy < hi; iy++)
+        for (size_t ky = 0; ky < c->k; ky++)
+            for (size_t ix0 = 0; ix0 < c->w; ix0 += per) {
+                size_t nx = c->w - ix0 < per ? c->w - ix0 : per;
+                piece pc = {iy, ky, ix0, nx, nx * c->k, (iy * c->k + ky) * ow + ix0 * c->k};
+                fn(c, &pc);
+            }
 }
 
-static void norm_gelu_rows(tail_ctx *c, size_t lo, size_t hi) {
+/* Stage 1 on one piece: into y, or through the scratch into q. */
+static void norm_gelu_piece(tail_ctx *c, const piece *pc) {
     float scratch[SAM2R_TAIL_SCRATCH_FLOATS];
-    size_t C = c->channels, per = piece_inputs(c), ow = c->w * c->k;
-    for (size_t iy = lo; iy < hi; iy++) {
-        for (size_t ky = 0; ky < c->k; ky++) {
-            size_t oy = iy * c->k + ky;
-            for (size_t ix0 = 0; ix0 < c->w; ix0 += per) {
-                size_t nx = c->w - ix0 < per ? c->w - ix0 : per, n = nx * c->k;
-                size_t flat = (oy * ow + ix0 * c->k) * C;
-                float *s = c->y ? c->y + flat : scratch;
-                scatter_add(c, iy, ky, ix0, nx, s);
-                c->ops->layernorm(s, (int32_t)C, s, (int32_t)C, (int32_t)n, (int32_t)C, c->gamma, c->beta, c->eps);
-                c->ops->gelu(s, s, n * C);
-                if (c->q) sam2r_quantize_piece(c->ops, &c->first_nan, s, c->q + flat, n * C, flat, c->inv_scale,
-                                               c->zero_point);
-            }
-        }
-    }
+    size_t C = c->channels, m = pc->n * C, flat = pc->px * C;
+    float *s = c->y ? c->y + flat : scratch;
+    scatter_add(c, pc, s);
+    c->ops->layernorm(s, (int32_t)C, s, (int32_t)C, (int32_t)pc->n, (int32_t)C, c->gamma, c->beta, c->eps);
+    c->ops->gelu(s, s, m);
+    if (c->q) sam2r_quantize_piece(c->ops, &c->first_nan, s, c->q + flat, m, flat, c->inv_scale, c->zero_point);
 }
 
 /* The mask-logit loop at each vector width (decoder_tail_logits_impl.h): the baseline's 4 lanes (SSE2,
@@ -137,23 +142,15 @@ static void transpose(const float *s, size_t n, size_t C, float *t) {
         for (size_t ch = 0; ch < C; ch++) t[ch * n + p] = s[p * C + ch];
 }
 
-static void gelu_logits_rows(tail_ctx *c, size_t lo, size_t hi) {
+/* Stage 2 on one piece: into y (when given) or the scratch, then transposed for the logits. */
+static void gelu_logits_piece(tail_ctx *c, const piece *pc) {
     float scratch[SAM2R_TAIL_SCRATCH_FLOATS], t[SAM2R_TAIL_SCRATCH_FLOATS];
-    size_t C = c->channels, per = piece_inputs(c), ow = c->w * c->k;
-    for (size_t iy = lo; iy < hi; iy++) {
-        for (size_t ky = 0; ky < c->k; ky++) {
-            size_t oy = iy * c->k + ky;
-            for (size_t ix0 = 0; ix0 < c->w; ix0 += per) {
-                size_t nx = c->w - ix0 < per ? c->w - ix0 : per, n = nx * c->k;
-                size_t px = oy * ow + ix0 * c->k;
-                float *s = c->y ? c->y + px * C : scratch;
-                scatter_add(c, iy, ky, ix0, nx, s);
-                c->ops->gelu(s, s, n * C);
-                transpose(s, n, C, t);
-                c->logits_loop(c->hyper, c->masks, C, c->logit_stride, t, n, c->logits + px);
-            }
-        }
-    }
+    size_t C = c->channels;
+    float *s = c->y ? c->y + pc->px * C : scratch;
+    scatter_add(c, pc, s);
+    c->ops->gelu(s, s, pc->n * C);
+    transpose(s, pc->n, C, t);
+    c->logits_loop(c->hyper, c->masks, C, c->logit_stride, t, pc->n, c->logits + pc->px);
 }
 
 static void task(void *ctx, int32_t t, int32_t worker) {
@@ -161,8 +158,7 @@ static void task(void *ctx, int32_t t, int32_t worker) {
     tail_ctx *c = ctx;
     size_t lo = (size_t)t * c->chunk, hi = lo + c->chunk < c->h ? lo + c->chunk : c->h;
     if (lo >= hi) return;
-    if (c->logits) gelu_logits_rows(c, lo, hi);
-    else norm_gelu_rows(c, lo, hi);
+    each_piece(c, lo, hi, c->logits ? gelu_logits_piece : norm_gelu_piece);
 }
 
 /* Splits the c->h input rows (k*k*w*C outputs each) over the pool, ~4 tasks per thread of at least
