@@ -7,6 +7,8 @@
  * `make bench-decoder-tail`. Usage: [SAM2R_ISA=variant] bench-decoder-tail [threads] */
 #include "sam2r_kernels.h"
 
+#include "bench_util.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,22 +16,6 @@
 #include <time.h>
 
 enum { SIDE1 = 64, C1 = 64, SIDE2 = 128, C2 = 32, MASKS = 4, K = 2 };
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void *alloc64(size_t bytes) {
-    void *p = NULL;
-    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
-        fputs("error: bench-decoder-tail: out of memory\n", stderr);
-        exit(2);
-    }
-    memset(p, 0, bytes);
-    return p;
-}
 
 typedef struct {
     const sam2r_rowops *ops;
@@ -97,11 +83,11 @@ static void run_fused_u2(bench_ctx *c) { fused(c, 1); }
 static double best_ms(void (*f)(bench_ctx *), bench_ctx *c) {
     f(c);
     double best = 1e30;
-    const double start = now();
-    for (int runs = 0; runs < 5 || now() - start < 1.0; runs++) {
-        const double t0 = now();
+    const double start = bench_now();
+    for (int runs = 0; runs < 5 || bench_now() - start < 1.0; runs++) {
+        const double t0 = bench_now();
         f(c);
-        const double dt = now() - t0;
+        const double dt = bench_now() - t0;
         if (dt < best) best = dt;
     }
     return best * 1e3;
@@ -115,8 +101,8 @@ int main(int argc, char **argv) {
     }
     const size_t n1 = (size_t)SIDE1 * K * SIDE1 * K, n2 = (size_t)SIDE2 * K * SIDE2 * K;
     bench_ctx c = {.ops = sam2r_rowops_for(sam2r_isa_active()), .pool = sam2r_pool_create(threads)};
-    float *g1 = alloc64(n1 * C1 * 4), *g2 = alloc64(n2 * C2 * 4), *s1 = alloc64(n1 * C1 * 4), *s2 = alloc64(n2 * C2 * 4);
-    float *gamma = alloc64(C1 * 4), *beta = alloc64(C1 * 4), *hyper = alloc64(MASKS * C2 * 4);
+    float *g1 = bench_alloc64("bench-decoder-tail", n1 * C1 * 4), *g2 = bench_alloc64("bench-decoder-tail", n2 * C2 * 4), *s1 = bench_alloc64("bench-decoder-tail", n1 * C1 * 4), *s2 = bench_alloc64("bench-decoder-tail", n2 * C2 * 4);
+    float *gamma = bench_alloc64("bench-decoder-tail", C1 * 4), *beta = bench_alloc64("bench-decoder-tail", C1 * 4), *hyper = bench_alloc64("bench-decoder-tail", MASKS * C2 * 4);
     uint64_t x = 0x9e3779b97f4a7c15ULL;
     for (size_t i = 0; i < n1 * C1; i++) g1[i] = (float)((x = x * 6364136223846793005ULL + 1) >> 40) * 0x1p-23f - 1;
     for (size_t i = 0; i < n2 * C2; i++) g2[i] = (float)((x = x * 6364136223846793005ULL + 1) >> 40) * 0x1p-23f - 1;
@@ -125,7 +111,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < C1; i++) gamma[i] = 1, beta[i] = 0;
     for (int i = 0; i < MASKS * C2; i++) hyper[i] = (float)(i % 7) - 3;
     c.g1 = g1, c.g2 = g2, c.skip1 = s1, c.skip2 = s2, c.gamma = gamma, c.beta = beta, c.hyper = hyper;
-    c.u1 = alloc64(n1 * C1 * 4), c.u2 = alloc64(n2 * C2 * 4), c.logits = alloc64(MASKS * n2 * 4), c.q = alloc64(n1 * C1);
+    c.u1 = bench_alloc64("bench-decoder-tail", n1 * C1 * 4), c.u2 = bench_alloc64("bench-decoder-tail", n2 * C2 * 4), c.logits = bench_alloc64("bench-decoder-tail", MASKS * n2 * 4), c.q = bench_alloc64("bench-decoder-tail", n1 * C1);
     if (!c.ops || !c.pool) {
         fputs("error: bench-decoder-tail: no row ops or pool\n", stderr);
         return 2;
