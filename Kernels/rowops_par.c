@@ -6,6 +6,8 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include "fused_quantize_impl.h"
+
 enum { MIN_TASK_ELEMS = 32768, ALIGN_ELEMS = 64, TASKS_PER_THREAD = 4, SCAN_PIECE = 8192 };
 
 /* The fused ops' scratch: a multiple of ALIGN_ELEMS, so gelu pieces stay whole vectors. */
@@ -29,39 +31,10 @@ typedef struct {
     atomic_llong first_nan;         /* fused ops: smallest flat index of a NaN quantize input, or -1 */
 } par_ctx;
 
-/* Exponent all ones <=> NaN or Inf. An integer OR reduction without an early exit, so the compiler
- * vectorizes it (a float sum would not be, nor an early-exit loop). */
-static int any_nonfinite(const float *x, size_t n) {
-    uint32_t any = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint32_t b;
-        memcpy(&b, x + i, sizeof b);
-        any |= (uint32_t)((b & 0x7f800000u) == 0x7f800000u);
-    }
-    return any != 0;
-}
-
-/* Lowers c->first_nan to `index` (a NaN was met at that flat index of the quantize input). */
-static void note_nan(par_ctx *c, long long index) {
-    long long cur = atomic_load_explicit(&c->first_nan, memory_order_relaxed);
-    while ((cur < 0 || index < cur) &&
-           !atomic_compare_exchange_weak_explicit(&c->first_nan, &cur, index, memory_order_relaxed,
-                                                  memory_order_relaxed)) {
-    }
-}
-
-/* Quantizes m floats of scratch into q; `flat` is the scratch's first element's index in the whole
- * (logical) quantize input. Only a piece flagged non-finite is searched for a NaN (Inf just clamps). */
+/* Quantizes m floats of scratch into q (fused_quantize_impl.h); `flat` is the scratch's first
+ * element's index in the whole (logical) quantize input. */
 static void quantize_piece(par_ctx *c, const float *s, int8_t *q, size_t m, size_t flat) {
-    if (any_nonfinite(s, m)) {
-        for (size_t i = 0; i < m; i++) {
-            if (s[i] != s[i]) {
-                note_nan(c, (long long)(flat + i));
-                break;
-            }
-        }
-    }
-    c->ops->quantize_s8(s, q, m, c->inv_scale, c->zero_point);
+    sam2r_quantize_piece(c->ops, &c->first_nan, s, q, m, flat, c->inv_scale, c->zero_point);
 }
 
 /* LayerNorm rows [r0, r0 + n) of x (row stride ldx) and quantize them into q (packed rows of cols),
@@ -160,7 +133,7 @@ static void run_range(par_ctx *c, size_t lo, size_t hi) {
          * costs no extra pass over memory. */
         for (size_t p = lo; p < hi; p += SCAN_PIECE) {
             size_t m = hi - p < SCAN_PIECE ? hi - p : SCAN_PIECE;
-            if (any_nonfinite(c->x + p, m)) atomic_store_explicit(&c->nonfinite, 1, memory_order_relaxed);
+            if (sam2r_any_nonfinite(c->x + p, m)) atomic_store_explicit(&c->nonfinite, 1, memory_order_relaxed);
             c->ops->quantize_s8(c->x + p, c->q + p, m, c->inv_scale, c->zero_point);
         }
         break;

@@ -15,4 +15,5 @@
 #include "sam2r_attention_s8.h"
 #include "sam2r_conv.h"
 #include "sam2r_resize.h"
+#include "sam2r_decoder_tail.h"
 #endif

@@ -1,8 +1,8 @@
 // ExecDecoder.swift — the mask decoder's ops that the shared row ops do not split over the pool: a
-// softmax over many short rows (image → token attention: 4096 · heads rows of ~8 scores) and any
-// per-row loop the decoder runs in Swift (mask logits, the upscaling's col2im + skip add). Why: at 2 threads these ran on one core while
-// the other idled. Every split here is by whole rows, so which thread computes a row never changes
-// how: results are bit-identical for any thread count.
+// softmax over many short rows (image → token attention: 4096 · heads rows of ~8 scores) and the
+// upscaling tail fused with the mask logits (Kernels/decoder_tail.c). Why: at 2 threads these ran on one
+// core while the other idled, and the tail's unfused passes streamed megabytes each. Every split here is by
+// whole rows, so which thread computes a row never changes how: results are bit-identical for any thread count.
 
 import SAM2REngine
 import SAM2RKernels
@@ -88,43 +88,56 @@ extension Exec {
 }
 
 extension Exec {
-    /// y = col2im(g) + a: sam2r_col2im_stride_eq_kernel_f32 (ConvTranspose with stride = kernel `k`: every
-    /// output pixel is one GEMM output, copied) followed by the skip connection's add, in one pass over y
-    /// instead of a copy and then an add; input rows split over the pool. Each output is the same single
-    /// IEEE add as `add` computes, so the bits are those of the two-step order.
-    /// g: [h·w][ldg] (column ky·k·out + kx·out + c), a and y: [h·k][w·k][out].
-    func col2imAdd(_ g: UnsafePointer<Float>, ldg: Int, height h: Int, width w: Int, channels out: Int, kernel k: Int,
-                   add a: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
-        guard !planning, h > 0, w > 0 else { return }
-        let seg = k * out, yrow = w * seg
-        let job = Col2imAdd(g: g, ldg: ldg, w: w, k: k, seg: seg, yrow: yrow, a: a, y: y)
-        forEachRange(h, minChunk: max(1, 32768 / (k * yrow)), job) { raw, lo, hi in
-            let j = raw!.load(as: Col2imAdd.self)
-            let (g, ldg, w, k, seg, yrow, a, y) = (j.g, j.ldg, j.w, j.k, j.seg, j.yrow, j.a, j.y)
-            for iy in lo..<hi {
-                for ix in 0..<w {
-                    let gr = g + (iy * w + ix) * ldg
-                    for ky in 0..<k {
-                        let o = (iy * k + ky) * yrow + ix * seg
-                        addRun(gr + ky * seg, a + o, y + o, seg)
-                    }
-                }
+    /// Upscaling stage 1 (sam2r_par_upscale_norm_gelu): v = gelu(LayerNorm(col2im(g) + skip)), g the
+    /// ConvTranspose (kernel = stride = 2) GEMM output [side²][ldg], skip and v [2·side][2·side][channels].
+    /// v goes to `y`, or, with `quantized` (Exec.fusedInput of the next GEMM), only its int8 quantization to
+    /// `quantized.a`: the bits of writing v and quantizing it, as `linear` would. Throws on a NaN quantize
+    /// input like that quantize.
+    func upscaleNormGelu(_ g: UnsafePointer<Float>, ldg: Int, side: Int, channels: Int, skip: UnsafePointer<Float>,
+                         _ n: Norm, into y: UnsafeMutablePointer<Float>?,
+                         quantized: (q: Int8Linear, a: UnsafeMutableBufferPointer<Int8>)?) throws {
+        guard !planning, side > 0 else { return }
+        try Exec.checkTail(channels: channels, ldg: ldg)
+        precondition((y == nil) != (quantized == nil), "upscaleNormGelu writes exactly one of y, quantized")
+        guard n.gamma.count == channels, n.beta.count == channels else {
+            throw EngineError.invalidParameter(name: "LayerNorm width", value: "\(n.gamma.count)", allowed: "\(channels)")
+        }
+        let nan = n.gamma.withUnsafeBufferPointer { gamma in
+            n.beta.withUnsafeBufferPointer { beta in
+                sam2r_par_upscale_norm_gelu(rowops.table, pool?.handle, g, Int32(ldg), Int32(side), Int32(side),
+                                            Int32(channels), 2, skip, gamma.baseAddress, beta.baseAddress, n.eps, y,
+                                            quantized?.a.baseAddress, quantized?.q.inverseScale ?? 1,
+                                            quantized?.q.zeroPoint ?? 0)
             }
         }
+        if nan >= 0 {
+            throw EngineError.valueOutOfRange(operand: "quantize input", index: Int(nan), value: "nan", allowed: "not NaN")
+        }
     }
-}
 
-/// y[i] = x[i] + b[i] for i < n, 8 lanes at a time (plain IEEE adds: the same bits on every ISA).
-@inline(__always)
-private func addRun(_ x: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-    var i = 0
-    while i + 8 <= n {
-        let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            + UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(y + i).storeBytes(of: v, as: SIMD8<Float>.self)
-        i += 8
+    /// Upscaling stage 2 + mask logits (sam2r_par_upscale_gelu_logits): u = gelu(col2im(g) + skip), written to
+    /// `y` when given; logits[m][p] = Σ_c hyper[m][c]·u[p][c] in the header's order (docs/numerics.md "Mask
+    /// logits"), mask m at logits + m·(2·side)².
+    func upscaleGeluLogits(_ g: UnsafePointer<Float>, ldg: Int, side: Int, channels: Int, skip: UnsafePointer<Float>,
+                           into y: UnsafeMutablePointer<Float>?, hyper: UnsafePointer<Float>, masks: Int,
+                           logits: UnsafeMutablePointer<Float>) throws {
+        guard !planning, side > 0 else { return }
+        try Exec.checkTail(channels: channels, ldg: ldg)
+        sam2r_par_upscale_gelu_logits(rowops.table, pool?.handle, g, Int32(ldg), Int32(side), Int32(side),
+                                      Int32(channels), 2, skip, y, hyper, Int32(masks), logits,
+                                      Int64(4 * side * side))
     }
-    while i < n { y[i] = x[i] + b[i]; i += 1 }
+
+    /// The fused tail's shape limits: one input pixel's 2 × channels outputs fit its scratch; g holds them.
+    private static func checkTail(channels: Int, ldg: Int) throws {
+        guard channels > 0, 2 * channels <= Int(SAM2R_TAIL_SCRATCH_FLOATS) else {
+            throw EngineError.invalidParameter(name: "channels", value: "\(channels)",
+                                               allowed: "1...\(Int(SAM2R_TAIL_SCRATCH_FLOATS) / 2)")
+        }
+        guard ldg >= 4 * channels else {
+            throw EngineError.invalidParameter(name: "ldg", value: "\(ldg)", allowed: ">= \(4 * channels)")
+        }
+    }
 }
 
 /// A range task: reads its arguments from `context` (a value the caller keeps alive during the call).
@@ -135,9 +148,4 @@ private struct RangeJob {
     let context: UnsafeRawPointer
     let count: Int
     let chunk: Int
-}
-
-private struct Col2imAdd {
-    let g: UnsafePointer<Float>, ldg: Int, w: Int, k: Int, seg: Int, yrow: Int
-    let a: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>
 }

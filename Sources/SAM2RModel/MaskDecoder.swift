@@ -251,62 +251,65 @@ enum MaskDecoder {
         try ex.ws.release(oo)
 
         // Upscaling: ConvT + feat_s1, LN2d, GELU; ConvT + feat_s0, GELU.
+        // Each stage is one pass over its rows (Kernels/decoder_tail.c): col2im + skip add, LayerNorm, GELU and
+        // the int8 quantize of dc2's input; then col2im + skip add, GELU and the mask logits. The fp32 images are
+        // written only for a reader: an observer (the taps), a GEMM-input observer or an fp32 dc2 (u1), the
+        // refiner (`keepUpscaled`, u2). The same primitives run either way: the same bits with or without them.
         let d4 = d / 4, d8 = d / 8, e2 = 2 * e, e4 = 4 * e
+        let nm = w.numMaskTokens
+        precondition(nm <= 4, "SAM2 has at most 4 mask tokens")
+        let hv = try ex.ws.alloc(2 * max(w.iouHead.layers[0].outFeatures, d), "decoder.head.hidden")
+        let hidden = hv.count / 2
+        /// Runs `mlp` on one row; ReLU between layers; writes the result to `out`.
+        func head(_ mlp: MLP, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) throws {
+            var src = x
+            for (i, l) in mlp.layers.enumerated() {
+                let last = i == mlp.layers.count - 1
+                let dst = last ? out : hv.p + (i % 2) * hidden
+                try ex.linear(src, rows: 1, l, dst)
+                if !last { ex.relu(dst, l.outFeatures) }
+                src = UnsafePointer(dst)
+            }
+        }
+        // Heads on the output tokens (rows of `queries`: 0 obj score, 1 iou, 2... masks); the hypernetwork
+        // outputs first, the fused mask logits need them.
+        let hyperIn = try ex.ws.alloc(nm * d8, "decoder.hyper")
+        if !ex.planning {
+            for m in 0..<nm {
+                try head(w.hyper[m], queries.p + (2 + m) * d, hyperIn.p + m * d8)
+                ex.tap("decoder.hyper.\(m)", hyperIn.p + m * d8, d8)
+            }
+        }
+
         let g1 = try ex.ws.alloc(ne * 4 * d4, "decoder.dc1.gemm")
         let u1 = try ex.ws.alloc(e2 * e2 * d4, "decoder.upscale.stage1")
         try ex.linear(keys.p, rows: ne, w.dc1, g1.p)
+        let dc2Input = ex.observer == nil ? try ex.fusedInput(w.dc2, rows: e2 * e2) : nil
         if !ex.planning {
-            upscaleAdd(ex, g1.p, ld: 4 * d4, side: e, channels: d4, skip: f.featS1.p, into: u1, tap: "decoder.upscale.dc1")
-            try ex.layerNorm(u1.p, rows: e2 * e2, w.upNorm, u1.p)
-            try ex.gelu(u1.p, u1.count)
-            ex.tap("decoder.upscale.stage1", u1.p, u1.count)
+            MaskDecoder.tapScattered(ex, g1.p, ld: 4 * d4, side: e, channels: d4, "decoder.upscale.dc1")
+            try ex.upscaleNormGelu(g1.p, ldg: 4 * d4, side: e, channels: d4, skip: f.featS1.p, w.upNorm,
+                                   into: dc2Input == nil ? u1.p : nil, quantized: dc2Input)
+            if dc2Input == nil { ex.tap("decoder.upscale.stage1", u1.p, u1.count) }
         }
         try ex.ws.release(g1)
         try ex.ws.release(keys)
         let g2 = try ex.ws.alloc(e2 * e2 * 4 * d8, "decoder.dc2.gemm")
         let u2 = try ex.ws.alloc(e4 * e4 * d8, "decoder.upscaled")
-        try ex.linear(u1.p, rows: e2 * e2, w.dc2, g2.p)
-        if !ex.planning {
-            upscaleAdd(ex, g2.p, ld: 4 * d8, side: e2, channels: d8, skip: f.featS0.p, into: u2, tap: "decoder.upscale.dc2")
-            try ex.gelu(u2.p, u2.count)
-            ex.tap("decoder.upscaled", u2.p, u2.count)
+        if let (q, a) = dc2Input {
+            try ex.linear(quantized: a, rows: e2 * e2, w.dc2, q, g2.p)
+        } else {
+            try ex.linear(u1.p, rows: e2 * e2, w.dc2, g2.p)
         }
-        try ex.ws.release(g2)
         try ex.ws.release(u1)
-
-        // Heads on the output tokens (rows of `queries`: 0 obj score, 1 iou, 2... masks).
-        let nm = w.numMaskTokens
-        let hv = try ex.ws.alloc(2 * max(w.iouHead.layers[0].outFeatures, d), "decoder.head.hidden")
-        let hyperIn = try ex.ws.alloc(nm * d8, "decoder.hyper")
         let masks = try ex.ws.alloc(nm * e4 * e4, "decoder.masks")
         result = DecoderOutput(masks: masks, iou: .zero, objectScore: 0)
         if !ex.planning {
-            let hidden = hv.count / 2
-            /// Runs `mlp` on one row; ReLU between layers; writes the result to `out`.
-            func head(_ mlp: MLP, _ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>) throws {
-                var src = x
-                for (i, l) in mlp.layers.enumerated() {
-                    let last = i == mlp.layers.count - 1
-                    let dst = last ? out : hv.p + (i % 2) * hidden
-                    try ex.linear(src, rows: 1, l, dst)
-                    if !last { ex.relu(dst, l.outFeatures) }
-                    src = UnsafePointer(dst)
-                }
-            }
-            for m in 0..<nm {
-                try head(w.hyper[m], queries.p + (2 + m) * d, hyperIn.p + m * d8)
-                ex.tap("decoder.hyper.\(m)", hyperIn.p + m * d8, d8)
-            }
-            // Pixel ranges split over the pool (each logit is computed the same way on any thread).
-            let px = e4 * e4
-            ex.forEachRange(px, minChunk: 4096, (hyperIn.p, nm, u2.p, d8, masks.p, px)) { raw, lo, hi in
-                let (hyper, nm, u, d8, out, px) = raw!.load(as: (UnsafeMutablePointer<Float>, Int, UnsafeMutablePointer<Float>,
-                                                                  Int, UnsafeMutablePointer<Float>, Int).self)
-                MaskDecoder.maskLogits(hyper: hyper, masks: nm, upscaled: u + lo * d8, pixels: hi - lo, channels: d8,
-                                       into: out + lo, stride: px)
-            }
+            MaskDecoder.tapScattered(ex, g2.p, ld: 4 * d8, side: e2, channels: d8, "decoder.upscale.dc2")
+            let writeU2 = keepUpscaled || ex.observer != nil
+            try ex.upscaleGeluLogits(g2.p, ldg: 4 * d8, side: e2, channels: d8, skip: f.featS0.p,
+                                     into: writeU2 ? u2.p : nil, hyper: hyperIn.p, masks: nm, logits: masks.p)
+            ex.tap("decoder.upscaled", u2.p, u2.count)
             ex.tap("decoder.masks_raw", masks.p, masks.count)
-            precondition(nm <= 4, "SAM2 has at most 4 mask tokens")
             var iouOut = SIMD4<Float>.zero
             try withUnsafeMutableBytes(of: &iouOut) { try head(w.iouHead, queries.p + d, $0.baseAddress!.assumingMemoryBound(to: Float.self)) }
             for i in 0..<nm { result.iou[i] = 1 / (1 + expf(-iouOut[i])) }
@@ -316,6 +319,7 @@ enum MaskDecoder {
             result.objectScore = obj
             ex.tap("decoder.object_score", &obj, 1)
         }
+        try ex.ws.release(g2)
         try ex.ws.release(hyperIn)
         try ex.ws.release(hv)
         if keepUpscaled { result.upscaled = u2 } else { try ex.ws.release(u2) }
@@ -324,46 +328,17 @@ enum MaskDecoder {
         return result
     }
 
-    /// u = ConvTranspose(2x2, stride 2) output g scattered to pixels, + the skip features, in one pass
-    /// (Exec.col2imAdd). An observer still sees the scattered ConvTranspose output before the add (`tap`,
-    /// compared with the goldens), reported piece by piece straight from g on this thread (`tap` a String made
-    /// once: a name built per piece would allocate tens of thousands of times with an observer set).
-    static func upscaleAdd(_ ex: Exec, _ g: UnsafePointer<Float>, ld: Int, side: Int, channels: Int,
-                           skip: UnsafePointer<Float>, into u: Buf, tap: String) {
-        if ex.observer != nil {
-            let seg = 2 * channels, yrow = side * seg
-            for iy in 0..<side {
-                for ix in 0..<side {
-                    for ky in 0..<2 {
-                        ex.tap(tap, g + (iy * side + ix) * ld + ky * seg, seg, offset: (iy * 2 + ky) * yrow + ix * seg)
-                    }
+    /// Reports the ConvTranspose output g (GEMM rows [side²][ld], kernel = stride = 2) scattered to pixels,
+    /// before the skip add, as `tap` (compared with the goldens): piece by piece straight from g, on this thread
+    /// (`tap` a String made once: a name built per piece would allocate tens of thousands of times).
+    static func tapScattered(_ ex: Exec, _ g: UnsafePointer<Float>, ld: Int, side: Int, channels: Int, _ tap: String) {
+        guard ex.observer != nil else { return }
+        let seg = 2 * channels, yrow = side * seg
+        for iy in 0..<side {
+            for ix in 0..<side {
+                for ky in 0..<2 {
+                    ex.tap(tap, g + (iy * side + ix) * ld + ky * seg, seg, offset: (iy * 2 + ky) * yrow + ix * seg)
                 }
-            }
-        }
-        ex.col2imAdd(g, ldg: ld, height: side, width: side, channels: channels, kernel: 2, add: skip, into: u.p)
-    }
-
-    /// logits[m][p] = Σ_c hyper[m][c] · U[p][c], 8 channels per step (a scalar loop of 4 × 65536 short dot
-    /// products cost milliseconds).
-    /// Mask m's logits start at out + m·stride.
-    static func maskLogits(hyper: UnsafePointer<Float>, masks nm: Int, upscaled u: UnsafePointer<Float>, pixels: Int,
-                           channels c: Int, into out: UnsafeMutablePointer<Float>, stride: Int) {
-        let c8 = c / 8 * 8
-        for m in 0..<nm {
-            let hm = hyper + m * c, dst = out + m * stride
-            for px in 0..<pixels {
-                let up = u + px * c
-                var acc = SIMD8<Float>.zero
-                var i = 0
-                while i < c8 {
-                    let hv = UnsafeRawPointer(hm + i).loadUnaligned(as: SIMD8<Float>.self)
-                    let uv = UnsafeRawPointer(up + i).loadUnaligned(as: SIMD8<Float>.self)
-                    acc += hv * uv  // not addProduct: that lowers to eight scalar fmaf calls
-                    i += 8
-                }
-                var r = acc.sum()
-                while i < c { r += hm[i] * up[i]; i += 1 }
-                dst[px] = r
             }
         }
     }

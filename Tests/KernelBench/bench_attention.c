@@ -5,25 +5,12 @@
  * Usage: [SAM2R_ISA=variant] bench-attention [nq nk heads d threads] */
 #include "sam2r_kernels.h"
 
+#include "bench_util.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void *alloc64(size_t bytes) {
-    void *p = NULL;
-    if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) {
-        fputs("error: bench-attention: out of memory\n", stderr);
-        exit(2);
-    }
-    return p;
-}
 
 typedef void (*run_fn)(const void *uk, const sam2r_attention_f32_args *a, sam2r_pool *pool, float *scratch);
 static void run_f32(const void *uk, const sam2r_attention_f32_args *a, sam2r_pool *pool, float *s) {
@@ -36,11 +23,11 @@ static void run_s8(const void *uk, const sam2r_attention_f32_args *a, sam2r_pool
 static double best_seconds(run_fn f, const void *uk, const sam2r_attention_f32_args *a, sam2r_pool *pool, float *s) {
     f(uk, a, pool, s);
     double best = 1e30;
-    const double start = now();
-    for (int runs = 0; runs < 3 || now() - start < 2.0; runs++) {
-        const double t0 = now();
+    const double start = bench_now();
+    for (int runs = 0; runs < 3 || bench_now() - start < 2.0; runs++) {
+        const double t0 = bench_now();
         f(uk, a, pool, s);
-        const double t = now() - t0;
+        const double t = bench_now() - t0;
         best = t < best ? t : best;
     }
     return best;
@@ -59,8 +46,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     const int32_t w = heads * d;
-    float *q = alloc64((size_t)nq * w * 4), *k = alloc64((size_t)nk * w * 4), *v = alloc64((size_t)nk * w * 4);
-    float *o = alloc64((size_t)nq * w * 4);
+    float *q = bench_alloc64("bench-attention", (size_t)nq * w * 4), *k = bench_alloc64("bench-attention", (size_t)nk * w * 4), *v = bench_alloc64("bench-attention", (size_t)nk * w * 4);
+    float *o = bench_alloc64("bench-attention", (size_t)nq * w * 4);
     uint64_t r = 42;
     for (size_t i = 0; i < (size_t)nq * w; i++) q[i] = (float)((r = r * 6364136223846793005ull + 1) >> 40) / 16777216.0f - 0.5f;
     for (size_t i = 0; i < (size_t)nk * w; i++) k[i] = (float)((r = r * 6364136223846793005ull + 1) >> 40) / 16777216.0f - 0.5f;
@@ -79,13 +66,13 @@ int main(int argc, char **argv) {
         const sam2r_attention_f32_ukernel *fk = sam2r_attention_f32_ukernel_for(isa);
         const sam2r_attention_s8_ukernel *sk = sam2r_attention_s8_ukernel_for(isa);
         if (fk) {
-            float *s = alloc64(sam2r_attention_f32_scratch_floats(fk, d, d) * threads * 4);
+            float *s = bench_alloc64("bench-attention", sam2r_attention_f32_scratch_floats(fk, d, d) * threads * 4);
             const double t = best_seconds(run_f32, fk, &a, pool, s);
             printf("%-11s fp32 %-42s %8.1f ms %6.1f GMAC/s\n", sam2r_isa_name(isa), fk->name, t * 1e3, macs / t / 1e9);
             free(s);
         }
         if (sk) {
-            float *s = alloc64(sam2r_attention_s8_scratch_floats(sk, nk, d, d) * threads * 4);
+            float *s = bench_alloc64("bench-attention", sam2r_attention_s8_scratch_floats(sk, nk, d, d) * threads * 4);
             const double t = best_seconds(run_s8, sk, &a, pool, s);
             printf("%-11s int8 %-42s %8.1f ms %6.1f GMAC/s\n", sam2r_isa_name(isa), sk->name, t * 1e3, macs / t / 1e9);
             free(s);

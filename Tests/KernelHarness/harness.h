@@ -50,5 +50,6 @@ void test_attention(void);
 void test_attention_s8(void);
 void test_conv(void);
 void test_resize(void);
+void test_decoder_tail(void);
 
 #endif

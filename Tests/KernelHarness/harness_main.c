@@ -111,6 +111,7 @@ int main(int argc, char **argv) {
         {"gemm_f32", test_gemm_f32}, {"rowops", test_rowops}, {"softmax_s", test_softmax_short},
         {"dec_i2t", test_decoder_i2t},
         {"attention", test_attention}, {"attn_s8", test_attention_s8}, {"conv", test_conv}, {"resize", test_resize},
+        {"dec_tail", test_decoder_tail},
     };
     for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
         long f0 = failed, p0 = passed;
