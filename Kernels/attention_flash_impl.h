@@ -283,12 +283,19 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
 
     for (int32_t kb = 0; kb < nk; kb += FA_KB) {
         const int32_t kv = nk - kb < FA_KB ? nk - kb : FA_KB;
-        fa_pack_block(K + (size_t)kb * ldk, ldk, V + (size_t)kb * ldv, ldv, kv, dk, dv, kp, vp);
+        /* Rows already contiguous (ld = d: the decoder's folded attention, few queries over 4096 keys): read
+         * them in place; the copy would cost as much as the few query tiles' products. */
+        const float *kb_rows = K + (size_t)kb * ldk, *vb_rows = V + (size_t)kb * ldv;
+        if (ldk != (size_t)dk || ldv != (size_t)dv) {
+            fa_pack_block(kb_rows, ldk, vb_rows, ldv, kv, dk, dv, kp, vp);
+            kb_rows = kp;
+            vb_rows = vp;
+        }
         for (int32_t t = 0; t < ntiles; t++) {
             const int32_t n = nq - t * FA_QT < FA_QT ? nq - t * FA_QT : FA_QT;
             fa_tile_tab[(n + FA_VL - 1) / FA_VL - 1](qt + (size_t)t * dk * FA_QT, ot + (size_t)t * dv * FA_QT,
-                                                     mbuf + t * FA_QT, lbuf + t * FA_QT, abuf + t * FA_QT, st, kp, vp,
-                                                     kv, dk, dv);
+                                                     mbuf + t * FA_QT, lbuf + t * FA_QT, abuf + t * FA_QT, st, kb_rows,
+                                                     vb_rows, kv, dk, dv);
         }
     }
 
