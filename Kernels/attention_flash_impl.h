@@ -316,6 +316,12 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
             float *orow = O + (size_t)(q0 + t * FA_QT + i) * ldo;
             FA_NO_VECTORIZE
             for (int32_t d = d0; d < dv; d++) orow[d] = ott[(size_t)d * qn + i] * inv;
+            if (a->ml) {
+                float *ml = a->ml + (((size_t)b * (size_t)a->heads + (size_t)h) * (size_t)a->nq +
+                                     (size_t)(q0 + t * FA_QT + i)) * 2;
+                ml[0] = mbuf[t * FA_QT + i];
+                ml[1] = lt[i];
+            }
         }
     }
 }

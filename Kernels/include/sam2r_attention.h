@@ -39,6 +39,11 @@ typedef struct sam2r_attention_f32_args {
     const float *v; int32_t ldv; int64_t v_batch_stride;
     float *o; int32_t ldo; int64_t o_batch_stride;
     float scale;
+    /* Optional (NULL: not written; must be NULL for sam2r_attention_s8): per (batch, head, query), at
+     * ml[((b * heads + h) * nq + i) * 2], the online softmax's final running max m (base-2 logits of the
+     * scaled scores) and sum l, so that attentions over disjoint key ranges can be merged:
+     * o = sum_r o_r * (l_r * 2^(m_r - M)) / sum_r (l_r * 2^(m_r - M)), M = max_r m_r. */
+    float *ml;
 } sam2r_attention_f32_args;
 
 /* Computes query rows [q0, q1) of (batch b, head h). `scratch` holds scratch_floats floats. */

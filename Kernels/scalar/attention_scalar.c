@@ -59,6 +59,11 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
         }
         const float inv = 1.0f / l;
         for (int32_t d = 0; d < dv; d++) o[d] = acc[d] * inv;
+        if (a->ml) {
+            float *ml = a->ml + (((size_t)b * (size_t)a->heads + (size_t)h) * (size_t)a->nq + (size_t)i) * 2;
+            ml[0] = m;
+            ml[1] = l;
+        }
     }
 }
 

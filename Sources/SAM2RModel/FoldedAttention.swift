@@ -17,6 +17,13 @@
 
 import SAM2REngine
 import SAM2RKernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Per-head matrices derived at load from an attention's fp32 weights, for one of the two folds.
 struct FoldedAttentionWeights {
@@ -109,6 +116,9 @@ struct FoldedAttentionBuffers {
     private let ownsScores: Bool
     /// [heads·t]: image → token score bias s·bq_h·k_hi.
     let bias: Buf
+    /// [heads·t][dim]: token → image, the second key half's output; [2][heads·t][2]: each half's (max, sum).
+    let halfRows: Buf
+    let stats: Buf
     /// k̃ packed as GEMM weights [N = heads·t, K = dim], ṽ packed as [N = dim, K = heads·t].
     let packedKeys: Buf
     let packedValues: Buf
@@ -122,6 +132,8 @@ struct FoldedAttentionBuffers {
         ownsScores = imageRows * ht > spare.count
         scores = ownsScores ? try ex.ws.alloc(imageRows * ht, "decoder.fold.scores") : spare
         bias = try ex.ws.alloc(ht, "decoder.fold.bias")
+        halfRows = try ex.ws.alloc(ht * dim, "decoder.fold.half_rows")
+        stats = try ex.ws.alloc(4 * ht, "decoder.fold.stats")
         packedKeys = try ex.ws.alloc(Int(sam2r_pack_f32_size(Int32(ht), Int32(dim), Int32(nr))) / 4, "decoder.fold.packed_k")
         packedValues = try ex.ws.alloc(Int(sam2r_pack_f32_size(Int32(dim), Int32(ht), Int32(nr))) / 4, "decoder.fold.packed_v")
     }
@@ -129,6 +141,8 @@ struct FoldedAttentionBuffers {
     func release(_ ex: Exec) throws {
         try ex.ws.release(packedValues)
         try ex.ws.release(packedKeys)
+        try ex.ws.release(stats)
+        try ex.ws.release(halfRows)
         try ex.ws.release(bias)
         if ownsScores { try ex.ws.release(scores) }
         try ex.ws.release(rows)
@@ -151,20 +165,22 @@ enum FoldedAttention {
                         lda: di, weights: f.keyT[h], c: UnsafeMutableBufferPointer(start: b.folded.p + h * t * d, count: t * d),
                         pool: ex.pool)
         }
-        // Every folded query reads the same key/value rows: one "head" of heads·t queries, dk = dv = dim,
-        // with threads, cut into two batches (heads 0..<h/2, h/2..<h) that share the keys (batch stride 0):
-        // the kernel's tasks are (batch, head, query block) and its query blocks hold thousands of rows,
-        // so one batch is one task on one core. Not at one thread: each batch streams (and copies) every
-        // key and value again. Each query row is computed on its own lanes whatever tile or batch it
-        // falls in, so the split does not change a bit (Int8Tests, bit-identical across threads).
+        // Every folded query reads the same key/value rows: one "head" of heads·t queries, dk = dv = dim. The
+        // keys are cut into two halves, one batch each (the queries shared, batch stride 0), and the two
+        // partial attentions merged from their (max, sum) (`mergeHalves`): the kernel's tasks are (batch, head,
+        // query block), so at 2 threads each core streams half of the 8 MB of keys and values (splitting
+        // the queries instead made each core stream all of them: memory-bound). The split is the same at any
+        // thread count, so the bits are too (Int8Tests, bit-identical across threads).
         precondition(scratch.count >= ex.attentionScratchFloats(dk: d, dv: d))
-        let groups = ex.threads > 1 && f.heads % 2 == 0 ? 2 : 1, gq = ht / groups
+        let halves = n % 2 == 0 && n >= 2 ? 2 : 1, nh = n / halves
         var args = sam2r_attention_f32_args(
-            batch: Int32(groups), heads: 1, nq: Int32(gq), nk: Int32(n), dk: Int32(d), dv: Int32(d),
-            q: b.folded.p, ldq: Int32(d), q_batch_stride: Int64(gq * d), k: x, ldk: Int32(d), k_batch_stride: 0,
-            v: y, ldv: Int32(d), v_batch_stride: 0, o: b.rows.p, ldo: Int32(d), o_batch_stride: Int64(gq * d),
-            scale: 1 / Float(hd).squareRoot())
+            batch: Int32(halves), heads: 1, nq: Int32(ht), nk: Int32(nh), dk: Int32(d), dv: Int32(d),
+            q: b.folded.p, ldq: Int32(d), q_batch_stride: 0, k: x, ldk: Int32(d), k_batch_stride: Int64(nh * d),
+            v: y, ldv: Int32(d), v_batch_stride: Int64(nh * d), o: b.rows.p, ldo: Int32(d),
+            o_batch_stride: Int64(b.halfRows.p - b.rows.p), scale: 1 / Float(hd).squareRoot(),
+            ml: halves == 2 ? b.stats.p : nil)
         sam2r_attention_f32(ex.attentionKernel, &args, ex.pool?.handle, scratch.p)
+        if halves == 2 { mergeHalves(b.rows.p, b.halfRows.p, stats: b.stats.p, rows: ht, cols: d) }
         for h in 0..<f.heads {
             try f.valueBias[h].withUnsafeBufferPointer { vb in
                 try gemmF32(m: t, n: hd, k: d, a: UnsafeBufferPointer(start: b.rows.p + h * t * d, count: t * d),
@@ -174,6 +190,21 @@ enum FoldedAttention {
             }
         }
         try ex.linear(headOut.p, rows: t, a.out, out)
+    }
+
+    /// o1 = the attention over both key halves, from each half's normalized output o1, o2 [rows][cols] and
+    /// per row (m, l) at stats[(half·rows + i)·2] (sam2r_attention_f32_args.ml): with M = max(m1, m2),
+    /// w_h = l_h · 2^(m_h − M), o = o1 · (w1 / (w1 + w2)) + o2 · (w2 / (w1 + w2)).
+    private static func mergeHalves(_ o1: UnsafeMutablePointer<Float>, _ o2: UnsafePointer<Float>,
+                                    stats: UnsafePointer<Float>, rows: Int, cols: Int) {
+        for i in 0..<rows {
+            let m1 = stats[2 * i], l1 = stats[2 * i + 1], m2 = stats[2 * (rows + i)], l2 = stats[2 * (rows + i) + 1]
+            let mx = max(m1, m2)
+            let w1 = l1 * exp2f(m1 - mx), w2 = l2 * exp2f(m2 - mx)
+            let s1 = w1 / (w1 + w2), s2 = w2 / (w1 + w2)
+            let r1 = o1 + i * cols, r2 = o2 + i * cols
+            for c in 0..<cols { r1[c] = r1[c] * s1 + r2[c] * s2 }
+        }
     }
 
     /// Image → token attention `a` (folded `f`) of the image rows `x` (queries, with PE) against the t token

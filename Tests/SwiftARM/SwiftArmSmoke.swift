@@ -200,7 +200,8 @@ func attentionHash(_ isa: ISA) -> UInt64? {
                                         q: UnsafePointer(q.baseAddress), ldq: heads * dk, q_batch_stride: 0,
                                         k: UnsafePointer(k.baseAddress), ldk: heads * dk, k_batch_stride: 0,
                                         v: UnsafePointer(v.baseAddress), ldv: heads * dv, v_batch_stride: 0,
-                                        o: o.baseAddress, ldo: heads * dv, o_batch_stride: 0, scale: 0.2041241452)
+                                        o: o.baseAddress, ldo: heads * dv, o_batch_stride: 0, scale: 0.2041241452,
+                                        ml: nil)
     sam2r_attention_f32(uk, &args, nil, scratch.baseAddress)
     return fnv(o)
 }
