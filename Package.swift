@@ -104,7 +104,8 @@ let package = Package(
         .target(
             name: "SAM2RModel",
             dependencies: ["SAM2REngine", "SAM2RKernels"],
-            path: "Sources/SAM2RModel"
+            path: "Sources/SAM2RModel",
+            exclude: ["README.md"]
         ),
         // The int8 model file (.sam2q, docs/model-file.md): writer, validating mmap reader, weight source.
         // Standard library + Glibc + engine + model only (no Foundation): `sam2r run` loads it.

@@ -283,19 +283,23 @@ enum FoldedAttention {
                                      residual r: ResidualNorm) throws {
         let d = f.dim, ht = f.heads * t, nr = f.kernel.nr
         // ṽ as GEMM weights [N = dim, K = heads·t].
-        var pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
+        let pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
         try checkFits(pv, b.packedValues)
         packTransposed(b.rows.p, rows: ht, cols: d, nr: nr, into: b.packedValues)
-        var pk = scoreWeights
-        let status = a.out.bias.withUnsafeBufferPointer { bo in
-            r.norm.gamma.withUnsafeBufferPointer { g in
-                r.norm.beta.withUnsafeBufferPointer { be in
-                    var args = sam2r_decoder_i2t_args(
-                        rows: Int32(n), heads: Int32(f.heads), tokens: Int32(t), dim: Int32(d), a: queries, lda: Int32(lda),
-                        w_s: &pk, bias_s: scoreBias, w_o: &pv, bias_o: bo.baseAddress, x: r.x, row: r.row,
-                        gamma: g.baseAddress, beta: be.baseAddress, eps: r.norm.eps, pe: r.pe, y: r.y, y_pe: r.yPE)
-                    return sam2r_decoder_i2t(f.kernel.ukernel, ex.rowops.table,
-                                             sam2r_softmax_short_for(ISA.active.cValue), &args, ex.pool?.handle)
+        let status = withUnsafePointer(to: scoreWeights) { pk in
+            withUnsafePointer(to: pv) { pvp in
+                a.out.bias.withUnsafeBufferPointer { bo in
+                    r.norm.gamma.withUnsafeBufferPointer { g in
+                        r.norm.beta.withUnsafeBufferPointer { be in
+                            var args = sam2r_decoder_i2t_args(
+                                rows: Int32(n), heads: Int32(f.heads), tokens: Int32(t), dim: Int32(d), a: queries,
+                                lda: Int32(lda), w_s: pk, bias_s: scoreBias, w_o: pvp, bias_o: bo.baseAddress, x: r.x,
+                                row: r.row, gamma: g.baseAddress, beta: be.baseAddress, eps: r.norm.eps, pe: r.pe,
+                                y: r.y, y_pe: r.yPE)
+                            return sam2r_decoder_i2t(f.kernel.ukernel, ex.rowops.table,
+                                                     sam2r_softmax_short_for(ISA.active.cValue), &args, ex.pool?.handle)
+                        }
+                    }
                 }
             }
         }
