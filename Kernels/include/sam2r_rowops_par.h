@@ -62,13 +62,13 @@ void sam2r_par_window_maxpool2x2(const sam2r_rowops *ops, sam2r_pool *pool, cons
  * y = layernorm(x + b) with every row of x first given `row` (when not NULL: x + row + b, added in that
  * order, a broadcast [cols] vector), and, when y_pe is not NULL, y_pe = y + pe. All [rows][cols]
  * packed; y may be x or b. Bit-identical to add, (add,) layernorm, add as whole-tensor calls. */
-/* The same on one thread, a few KB of rows at a time (each block still in L1 for the next step). */
-void sam2r_residual_layernorm_rows(const sam2r_rowops *ops, const float *x, const float *row, const float *b,
-                                   float *y, int32_t rows, int32_t cols, const float *gamma, const float *beta,
-                                   float eps, const float *pe, float *y_pe);
 void sam2r_par_residual_layernorm(const sam2r_rowops *ops, sam2r_pool *pool, const float *x, const float *row,
                                   const float *b, float *y, int32_t rows, int32_t cols, const float *gamma,
                                   const float *beta, float eps, const float *pe, float *y_pe);
+/* The same on the calling thread, a few KB of rows at a time (each block still in L1 for the next step). */
+void sam2r_residual_layernorm_rows(const sam2r_rowops *ops, const float *x, const float *row, const float *b,
+                                   float *y, int32_t rows, int32_t cols, const float *gamma, const float *beta,
+                                   float eps, const float *pe, float *y_pe);
 
 #ifdef __cplusplus
 }

@@ -73,7 +73,7 @@ struct DecoderImageCache {
               x0: UnsafeMutablePointer<Float>, x0PE: UnsafeMutablePointer<Float>, kv: UnsafeMutablePointer<Float>) throws {
         guard !ex.planning else { return }
         let d = w.dim, l = w.layers[0], di = headDim * heads
-        try noMask.withUnsafeBufferPointer { try ex.addRow(embed, $0.baseAddress!, rows: rows, cols: d, x0) }
+        noMask.withUnsafeBufferPointer { ex.addRow(embed, $0.baseAddress!, rows: rows, cols: d, x0) }
         try densePE.withUnsafeBufferPointer { try ex.add(x0, $0.baseAddress!, x0PE, rows * d) }
         try ex.linear(x0PE, rows: rows, l.i2t.q, q.p)
         try ex.linear(x0PE, rows: rows, l.t2i.k, kv)

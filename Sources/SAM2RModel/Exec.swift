@@ -9,13 +9,13 @@ import SAM2RKernels
 /// (tiled producers report a tensor in several pieces). Layouts are channels-last.
 public typealias TensorObserver = (_ name: String, _ values: UnsafeBufferPointer<Float>, _ offset: Int) -> Void
 
-/// Sees the input of GEMM `name` (a Linear / Conv / ConvTranspose, named by its weight's state_dict
-/// prefix, see `GemmLayer`) just before it runs: `rows` rows of `cols` floats, row stride `ld`.
-/// A layer may report several row tiles per forward (tiled producers).
 /// Sees the name of each intermediate as it is produced (tap points, in order), without its values: the
 /// producers skip work a `TensorObserver` would need (timing: `sam2r bench`'s stage boundaries).
 public typealias StageObserver = (_ name: String) -> Void
 
+/// Sees the input of GEMM `name` (a Linear / Conv / ConvTranspose, named by its weight's state_dict
+/// prefix, see `GemmLayer`) just before it runs: `rows` rows of `cols` floats, row stride `ld`.
+/// A layer may report several row tiles per forward (tiled producers).
 public typealias GemmInputObserver = (_ name: String, _ x: UnsafePointer<Float>, _ rows: Int, _ cols: Int, _ ld: Int) -> Void
 
 /// Sees the fp32 output of GEMM `name` right after it ran (bias added; int8 GEMMs: dequantized), in the

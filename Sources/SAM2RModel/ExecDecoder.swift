@@ -59,7 +59,7 @@ extension Exec {
     /// y[r] = x[r] + row for each of `rows` rows of `cols` (the add of a broadcast per-channel vector, as
     /// the reference adds the no-mask dense embedding: the same IEEE add per element).
     func addRow(_ x: UnsafePointer<Float>, _ row: UnsafePointer<Float>, rows: Int, cols: Int,
-                _ y: UnsafeMutablePointer<Float>) throws {
+                _ y: UnsafeMutablePointer<Float>) {
         guard !planning, rows > 0, cols > 0 else { return }
         let add = rowops.table.pointee.add!
         for r in 0..<rows { add(x + r * cols, row, y + r * cols, cols) }

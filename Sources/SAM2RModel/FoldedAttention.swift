@@ -111,7 +111,8 @@ struct FoldedAttentionBuffers {
     let folded: Buf
     /// [heads·t][dim]: the weighted image-row sums Z (token → image) or ṽ (image → token).
     let rows: Buf
-    /// [rows][heads·t]: image → token scores, then probabilities (`spare` when it is large enough).
+    /// [heads·t][rows]: the cached layer 0's token → image scores, then probabilities (DecoderImageCache;
+    /// `spare` when it is large enough).
     let scores: Buf
     private let ownsScores: Bool
     /// [heads·t]: image → token score bias s·bq_h·k_hi.

@@ -107,9 +107,9 @@ enum MaskDecoder {
     static let unfolded = getenv("SAM2R_DECODER_UNFOLDED") != nil
 
     /// Runs the decoder for `sparse` (`tokens` prompt rows of `dim`, capacity `tokenCapacity`). `cache`: layer 0's
-    /// image side when there is no mask prompt (DecoderImageCache; then `dense` is not read unless an observer
-    /// wants "decoder.src"), used when `DecoderImageCache.usable`; `fillCache`: it holds another embedding, so
-    /// fill it for `f.imageEmbed` first.
+    /// image side, passed only when there is no mask prompt and `DecoderImageCache.usable` (then `dense` is not
+    /// read unless an observer wants "decoder.src"); `fillCache`: it holds another embedding, so fill it for
+    /// `f.imageEmbed` first.
     static func forward(_ ex: Exec, _ w: MaskDecoderWeights, features f: ImageFeatures, sparse: [Float],
                         promptCapacity: Int, dense: Buf, densePE: [Float], cache: DecoderImageCache? = nil,
                         fillCache: Bool = false, keepUpscaled: Bool = false) throws -> DecoderOutput {
@@ -139,7 +139,6 @@ enum MaskDecoder {
                                         spare: ao)
         // The folded attentions skip the per-head image-side GEMMs the observers report (FoldedAttention.swift).
         let fold = ex.gemmInputObserver == nil && ex.gemmOutputObserver == nil && !MaskDecoder.unfolded
-        let cached = fold && DecoderImageCache.usable(ex, w) ? cache : nil
 
         /// out[nq][d] = Attention(a)(q, k, v).
         func attend(_ a: AttentionWeights, q: UnsafePointer<Float>, nq: Int, k: UnsafePointer<Float>,
@@ -160,13 +159,14 @@ enum MaskDecoder {
             sparse.withUnsafeBufferPointer { (tokens.p + nOut * d).update(from: $0.baseAddress!, count: $0.count) }
             ex.tap("decoder.tokens", tokens.p, t * d)
             queries.p.update(from: tokens.p, count: t * d)
-            if let c = cached, fillCache {
-                try c.fill(ex, w, embed: f.imageEmbed.p, densePE: densePE, x0: keys.p, x0PE: kIn.p, kv: qq.p)
-            }
-            if cached == nil {
+            if let c = cache {
+                if fillCache {
+                    try c.fill(ex, w, embed: f.imageEmbed.p, densePE: densePE, x0: keys.p, x0PE: kIn.p, kv: qq.p)
+                }
+                // Layer 0 reads the cache; the input sum is formed only for an observer.
+                if ex.observer != nil { ex.addRow(f.imageEmbed.p, c.noMask, rows: ne, cols: d, keys.p) }
+            } else {
                 try ex.add(f.imageEmbed.p, dense.p, keys.p, ne * d)
-            } else if ex.observer != nil {
-                try ex.addRow(f.imageEmbed.p, cached!.noMask, rows: ne, cols: d, keys.p)
             }
             ex.tap("decoder.src", keys.p, ne * d)
             try densePE.withUnsafeBufferPointer { pe in
@@ -182,7 +182,7 @@ enum MaskDecoder {
                     }
                     try ex.layerNorm(queries.p, rows: t, l.norm1, queries.p)
                     try ex.add(queries.p, tokens.p, qIn.p, t * d)
-                    let layerCache = i == 0 ? cached : nil
+                    let layerCache = i == 0 ? cache : nil
                     // kIn = keys + PE: layers after the first get it from the previous residual LayerNorm.
                     if i == 0 && layerCache == nil { try ex.add(keys.p, kpe, kIn.p, ne * d) }
                     if let c = layerCache, let f = l.i2tFolded {
@@ -202,7 +202,7 @@ enum MaskDecoder {
                     try ex.add(queries.p, ao.p, queries.p, t * d)
                     try ex.layerNorm(queries.p, rows: t, l.norm3, queries.p)
                     try ex.add(queries.p, tokens.p, qIn.p, t * d)
-                    // Then keys = norm4(keys + out) (layer 0 cached: keys = image embedding + no-mask row) and the
+                    // Then keys = norm4(keys + out) (layer 0 from the cache: keys = image embedding + no-mask row) and the
                     // next attention's keys + PE, fused into the folded attentions.
                     if let c = layerCache, let fi = l.i2tFolded {
                         try c.noMask.withUnsafeBufferPointer { nm in

@@ -241,10 +241,16 @@ public final class SAM2ImagePredictor {
                                    refinerOn: Bool) throws -> UnsafeMutablePointer<Float>? {
         let cache = try DecoderImageCache.alloc(e, decoder, noMask: promptEncoder.noMask)
         decoderCache = cache
-        let embed = refinerOn && rf != nil && refiner != nil ? rf!.refined.p : f.imageEmbed.p
+        let embed = decoderEmbedding(f, rf, refine: refinerOn)
         let run = !e.planning && DecoderImageCache.usable(e, decoder)
         try cache.compute(e, decoder, embed: embed, densePE: promptEncoder.densePE, run: run)
         return run ? embed : nil
+    }
+
+    /// The image embedding the decoder reads: the refiner's G' when it runs, else the encoder's.
+    private func decoderEmbedding(_ f: ImageFeatures, _ rf: RefinerFeatures?, refine: Bool) -> UnsafeMutablePointer<Float> {
+        if refine, refiner != nil, let rf { return rf.refined.p }
+        return f.imageEmbed.p
     }
 
     private func allocFeatures(_ e: Exec) throws -> ImageFeatures {
@@ -430,7 +436,7 @@ public final class SAM2ImagePredictor {
         if !e.planning, let mask { mask.withUnsafeBufferPointer { maskBuf.p.update(from: $0.baseAddress!, count: $0.count) } }
         // Layer 0's cache holds for the embedding the decoder reads and no mask prompt; then the no-mask dense
         // embedding is only written for an observer.
-        let decoderEmbed = refine && rf != nil && refiner != nil ? rf!.refined.p : features.imageEmbed.p
+        let decoderEmbed = decoderEmbedding(features, rf, refine: refine)
         let cache = mask == nil && !e.planning && DecoderImageCache.usable(e, decoder) ? decoderCache : nil
         let fillCache = cache != nil && decoderCacheEmbed != decoderEmbed
         try PromptEncoder.dense(e, promptEncoder, mask: maskBuf, hasMask: mask != nil, into: dense,
