@@ -4,7 +4,7 @@
 import SAM2RModel
 
 public struct WeightKeyError: Error, Equatable, CustomStringConvertible {
-    public enum Kind: Equatable {
+    public enum Kind: Equatable, Sendable {
         case missing(name: String, expected: [Int])
         case misshaped(name: String, expected: [Int], actual: [Int])
         case unexpected(name: String, shape: [Int])
