@@ -27,7 +27,9 @@ struct BenchModelCommand: ParsableCommand {
             one of the model's input size; the prompt is one click at the image centre. Stages: preprocess (uint8 -> \
             normalized input), patch_embed, Hiera stages 1-4, neck (FPN + conv_s0/conv_s1 + no_mem_embed); encoder = \
             all but preprocess (and the refiner). predict = prompt encoder + mask decoder + postprocess (upsample to \
-            the image, > 0). With a SAM2Refiner config also refiner_set_image (local maps, quadrant passes, LA) and \
+            the image, > 0); mask_decoder = decoder_layer0 (with the token setup) + decoder_layer1 + \
+            decoder_final_attn (final token->image attention + norm) + decoder_upscale_heads (hypernetwork MLPs, \
+            ConvTranspose upscaling, mask logits, IoU and object-score heads). With a SAM2Refiner config also refiner_set_image (local maps, quadrant passes, LA) and \
             refiner_predict (PR + MR): time only, the GMAC columns ignore the refiner. \
             heap_allocations_during_inference counts allocations from the start of setImage to the end of predict \
             of one iteration after warm-up (LD_PRELOAD counter; null when unavailable).
@@ -128,6 +130,7 @@ struct BenchModelCommand: ParsableCommand {
             row[BenchRow.encoder.rawValue] = (s1 - s0) - row[BenchRow.preprocess.rawValue]
                 - row[BenchRow.refinerSetImage.rawValue]
             row[BenchRow.setImage.rawValue] = s1 - s0
+            row[BenchRow.maskDecoder.rawValue] = BenchRow.maskDecoderParts.reduce(0) { $0 + row[$1.rawValue] }
             row[BenchRow.decoder.rawValue] = row[BenchRow.promptEncoder.rawValue] + row[BenchRow.maskDecoder.rawValue]
             row[BenchRow.predict.rawValue] = p1 - p0
             for (i, v) in row.enumerated() { samples[i].append(v * 1000) }
@@ -224,7 +227,8 @@ struct BenchModelCommand: ParsableCommand {
 /// The rows of the report, in order.
 enum BenchRow: Int, CaseIterable {
     case preprocess, patchEmbed, stage1, stage2, stage3, stage4, neck, refinerSetImage, encoder, setImage
-    case promptEncoder, maskDecoder, decoder, refinerPredict, postprocess, predict
+    case promptEncoder, decoderLayer0, decoderLayer1, decoderFinalAttn, decoderUpscaleHeads, maskDecoder, decoder
+    case refinerPredict, postprocess, predict
 
     var key: String {
         switch self {
@@ -239,6 +243,10 @@ enum BenchRow: Int, CaseIterable {
         case .encoder: "encoder"
         case .setImage: "set_image"
         case .promptEncoder: "prompt_encoder"
+        case .decoderLayer0: "decoder_layer0"
+        case .decoderLayer1: "decoder_layer1"
+        case .decoderFinalAttn: "decoder_final_attn"
+        case .decoderUpscaleHeads: "decoder_upscale_heads"
         case .maskDecoder: "mask_decoder"
         case .decoder: "decoder"
         case .refinerPredict: "refiner_predict"
@@ -246,6 +254,8 @@ enum BenchRow: Int, CaseIterable {
         case .predict: "predict"
         }
     }
+
+    static let maskDecoderParts: [BenchRow] = [.decoderLayer0, .decoderLayer1, .decoderFinalAttn, .decoderUpscaleHeads]
 
     var isTotal: Bool { [.encoder, .setImage, .decoder, .predict].contains(self) }
     var isRefiner: Bool { self == .refinerSetImage || self == .refinerPredict }
@@ -272,7 +282,12 @@ enum BenchRow: Int, CaseIterable {
         if name.hasPrefix("trunk.") { return .patchEmbed }
         if name.hasPrefix("neck.") || name == "image_embed" || name.hasPrefix("feat_s") { return .neck }
         if name.hasPrefix("prompt_encoder.") { return .promptEncoder }
-        if name.hasPrefix("decoder.") || name.hasPrefix("transformer.") { return .maskDecoder }
+        // The mask decoder's parts: layer 0 includes the token setup before it; SAM2's two-way transformer has
+        // depth 2, so every later layer is layer 1's row.
+        if name.hasPrefix("transformer.layer.") { return name.hasPrefix("transformer.layer.0.") ? .decoderLayer0 : .decoderLayer1 }
+        if name.hasPrefix("transformer.") { return .decoderFinalAttn }
+        if name == "decoder.tokens" || name == "decoder.src" { return .decoderLayer0 }
+        if name.hasPrefix("decoder.") { return .decoderUpscaleHeads }
         if name.hasPrefix("output.") { return .postprocess }
         return nil
     }

@@ -23,6 +23,15 @@ n=$(field heap_allocations_during_inference "$out")
 echo "micro: heap allocations during inference (setImage + predict): $n" \
   "(setImage $(field heap_allocations_set_image "$out"), predict $(field heap_allocations_predict "$out"))"
 [ "$(field peak_rss_bytes "$out")" -gt 1000000 ] 2>/dev/null && ok || bad "peak RSS implausible"
+# The mask decoder's parts are each timed (non-zero) and add up to mask_decoder (the same sample sums per run, so
+# the medians agree only within rounding when runs = 1).
+python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+parts = [d[k + "_ms_median"] for k in ("decoder_layer0", "decoder_layer1", "decoder_final_attn", "decoder_upscale_heads")]
+assert all(p > 0 for p in parts), parts
+assert abs(sum(parts) - d["mask_decoder_ms_median"]) <= 0.01, (parts, d["mask_decoder_ms_median"])
+' "$out" && ok || bad "decoder parts do not add up to mask_decoder"
 # Encoder work of micro from its shapes (ModelMACs.swift) is non-zero.
 python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["encoder_gmac"]>0 and d["decoder_gmac"]>0' "$out" && ok || bad "gmac"
 
