@@ -27,6 +27,7 @@ static inline void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 typedef struct {
     const sam2r_rowops *ops;
     const float *g, *skip, *gamma, *beta, *hyper;
+    const sam2r_tail_gemm *gemm;
     float *y, *logits;
     int8_t *q;
     size_t ldg, h, w, channels, k, chunk;
@@ -38,9 +39,10 @@ typedef struct {
 } tail_ctx;
 
 /* A piece: nx input pixels [ix0, ix0 + nx) of input row iy, kernel row ky — n = nx*k consecutive pixels
- * of output row iy*k + ky, the first at flat pixel index px. */
+ * of output row iy*k + ky, the first at flat pixel index px. grow: g's row of input pixel (iy, 0). */
 typedef struct {
     size_t iy, ky, ix0, nx, n, px;
+    const float *grow;
 } piece;
 
 /* s (the piece's pixels, packed [n][C]) = col2im(g) + skip: each input pixel contributes k*C consecutive
@@ -49,23 +51,22 @@ static void scatter_add(const tail_ctx *c, const piece *pc, float *s) {
     size_t seg = c->k * c->channels;
     const float *skip = c->skip + pc->px * c->channels;
     for (size_t i = 0; i < pc->nx; i++) {
-        const float *gr = c->g + (pc->iy * c->w + pc->ix0 + i) * c->ldg + pc->ky * seg;
+        const float *gr = pc->grow + (pc->ix0 + i) * c->ldg + pc->ky * seg;
         c->ops->add(gr, skip + i * seg, s + i * seg, seg);
     }
 }
 
-/* Calls fn on every piece of input rows [lo, hi), output rows in order, each cut into pieces of as many
- * input pixels as fill the scratch. */
-static void each_piece(tail_ctx *c, size_t lo, size_t hi, void (*fn)(tail_ctx *, const piece *)) {
+/* Calls fn on every piece of input row iy (g's row of its first pixel at grow), output rows in order, each
+ * cut into pieces of as many input pixels as fill the scratch. */
+static void row_pieces(tail_ctx *c, size_t iy, const float *grow, void (*fn)(tail_ctx *, const piece *)) {
     size_t per = SAM2R_TAIL_SCRATCH_FLOATS / (c->k * c->channels), ow = c->w * c->k;
     if (per > c->w) per = c->w;
-    for (size_t iy = lo; iy < hi; iy++)
-        for (size_t ky = 0; ky < c->k; ky++)
-            for (size_t ix0 = 0; ix0 < c->w; ix0 += per) {
-                size_t nx = c->w - ix0 < per ? c->w - ix0 : per;
-                piece pc = {iy, ky, ix0, nx, nx * c->k, (iy * c->k + ky) * ow + ix0 * c->k};
-                fn(c, &pc);
-            }
+    for (size_t ky = 0; ky < c->k; ky++)
+        for (size_t ix0 = 0; ix0 < c->w; ix0 += per) {
+            size_t nx = c->w - ix0 < per ? c->w - ix0 : per;
+            piece pc = {iy, ky, ix0, nx, nx * c->k, (iy * c->k + ky) * ow + ix0 * c->k, grow};
+            fn(c, &pc);
+        }
 }
 
 /* Stage 1 on one piece: into y, or through the scratch into q. */
@@ -153,12 +154,26 @@ static void gelu_logits_piece(tail_ctx *c, const piece *pc) {
     c->logits_loop(c->hyper, c->masks, C, c->logit_stride, t, pc->n, c->logits + pc->px);
 }
 
+/* Input rows [lo, hi) of the task: g read in place, or each row's GEMM rows computed into this worker's
+ * scratch first (sam2r_tail_gemm). */
 static void task(void *ctx, int32_t t, int32_t worker) {
-    (void)worker;
     tail_ctx *c = ctx;
     size_t lo = (size_t)t * c->chunk, hi = lo + c->chunk < c->h ? lo + c->chunk : c->h;
-    if (lo >= hi) return;
-    each_piece(c, lo, hi, c->logits ? gelu_logits_piece : norm_gelu_piece);
+    void (*fn)(tail_ctx *, const piece *) = c->logits ? gelu_logits_piece : norm_gelu_piece;
+    for (size_t iy = lo; iy < hi; iy++) {
+        if (!c->gemm) {
+            row_pieces(c, iy, c->g + iy * c->w * c->ldg, fn);
+            continue;
+        }
+        float *gs = c->gemm->scratch + (size_t)worker * c->w * c->ldg;
+        sam2r_gemm_s8_args a = *c->gemm->args;
+        a.a += (ptrdiff_t)(iy * c->w) * a.lda;
+        a.m = (int32_t)c->w;
+        a.c = gs;
+        a.ldc = (int32_t)c->ldg;
+        c->gemm->uk->rect(&a, 0, a.m, 0, a.n);
+        row_pieces(c, iy, gs, fn);
+    }
 }
 
 /* Splits the c->h input rows (k*k*w*C outputs each) over the pool, ~4 tasks per thread of at least
@@ -177,23 +192,24 @@ static void dispatch(tail_ctx *c, sam2r_pool *pool) {
     sam2r_pool_run(pool, task, c, (int32_t)((c->h + c->chunk - 1) / c->chunk));
 }
 
-int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *g, int32_t ldg,
-                                    int32_t h, int32_t w, int32_t channels, int32_t k, const float *skip,
-                                    const float *gamma, const float *beta, float eps, float *y, int8_t *q,
-                                    float inv_scale, int32_t zero_point) {
-    tail_ctx c = {.ops = ops, .g = g, .skip = skip, .gamma = gamma, .beta = beta, .y = y, .q = q, .ldg = (size_t)ldg,
-                  .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k, .eps = eps,
+int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
+                                    const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels,
+                                    int32_t k, const float *skip, const float *gamma, const float *beta, float eps,
+                                    float *y, int8_t *q, float inv_scale, int32_t zero_point) {
+    tail_ctx c = {.ops = ops, .g = g, .gemm = gemm, .skip = skip, .gamma = gamma, .beta = beta, .y = y, .q = q,
+                  .ldg = (size_t)ldg, .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k, .eps = eps,
                   .inv_scale = inv_scale, .zero_point = zero_point};
     atomic_init(&c.first_nan, -1);
     dispatch(&c, pool);
     return atomic_load(&c.first_nan);
 }
 
-void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, const float *g, int32_t ldg, int32_t h,
-                                   int32_t w, int32_t channels, int32_t k, const float *skip, float *y,
-                                   const float *hyper, int32_t masks, float *logits, int64_t logit_stride) {
-    tail_ctx c = {.ops = ops, .g = g, .skip = skip, .y = y, .hyper = hyper, .logits = logits, .ldg = (size_t)ldg,
-                  .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k,
+void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
+                                   const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels,
+                                   int32_t k, const float *skip, float *y, const float *hyper, int32_t masks,
+                                   float *logits, int64_t logit_stride) {
+    tail_ctx c = {.ops = ops, .g = g, .gemm = gemm, .skip = skip, .y = y, .hyper = hyper, .logits = logits,
+                  .ldg = (size_t)ldg, .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k,
                   .logit_stride = logit_stride, .masks = masks, .logits_loop = logits_for(ops->isa)};
     atomic_init(&c.first_nan, -1);
     dispatch(&c, pool);

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "sam2r_gemm_s8.h"
 #include "sam2r_pool.h"
 #include "sam2r_rowops.h"
 
@@ -25,11 +26,25 @@ extern "C" {
 /* Floats of one stack scratch piece (8 KB: a piece and its transpose stay in L1 together). */
 #define SAM2R_TAIL_SCRATCH_FLOATS 2048
 
+/* Where g comes from when it is not in memory: the int8 ConvTranspose GEMM itself (`args`: all h*w rows,
+ * epilogue SAM2R_EPI_F32, n <= ldg; its c and ldc are ignored), run with `uk` one input row (w GEMM rows)
+ * at a time into `scratch` + worker * w * ldg, right before that row's pieces read it. g (w*h*ldg floats:
+ * 4-8 MB at SAM2's shape) then never goes to memory and back. The GEMM's result does not depend on its
+ * tiling (sam2r_gemm_s8.h), so the bits are those of the GEMM into g followed by the op. */
+typedef struct sam2r_tail_gemm {
+    const sam2r_gemm_s8_ukernel *uk;
+    const sam2r_gemm_s8_args *args;
+    float *scratch;    /* sam2r_pool_threads(pool) * w * ldg floats */
+} sam2r_tail_gemm;
+
+/* In both stages exactly one of g, gemm is non-NULL. */
+
 /* Stage 1: v = gelu(layernorm(col2im(g) + skip)) (LayerNorm over the C channels of each pixel).
  * Exactly one of y, q is non-NULL: y gets v (fp32), or q gets quantize_s8(v, inv_scale, zero_point)
  * (the int8 input of the next GEMM; v never reaches memory). Returns -1, or with q the smallest flat
  * index into v of a NaN quantize input (then q is unspecified). */
-int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *g, int32_t ldg,
+int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
+                                    const sam2r_tail_gemm *gemm, int32_t ldg,
                                     int32_t h, int32_t w, int32_t channels, int32_t k, const float *skip,
                                     const float *gamma, const float *beta, float eps, float *y, int8_t *q,
                                     float inv_scale, int32_t zero_point);
@@ -42,8 +57,8 @@ int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, c
  *     for ch in c8..<C { r = r + a[ch]*b[ch] }
  * (eight interleaved partial sums added in lane order: the order of the former per-pixel SIMD8 loop, so
  * masks kept their bits), whatever the vector width; docs/numerics.md "Mask logits". */
-void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, const float *g, int32_t ldg, int32_t h,
-                                   int32_t w, int32_t channels, int32_t k, const float *skip, float *y,
+void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
+                                   const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels, int32_t k, const float *skip, float *y,
                                    const float *hyper, int32_t masks, float *logits, int64_t logit_stride);
 
 #ifdef __cplusplus

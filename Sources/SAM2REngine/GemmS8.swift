@@ -255,3 +255,17 @@ public func gemmS8(m: Int, n: Int, k: Int,
         c: UnsafeMutableRawPointer(c.baseAddress), ldc: Int32(ldc))
     sam2r_gemm_s8(weights.kernel.ukernel, &args, pool?.handle)
 }
+
+/// The checked arguments of the fp32-output int8 GEMM (the `gemmS8` above) for a caller that runs it itself,
+/// a few rows at a time next to what consumes them (the decoder tail's sam2r_tail_gemm); `c` is left NULL.
+/// The pointers in the result are those of `a`, `bias` and `scale`: valid only while those are.
+public func gemmS8F32Arguments(m: Int, n: Int, k: Int, a: UnsafeBufferPointer<Int8>, aZeroPoint: Int32,
+                               weights: PackedWeightsS8, bias: UnsafeBufferPointer<Int32>?,
+                               scale: UnsafeBufferPointer<Float>) throws -> sam2r_gemm_s8_args {
+    try validateGemmS8(m: m, n: n, k: k, a: a, lda: k, aZeroPoint: aZeroPoint, weights: weights, bias: bias,
+                       scale: scale, cCount: m * n, ldc: n)
+    return sam2r_gemm_s8_args(
+        m: Int32(m), n: Int32(n), k: Int32(k), a: a.baseAddress, lda: Int32(k), a_zero_point: aZeroPoint,
+        w: UnsafePointer(weights.descriptor), bias: bias?.baseAddress, scale: scale.baseAddress,
+        epilogue: SAM2R_EPI_F32, out_zero_point: 0, qmin: -128, qmax: 127, c: nil, ldc: Int32(n))
+}

@@ -92,19 +92,19 @@ extension Exec {
     /// ConvTranspose (kernel = stride = 2) GEMM output [side²][ldg], skip and v [2·side][2·side][channels].
     /// v goes to `y`, or, with `quantized` (Exec.fusedInput of the next GEMM), only its int8 quantization to
     /// `quantized.a`: the bits of writing v and quantizing it, as `linear` would. Throws on a NaN quantize
-    /// input like that quantize.
-    func upscaleNormGelu(_ g: UnsafePointer<Float>, ldg: Int, side: Int, channels: Int, skip: UnsafePointer<Float>,
-                         _ n: Norm, into y: UnsafeMutablePointer<Float>?,
+    /// input like that quantize. With `gemm` (withTailGemm) instead of g, g is computed row by row inside.
+    func upscaleNormGelu(_ g: UnsafePointer<Float>?, gemm: UnsafePointer<sam2r_tail_gemm>? = nil, ldg: Int, side: Int,
+                         channels: Int, skip: UnsafePointer<Float>, _ n: Norm, into y: UnsafeMutablePointer<Float>?,
                          quantized: (q: Int8Linear, a: UnsafeMutableBufferPointer<Int8>)?) throws {
         guard !planning, side > 0 else { return }
-        try Exec.checkTail(channels: channels, ldg: ldg)
+        try Exec.checkTail(channels: channels, ldg: ldg, g: g, gemm: gemm)
         precondition((y == nil) != (quantized == nil), "upscaleNormGelu writes exactly one of y, quantized")
         guard n.gamma.count == channels, n.beta.count == channels else {
             throw EngineError.invalidParameter(name: "LayerNorm width", value: "\(n.gamma.count)", allowed: "\(channels)")
         }
         let nan = n.gamma.withUnsafeBufferPointer { gamma in
             n.beta.withUnsafeBufferPointer { beta in
-                sam2r_par_upscale_norm_gelu(rowops.table, pool?.handle, g, Int32(ldg), Int32(side), Int32(side),
+                sam2r_par_upscale_norm_gelu(rowops.table, pool?.handle, g, gemm, Int32(ldg), Int32(side), Int32(side),
                                             Int32(channels), 2, skip, gamma.baseAddress, beta.baseAddress, n.eps, y,
                                             quantized?.a.baseAddress, quantized?.q.inverseScale ?? 1,
                                             quantized?.q.zeroPoint ?? 0)
@@ -117,19 +117,48 @@ extension Exec {
 
     /// Upscaling stage 2 + mask logits (sam2r_par_upscale_gelu_logits): u = gelu(col2im(g) + skip), written to
     /// `y` when given; logits[m][p] = Σ_c hyper[m][c]·u[p][c] in the header's order (docs/numerics.md "Mask
-    /// logits"), mask m at logits + m·(2·side)².
-    func upscaleGeluLogits(_ g: UnsafePointer<Float>, ldg: Int, side: Int, channels: Int, skip: UnsafePointer<Float>,
-                           into y: UnsafeMutablePointer<Float>?, hyper: UnsafePointer<Float>, masks: Int,
-                           logits: UnsafeMutablePointer<Float>) throws {
+    /// logits"), mask m at logits + m·(2·side)². With `gemm` instead of g, as in upscaleNormGelu.
+    func upscaleGeluLogits(_ g: UnsafePointer<Float>?, gemm: UnsafePointer<sam2r_tail_gemm>? = nil, ldg: Int, side: Int,
+                           channels: Int, skip: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>?,
+                           hyper: UnsafePointer<Float>, masks: Int, logits: UnsafeMutablePointer<Float>) throws {
         guard !planning, side > 0 else { return }
-        try Exec.checkTail(channels: channels, ldg: ldg)
-        sam2r_par_upscale_gelu_logits(rowops.table, pool?.handle, g, Int32(ldg), Int32(side), Int32(side),
+        try Exec.checkTail(channels: channels, ldg: ldg, g: g, gemm: gemm)
+        sam2r_par_upscale_gelu_logits(rowops.table, pool?.handle, g, gemm, Int32(ldg), Int32(side), Int32(side),
                                       Int32(channels), 2, skip, y, hyper, Int32(masks), logits,
                                       Int64(4 * side * side))
     }
 
-    /// The fused tail's shape limits: one input pixel's 2 × channels outputs fit its scratch; g holds them.
-    private static func checkTail(channels: Int, ldg: Int) throws {
+    /// Runs `body` with the fused tail's GEMM source (sam2r_tail_gemm): `l`'s int8 GEMM on `a` (`rows` x in,
+    /// quantized with `q`), one input row of `rowPixels` GEMM rows at a time into `scratch`, which holds
+    /// `tailGemmScratchFloats(rowPixels:ldg:)`. The GEMM's output never goes to memory (4-8 MB at SAM2's shape).
+    func withTailGemm<R>(_ l: Linear, _ q: Int8Linear, _ a: UnsafeMutableBufferPointer<Int8>, rows: Int,
+                         scratch: UnsafeMutablePointer<Float>,
+                         _ body: (UnsafePointer<sam2r_tail_gemm>) throws -> R) throws -> R {
+        let k = l.inFeatures
+        return try q.bias.withUnsafeBufferPointer { b in
+            try q.scale.withUnsafeBufferPointer { s in
+                var args = try gemmS8F32Arguments(m: rows, n: l.outFeatures, k: k,
+                                                  a: UnsafeBufferPointer(rebasing: a[0..<(rows * k)]),
+                                                  aZeroPoint: q.zeroPoint, weights: q.packed, bias: b, scale: s)
+                return try withUnsafePointer(to: &args) { ap in
+                    var src = sam2r_tail_gemm(uk: q.packed.kernel.ukernel, args: ap, scratch: scratch)
+                    return try withUnsafePointer(to: &src) { try body($0) }
+                }
+            }
+        }
+    }
+
+    /// Floats of a sam2r_tail_gemm scratch: one input row (`rowPixels` GEMM rows of `ldg`) per thread.
+    func tailGemmScratchFloats(rowPixels: Int, ldg: Int) -> Int { threads * rowPixels * ldg }
+
+    /// The fused tail's shape limits: one input pixel's 2 × channels outputs fit its scratch; g holds them
+    /// (or the GEMM computes rows of n <= ldg).
+    private static func checkTail(channels: Int, ldg: Int, g: UnsafePointer<Float>?,
+                                  gemm: UnsafePointer<sam2r_tail_gemm>?) throws {
+        precondition((g == nil) != (gemm == nil), "the tail reads exactly one of g, gemm")
+        if let gemm, Int(gemm.pointee.args.pointee.n) > ldg {
+            throw EngineError.invalidParameter(name: "ldg", value: "\(ldg)", allowed: ">= \(gemm.pointee.args.pointee.n)")
+        }
         guard channels > 0, 2 * channels <= Int(SAM2R_TAIL_SCRATCH_FLOATS) else {
             throw EngineError.invalidParameter(name: "channels", value: "\(channels)",
                                                allowed: "1...\(Int(SAM2R_TAIL_SCRATCH_FLOATS) / 2)")

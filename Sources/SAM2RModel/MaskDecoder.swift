@@ -255,6 +255,8 @@ enum MaskDecoder {
         // the int8 quantize of dc2's input; then col2im + skip add, GELU and the mask logits. The fp32 images are
         // written only for a reader: an observer (the taps), a GEMM-input observer or an fp32 dc2 (u1), the
         // refiner (`keepUpscaled`, u2). The same primitives run either way: the same bits with or without them.
+        // With int8 dc1/dc2 and no observer, each ConvTranspose GEMM also runs inside its stage, one input row
+        // at a time (sam2r_tail_gemm), so its 4-8 MB output stays in cache: again the same bits.
         let d4 = d / 4, d8 = d / 8, e2 = 2 * e, e4 = 4 * e
         let nm = w.numMaskTokens
         precondition(nm <= 4, "SAM2 has at most 4 mask tokens")
@@ -283,31 +285,63 @@ enum MaskDecoder {
 
         let g1 = try ex.ws.alloc(ne * 4 * d4, "decoder.dc1.gemm")
         let u1 = try ex.ws.alloc(e2 * e2 * d4, "decoder.upscale.stage1")
-        try ex.linear(keys.p, rows: ne, w.dc1, g1.p)
+        let g2Count = e2 * e2 * 4 * d8
         let dc2Input = ex.observer == nil ? try ex.fusedInput(w.dc2, rows: e2 * e2) : nil
-        if !ex.planning {
-            MaskDecoder.tapScattered(ex, g1.p, ld: 4 * d4, side: e, channels: d4, "decoder.upscale.dc1")
-            try ex.upscaleNormGelu(g1.p, ldg: 4 * d4, side: e, channels: d4, skip: f.featS1.p, w.upNorm,
-                                   into: dc2Input == nil ? u1.p : nil, quantized: dc2Input)
-            if dc2Input == nil { ex.tap("decoder.upscale.stage1", u1.p, u1.count) }
+        // Both ConvTranspose GEMMs run inside the tail ops (sam2r_tail_gemm) when both are int8 and nothing
+        // observes their outputs: g1 and g2 are then never written. Their buffers (planned either way: the plan
+        // cannot depend on an observer) serve instead: g1's bytes hold dc1's int8 input (int8Input holds dc2's,
+        // which stage 1 writes while dc1's is read), u1 and g2 the per-thread GEMM row scratch of stages 1 and 2.
+        let tailGemm: (dc1: Int8Linear, dc2: Int8Linear, dc2Input: UnsafeMutableBufferPointer<Int8>)? =
+            if let q1 = w.dc1.int8, let q2 = w.dc2.int8, let (_, a2) = dc2Input, ex.gemmOutputObserver == nil,
+               ne * d <= g1.count * 4, ex.tailGemmScratchFloats(rowPixels: e, ldg: 4 * d4) <= u1.count,
+               ex.tailGemmScratchFloats(rowPixels: e2, ldg: 4 * d8) <= g2Count { (q1, q2, a2) } else { nil }
+        if let (q1, _, _) = tailGemm {
+            if !ex.planning {
+                let a1 = UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(g1.p).bindMemory(to: Int8.self,
+                                                                                                   capacity: ne * d),
+                                                    count: ne * d)
+                try ex.rowops.quantize(x: UnsafeBufferPointer(start: keys.p, count: ne * d), y: a1,
+                                       inverseScale: q1.inverseScale, zeroPoint: q1.zeroPoint, pool: ex.pool)
+                try ex.withTailGemm(w.dc1, q1, a1, rows: ne, scratch: u1.p) { src in
+                    try ex.upscaleNormGelu(nil, gemm: src, ldg: 4 * d4, side: e, channels: d4, skip: f.featS1.p,
+                                           w.upNorm, into: nil, quantized: dc2Input)
+                }
+            }
+        } else {
+            try ex.linear(keys.p, rows: ne, w.dc1, g1.p)
+            if !ex.planning {
+                MaskDecoder.tapScattered(ex, g1.p, ld: 4 * d4, side: e, channels: d4, "decoder.upscale.dc1")
+                try ex.upscaleNormGelu(g1.p, ldg: 4 * d4, side: e, channels: d4, skip: f.featS1.p, w.upNorm,
+                                       into: dc2Input == nil ? u1.p : nil, quantized: dc2Input)
+                if dc2Input == nil { ex.tap("decoder.upscale.stage1", u1.p, u1.count) }
+            }
         }
         try ex.ws.release(g1)
         try ex.ws.release(keys)
-        let g2 = try ex.ws.alloc(e2 * e2 * 4 * d8, "decoder.dc2.gemm")
+        let g2 = try ex.ws.alloc(g2Count, "decoder.dc2.gemm")
         let u2 = try ex.ws.alloc(e4 * e4 * d8, "decoder.upscaled")
-        if let (q, a) = dc2Input {
-            try ex.linear(quantized: a, rows: e2 * e2, w.dc2, q, g2.p)
-        } else {
-            try ex.linear(u1.p, rows: e2 * e2, w.dc2, g2.p)
+        if tailGemm == nil {
+            if let (q, a) = dc2Input {
+                try ex.linear(quantized: a, rows: e2 * e2, w.dc2, q, g2.p)
+            } else {
+                try ex.linear(u1.p, rows: e2 * e2, w.dc2, g2.p)
+            }
         }
         try ex.ws.release(u1)
         let masks = try ex.ws.alloc(nm * e4 * e4, "decoder.masks")
         result = DecoderOutput(masks: masks, iou: .zero, objectScore: 0)
         if !ex.planning {
-            MaskDecoder.tapScattered(ex, g2.p, ld: 4 * d8, side: e2, channels: d8, "decoder.upscale.dc2")
             let writeU2 = keepUpscaled || ex.observer != nil
-            try ex.upscaleGeluLogits(g2.p, ldg: 4 * d8, side: e2, channels: d8, skip: f.featS0.p,
-                                     into: writeU2 ? u2.p : nil, hyper: hyperIn.p, masks: nm, logits: masks.p)
+            if let (_, q2, a2) = tailGemm {
+                try ex.withTailGemm(w.dc2, q2, a2, rows: e2 * e2, scratch: g2.p) { src in
+                    try ex.upscaleGeluLogits(nil, gemm: src, ldg: 4 * d8, side: e2, channels: d8, skip: f.featS0.p,
+                                             into: writeU2 ? u2.p : nil, hyper: hyperIn.p, masks: nm, logits: masks.p)
+                }
+            } else {
+                MaskDecoder.tapScattered(ex, g2.p, ld: 4 * d8, side: e2, channels: d8, "decoder.upscale.dc2")
+                try ex.upscaleGeluLogits(g2.p, ldg: 4 * d8, side: e2, channels: d8, skip: f.featS0.p,
+                                         into: writeU2 ? u2.p : nil, hyper: hyperIn.p, masks: nm, logits: masks.p)
+            }
             ex.tap("decoder.upscaled", u2.p, u2.count)
             ex.tap("decoder.masks_raw", masks.p, masks.count)
             var iouOut = SIMD4<Float>.zero

@@ -2,7 +2,9 @@
  * x 64 channels, dc2: 128² x 32, 4 masks, kernel 2), fused (sam2r_decoder_tail.h) against the unfused
  * passes it replaced, rebuilt here from the same row ops: col2im + skip add, LayerNorm, GELU, quantize
  * (stage 1); col2im + skip add, GELU, then per-pixel 8-lane mask logits with a horizontal sum over the
- * whole image (stage 2; the former Swift loop, in C). Each figure is the best of >= 5 runs and >= 1 s
+ * whole image (stage 2; the former Swift loop, in C). Then with the int8 ConvTranspose GEMMs in front (dc1:
+ * 4096 rows x 256 -> 256, dc2: 16384 x 64 -> 128): the GEMMs into memory followed by the fused tail, against
+ * the GEMMs run inside the tail row by row (sam2r_tail_gemm). Each figure is the best of >= 5 runs and >= 1 s
  * after a warm-up: the best run is the least disturbed on a shared machine. A benchmark, never a test:
  * `make bench-decoder-tail`. Usage: [SAM2R_ISA=variant] bench-decoder-tail [threads] */
 #include "sam2r_kernels.h"
@@ -23,6 +25,9 @@ typedef struct {
     const float *g1, *g2, *skip1, *skip2, *gamma, *beta, *hyper;
     float *u1, *u2, *logits;
     int8_t *q;
+    const sam2r_gemm_s8_ukernel *uk;
+    sam2r_gemm_s8_args gemm1, gemm2; /* c = g1 / g2 */
+    float *gscratch;
     int32_t side, channels; /* the unfused col2im task's image */
     const float *g, *skip;
     float *u;
@@ -69,11 +74,29 @@ static void unfused(bench_ctx *c) {
 }
 
 static void fused(bench_ctx *c, int write_u2) {
-    sam2r_par_upscale_norm_gelu(c->ops, c->pool, c->g1, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, c->gamma, c->beta,
+    sam2r_par_upscale_norm_gelu(c->ops, c->pool, c->g1, NULL, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, c->gamma, c->beta,
                                 1e-6f, NULL, c->q, 20.0f, 3);
-    sam2r_par_upscale_gelu_logits(c->ops, c->pool, c->g2, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2,
+    sam2r_par_upscale_gelu_logits(c->ops, c->pool, c->g2, NULL, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2,
                                   write_u2 ? c->u2 : NULL, c->hyper, MASKS, c->logits,
                                   (int64_t)SIDE2 * K * SIDE2 * K);
+}
+
+/* dc2's input is the int8 q stage 1 writes, as in the decoder. */
+static void gemms_then_fused(bench_ctx *c) {
+    sam2r_gemm_s8(c->uk, &c->gemm1, c->pool);
+    sam2r_par_upscale_norm_gelu(c->ops, c->pool, c->g1, NULL, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, c->gamma, c->beta,
+                                1e-6f, NULL, c->q, 20.0f, 3);
+    sam2r_gemm_s8(c->uk, &c->gemm2, c->pool);
+    sam2r_par_upscale_gelu_logits(c->ops, c->pool, c->g2, NULL, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2, NULL, c->hyper,
+                                  MASKS, c->logits, (int64_t)SIDE2 * K * SIDE2 * K);
+}
+
+static void gemms_inside(bench_ctx *c) {
+    const sam2r_tail_gemm s1 = {c->uk, &c->gemm1, c->gscratch}, s2 = {c->uk, &c->gemm2, c->gscratch};
+    sam2r_par_upscale_norm_gelu(c->ops, c->pool, NULL, &s1, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, c->gamma, c->beta,
+                                1e-6f, NULL, c->q, 20.0f, 3);
+    sam2r_par_upscale_gelu_logits(c->ops, c->pool, NULL, &s2, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2, NULL, c->hyper,
+                                  MASKS, c->logits, (int64_t)SIDE2 * K * SIDE2 * K);
 }
 
 static void run_unfused(bench_ctx *c) { unfused(c); }
@@ -120,6 +143,34 @@ int main(int argc, char **argv) {
     printf("  unfused passes          %8.3f\n", best_ms(run_unfused, &c));
     printf("  fused                   %8.3f\n", best_ms(run_fused, &c));
     printf("  fused + u2 written      %8.3f\n", best_ms(run_fused_u2, &c));
+
+    /* The int8 GEMMs: dc1 reads an int8 image of 4096 x 256 (random), dc2 stage 1's q. */
+    const int32_t k1 = 4 * C1, n1w = 4 * C1, k2 = C1, n2w = 4 * C2;
+    c.uk = sam2r_gemm_s8_ukernel_for(sam2r_isa_active());
+    int8_t *a1 = bench_alloc64("bench-decoder-tail", (size_t)SIDE1 * SIDE1 * k1);
+    int8_t *w1 = bench_alloc64("bench-decoder-tail", (size_t)n1w * k1), *w2 = bench_alloc64("bench-decoder-tail", (size_t)n2w * k2);
+    for (size_t i = 0; i < (size_t)SIDE1 * SIDE1 * k1; i++) a1[i] = (int8_t)((x = x * 6364136223846793005ULL + 1) >> 56);
+    for (size_t i = 0; i < (size_t)n1w * k1; i++) w1[i] = (int8_t)((x = x * 6364136223846793005ULL + 1) >> 57);
+    for (size_t i = 0; i < (size_t)n2w * k2; i++) w2[i] = (int8_t)((x = x * 6364136223846793005ULL + 1) >> 57);
+    sam2r_packed_s8 p1, p2;
+    p1.data = bench_alloc64("bench-decoder-tail", sam2r_pack_s8_size(n1w, k1, c.uk->nr, c.uk->kr));
+    p1.wsum = bench_alloc64("bench-decoder-tail", (size_t)n1w * 4);
+    p2.data = bench_alloc64("bench-decoder-tail", sam2r_pack_s8_size(n2w, k2, c.uk->nr, c.uk->kr));
+    p2.wsum = bench_alloc64("bench-decoder-tail", (size_t)n2w * 4);
+    sam2r_pack_s8(w1, k1, n1w, k1, c.uk->nr, c.uk->kr, &p1);
+    sam2r_pack_s8(w2, k2, n2w, k2, c.uk->nr, c.uk->kr, &p2);
+    float *sc = bench_alloc64("bench-decoder-tail", (size_t)n1w * 4);
+    for (int i = 0; i < n1w; i++) sc[i] = 1e-3f;
+    c.gemm1 = (sam2r_gemm_s8_args){.m = SIDE1 * SIDE1, .n = n1w, .k = k1, .a = a1, .lda = k1, .w = &p1, .scale = sc,
+                                   .epilogue = SAM2R_EPI_F32, .c = g1, .ldc = n1w};
+    c.gemm2 = (sam2r_gemm_s8_args){.m = SIDE2 * SIDE2, .n = n2w, .k = k2, .a = c.q, .lda = k2, .a_zero_point = 3,
+                                   .w = &p2, .scale = sc, .epilogue = SAM2R_EPI_F32, .c = g2, .ldc = n2w};
+    c.gscratch = bench_alloc64("bench-decoder-tail", (size_t)threads * SIDE2 * n2w * 4 > (size_t)threads * SIDE1 * n1w * 4
+                                                         ? (size_t)threads * SIDE2 * n2w * 4
+                                                         : (size_t)threads * SIDE1 * n1w * 4);
+    printf("with the int8 ConvTranspose GEMMs (%s):\n", c.uk->name);
+    printf("  GEMMs, then fused tail  %8.3f\n", best_ms(gemms_then_fused, &c));
+    printf("  GEMMs inside the tail   %8.3f\n", best_ms(gemms_inside, &c));
     sam2r_pool_destroy(c.pool);
     return 0;
 }

@@ -8,6 +8,8 @@
  *  - stage 2: col2im + skip add, gelu (the fp32 output must equal it), and the mask logits against a
  *    scalar loop of the header's order (eight interleaved fp32 partial sums, then their sum) — tolerance 0;
  *    that loop is checked against double within NMSE 1e-10 (32-term fp32 dot products: ~1e-13).
+ *  - both stages with g computed by the int8 ConvTranspose GEMM row by row inside the op (sam2r_tail_gemm),
+ *    with the GEMM variant of the table's ISA: every output equal to the GEMM into memory followed by the op.
  * Shapes cover a piece split inside an output row (w beyond one scratch piece), a partial last piece,
  * pixel counts that are not a multiple of the 16-pixel block, a kernel of 1 and 3, ldg > k*k*C, and images
  * large enough to split over 2 and 3 threads. */
@@ -82,14 +84,14 @@ static void check_shape(const sam2r_rowops *ops, sam2r_pool *pools[3], const tai
     ops->quantize_s8(ref, qref, n, inv_scale, zp);
     for (int t = 0; t < 3; t++) {
         memset(y, 0xff, n * sizeof(float));
-        int64_t r1 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta,
+        int64_t r1 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta,
                                                  1e-6f, y, NULL, inv_scale, zp);
         double max_abs = 0;
         size_t bad = harness_bitdiff(ref, y, (int32_t)px, s->c, s->c, &max_abs);
         harness_check(r1 == -1 && bad == 0, "decoder_tail stage1 fp32 %s %dx%dx%d k%d threads %d: %zu differ (max %g)",
                       name, s->h, s->w, s->c, s->k, t + 1, bad, max_abs);
         memset(q, 0x55, n);
-        int64_t r2 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta,
+        int64_t r2 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta,
                                                  1e-6f, NULL, q, inv_scale, zp);
         harness_check(r2 == -1 && memcmp(q, qref, n) == 0, "decoder_tail stage1 int8 %s %dx%dx%d k%d threads %d", name,
                       s->h, s->w, s->c, s->k, t + 1);
@@ -106,7 +108,7 @@ static void check_shape(const sam2r_rowops *ops, sam2r_pool *pools[3], const tai
     for (size_t i = 0; i < n && first < 0; i++)
         if (ref[i] != ref[i]) first = (long long)i;
     for (int t = 0; t < 3; t++) {
-        int64_t r = sam2r_par_upscale_norm_gelu(ops, pools[t], g, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta, 1e-6f,
+        int64_t r = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta, 1e-6f,
                                                 NULL, q, inv_scale, zp);
         harness_check(first >= 0 && r == first, "decoder_tail stage1 NaN %s threads %d: got %lld want %lld", name, t + 1,
                       (long long)r, first);
@@ -122,7 +124,7 @@ static void check_shape(const sam2r_rowops *ops, sam2r_pool *pools[3], const tai
         for (int write = 0; write < 2; write++) {
             memset(y, 0xff, n * sizeof(float));
             memset(lgot, 0xff, px * s->masks * sizeof(float));
-            sam2r_par_upscale_gelu_logits(ops, pools[t], g, ldg, s->h, s->w, s->c, s->k, skip, write ? y : NULL, hyper,
+            sam2r_par_upscale_gelu_logits(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, write ? y : NULL, hyper,
                                           s->masks, lgot, (int64_t)px);
             double max_abs = 0;
             size_t bad = harness_bitdiff(lref, lgot, s->masks, (int32_t)px, (int32_t)px, &max_abs);
@@ -148,6 +150,69 @@ static void check_shape(const sam2r_rowops *ops, sam2r_pool *pools[3], const tai
         free(q);
 }
 
+/* The op fed by its GEMM (sam2r_tail_gemm) against the GEMM into memory, then the op on g — BIT-EXACT. */
+static void check_gemm_source(const sam2r_rowops *ops, const sam2r_gemm_s8_ukernel *uk, sam2r_pool *pools[3],
+                              const tail_shape *s, harness_rng *rng) {
+    const int32_t n = s->k * s->k * s->c, ldg = n + s->extra_ld, kin = 37, m = s->h * s->w;
+    const size_t px = (size_t)s->h * s->k * s->w * s->k, cnt = px * s->c;
+    int8_t *a = harness_alloc((size_t)m * kin), *wt = harness_alloc((size_t)n * kin);
+    for (size_t i = 0; i < (size_t)m * kin; i++) a[i] = (int8_t)harness_int(rng, -128, 127);
+    for (size_t i = 0; i < (size_t)n * kin; i++) wt[i] = (int8_t)harness_int(rng, -127, 127);
+    sam2r_packed_s8 pk;
+    pk.data = harness_alloc(sam2r_pack_s8_size(n, kin, uk->nr, uk->kr));
+    pk.wsum = harness_alloc((size_t)n * sizeof(int32_t));
+    sam2r_pack_s8(wt, kin, n, kin, uk->nr, uk->kr, &pk);
+    int32_t *bias = harness_alloc((size_t)n * sizeof(int32_t));
+    float *scale = harness_alloc((size_t)n * sizeof(float));
+    for (int32_t i = 0; i < n; i++) bias[i] = harness_int(rng, -1000, 1000), scale[i] = harness_float(rng, 2e-4f, 6e-4f);
+    float *g = harness_alloc((size_t)m * ldg * sizeof(float)), *skip = harness_alloc(cnt * sizeof(float));
+    float *gamma = harness_alloc(s->c * sizeof(float)), *beta = harness_alloc(s->c * sizeof(float));
+    float *hyper = harness_alloc((size_t)s->masks * s->c * sizeof(float));
+    float *yref = harness_alloc(cnt * sizeof(float)), *y = harness_alloc(cnt * sizeof(float));
+    float *lref = harness_alloc(px * s->masks * sizeof(float)), *lgot = harness_alloc(px * s->masks * sizeof(float));
+    int8_t *qref = harness_alloc(cnt), *q = harness_alloc(cnt);
+    float *scratch = harness_alloc((size_t)3 * s->w * ldg * sizeof(float));
+    fill(rng, skip, cnt, -2, 2);
+    fill(rng, gamma, s->c, 0.5f, 1.5f);
+    fill(rng, beta, s->c, -0.5f, 0.5f);
+    fill(rng, hyper, (size_t)s->masks * s->c, -1, 1);
+    sam2r_gemm_s8_args args = {.m = m, .n = n, .k = kin, .a = a, .lda = kin, .a_zero_point = 5, .w = &pk, .bias = bias,
+                               .scale = scale, .epilogue = SAM2R_EPI_F32, .c = g, .ldc = ldg};
+    sam2r_gemm_s8(uk, &args, NULL);
+    const sam2r_tail_gemm src = {uk, &args, scratch};
+    const float inv_scale = 37.5f;
+    const int32_t zp = -3;
+    for (int t = 0; t < 3; t++) {
+        sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta, 1e-6f, yref,
+                                    NULL, inv_scale, zp);
+        sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta, 1e-6f, NULL,
+                                    qref, inv_scale, zp);
+        memset(y, 0xff, cnt * sizeof(float));
+        memset(q, 0x55, cnt);
+        int64_t r1 = sam2r_par_upscale_norm_gelu(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, gamma,
+                                                 beta, 1e-6f, y, NULL, inv_scale, zp);
+        int64_t r2 = sam2r_par_upscale_norm_gelu(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, gamma,
+                                                 beta, 1e-6f, NULL, q, inv_scale, zp);
+        double max_abs = 0;
+        size_t bad = harness_bitdiff(yref, y, (int32_t)px, s->c, s->c, &max_abs);
+        harness_check(r1 == -1 && r2 == -1 && bad == 0 && memcmp(q, qref, cnt) == 0,
+                      "decoder_tail stage1 from GEMM %s + %s %dx%dx%d k%d threads %d: %zu differ (max %g)", ops->name,
+                      uk->name, s->h, s->w, s->c, s->k, t + 1, bad, max_abs);
+        sam2r_par_upscale_gelu_logits(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, yref, hyper, s->masks,
+                                      lref, (int64_t)px);
+        memset(y, 0xff, cnt * sizeof(float));
+        memset(lgot, 0xff, px * s->masks * sizeof(float));
+        sam2r_par_upscale_gelu_logits(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, y, hyper, s->masks,
+                                      lgot, (int64_t)px);
+        bad = harness_bitdiff(lref, lgot, s->masks, (int32_t)px, (int32_t)px, &max_abs) +
+              harness_bitdiff(yref, y, (int32_t)px, s->c, s->c, &max_abs);
+        harness_check(bad == 0, "decoder_tail stage2 from GEMM %s + %s %dx%dx%d k%d threads %d: %zu differ (max %g)",
+                      ops->name, uk->name, s->h, s->w, s->c, s->k, t + 1, bad, max_abs);
+    }
+    free(a), free(wt), free(pk.data), free(pk.wsum), free(bias), free(scale), free(g), free(skip), free(gamma),
+        free(beta), free(hyper), free(yref), free(y), free(lref), free(lgot), free(qref), free(q), free(scratch);
+}
+
 void test_decoder_tail(void) {
     sam2r_pool *pools[3] = {NULL, sam2r_pool_create(2), sam2r_pool_create(3)};
     harness_check(pools[1] && pools[2], "decoder_tail: pool creation");
@@ -160,6 +225,9 @@ void test_decoder_tail(void) {
         const sam2r_rowops *ops = sam2r_rowops_for(isas[v]);
         if (!ops || (v > 0 && ops->isa != isas[v])) continue; /* a level without its own table: already run */
         for (int i = 0; i < NSHAPES; i++) check_shape(ops, pools, &shapes[i], &rng);
+        const sam2r_gemm_s8_ukernel *uk = sam2r_gemm_s8_ukernel_for(isas[v]);
+        if (uk)
+            for (int i = 0; i < NSHAPES; i++) check_gemm_source(ops, uk, pools, &shapes[i], &rng);
     }
     sam2r_pool_destroy(pools[1]);
     sam2r_pool_destroy(pools[2]);

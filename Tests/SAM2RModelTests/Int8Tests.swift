@@ -28,12 +28,14 @@ final class Int8Tests: XCTestCase {
 
     struct Run { var embed: [Float]; var patch: [Float]; var logits: [Float]; var iou: [Float]; var masks: [UInt8]; var lowRes: Int }
 
-    static func run(_ plan: Int8Plan?, threads: Int = 1) throws -> Run {
+    /// observed: with the tap recorder (embed and patch filled), which also keeps the decoder's fused
+    /// paths off (fused int8 inputs, the tail's GEMMs inside it); without, the path users run.
+    static func run(_ plan: Int8Plan?, threads: Int = 1, observed: Bool = true) throws -> Run {
         let ckpt = try Goldens.store("checkpoint.safetensors")
         let cfg = try ModelConfigJSON.load(path: Goldens.dir + "/config.json")
         let p = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: threads, quantization: plan)
         let rec = TapRecorder()
-        p.observer = rec.observer
+        if observed { p.observer = rec.observer }
         let img = try Goldens.image("coffee")
         try p.setImage(rgb: img.pixels, width: img.width, height: img.height)
         let r = try p.predict(points: [[Float(img.width) * 0.5, Float(img.height) * 0.45]], labels: [1], multimask: true)
@@ -112,6 +114,23 @@ final class Int8Tests: XCTestCase {
                 XCTAssertEqual(dl.count, 0, "\(isa.name) threads \(threads): low-res logits not bit-identical")
                 XCTAssertEqual(di.count, 0, "\(isa.name) threads \(threads): IoU scores not bit-identical")
                 XCTAssertTrue(r.masks == first.masks, "\(isa.name) threads \(threads): masks")
+            }
+        }
+    }
+
+    /// The path without an observer (int8 inputs quantized by their producers, the upscaling GEMMs run inside
+    /// the tail ops row by row) gives the observed path's bits, on every ISA at 1 and 2 threads.
+    func testUnobservedFusedPathBitIdentical() throws {
+        let plan = try Self.plan()
+        for isa in ISA.supported {
+            try ISA.force(isa)
+            for threads in [1, 2] {
+                let o = try Self.run(plan, threads: threads), u = try Self.run(plan, threads: threads, observed: false)
+                let dl = Self.diff(u.logits, o.logits), di = Self.diff(u.iou, o.iou)
+                XCTAssertFalse(u.logits.isEmpty)
+                XCTAssertEqual(dl.count, 0, "\(isa.name) threads \(threads): low-res logits \(dl)")
+                XCTAssertEqual(di.count, 0, "\(isa.name) threads \(threads): IoU scores \(di)")
+                XCTAssertTrue(u.masks == o.masks, "\(isa.name) threads \(threads): masks")
             }
         }
     }
