@@ -51,6 +51,9 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "Timed iterations (after one warm-up).")
     var runs: Int = 3
 
+    @Option(help: "Prompts per image: each timed iteration runs setImage once, then predict this many times (the interactive case: the decoder and postprocess rows are over every predict).")
+    var predicts: Int = 1
+
     @Option(help: "Device profile NAME|PATH|auto: threads and input size.")
     var profile: String?
 
@@ -69,6 +72,7 @@ struct BenchModelCommand: ParsableCommand {
     func validate() throws {
         if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be in 1...256") }
         if !(1...1000).contains(runs) { throw ValidationError("--runs must be in 1...1000") }
+        if !(1...10000).contains(predicts) { throw ValidationError("--predicts must be in 1...10000") }
         if config != nil && isModelFile(model) { throw ValidationError("--config: a .sam2q model file carries its own config") }
     }
 
@@ -119,21 +123,26 @@ struct BenchModelCommand: ParsableCommand {
             let s0 = monotonicSeconds()
             try predictor.setImage(rgb: img.pixels, width: img.width, height: img.height)
             let s1 = monotonicSeconds()
-            let encMarks = marks
-            marks.removeAll(keepingCapacity: true)
-            let p0 = monotonicSeconds()
-            _ = try predictor.predict(points: click, labels: [1], multimask: multimask)
-            let p1 = monotonicSeconds()
             var row = [Double](repeating: 0, count: BenchRow.allCases.count)
-            attribute(encMarks, start: s0, end: s1, tail: .neck, refiner: .refinerSetImage, cfg: cfg, into: &row)
-            attribute(marks, start: p0, end: p1, tail: .postprocess, refiner: .refinerPredict, cfg: cfg, into: &row)
+            attribute(marks, start: s0, end: s1, tail: .neck, refiner: .refinerSetImage, cfg: cfg, into: &row)
             row[BenchRow.encoder.rawValue] = (s1 - s0) - row[BenchRow.preprocess.rawValue]
                 - row[BenchRow.refinerSetImage.rawValue]
             row[BenchRow.setImage.rawValue] = s1 - s0
-            row[BenchRow.maskDecoder.rawValue] = BenchRow.maskDecoderParts.reduce(0) { $0 + row[$1.rawValue] }
-            row[BenchRow.decoder.rawValue] = row[BenchRow.promptEncoder.rawValue] + row[BenchRow.maskDecoder.rawValue]
-            row[BenchRow.predict.rawValue] = p1 - p0
-            for (i, v) in row.enumerated() { samples[i].append(v * 1000) }
+            for r in BenchRow.setImageRows { samples[r.rawValue].append(row[r.rawValue] * 1000) }
+            for _ in 0..<predicts {
+                marks.removeAll(keepingCapacity: true)
+                let p0 = monotonicSeconds()
+                _ = try predictor.predict(points: click, labels: [1], multimask: multimask)
+                let p1 = monotonicSeconds()
+                var row = [Double](repeating: 0, count: BenchRow.allCases.count)
+                attribute(marks, start: p0, end: p1, tail: .postprocess, refiner: .refinerPredict, cfg: cfg, into: &row)
+                row[BenchRow.maskDecoder.rawValue] = BenchRow.maskDecoderParts.reduce(0) { $0 + row[$1.rawValue] }
+                row[BenchRow.decoder.rawValue] = row[BenchRow.promptEncoder.rawValue] + row[BenchRow.maskDecoder.rawValue]
+                row[BenchRow.predict.rawValue] = p1 - p0
+                for r in BenchRow.allCases where !BenchRow.setImageRows.contains(r) {
+                    samples[r.rawValue].append(row[r.rawValue] * 1000)
+                }
+            }
         }
         predictor.stageObserver = nil
 
@@ -167,7 +176,7 @@ struct BenchModelCommand: ParsableCommand {
         if json {
             var o = "{\"model\":\(jsonString(model)),\"config\":\(jsonString(cfg.name)),\"input_size\":\(cfg.imageSize),"
             o += "\"image\":\(image.map(jsonString) ?? "\"synthetic\""),\"width\":\(img.width),\"height\":\(img.height),"
-            o += "\"threads\":\(nThreads),\"runs\":\(runs),\"isa\":\(jsonString(ISA.active.name)),"
+            o += "\"threads\":\(nThreads),\"runs\":\(runs),\"predicts\":\(predicts),\"isa\":\(jsonString(ISA.active.name)),"
             o += "\"profile\":\(prof.map { jsonString($0.name) } ?? "null"),\"multimask\":\(multimask),"
             o += "\"load_ms\":\(fmt(loadMs, 1)),"
             for r in rows {
@@ -189,7 +198,8 @@ struct BenchModelCommand: ParsableCommand {
             print(o)
         } else {
             print("model \(model) (\(cfg.name), \(cfg.imageSize)²), image \(image ?? "synthetic") \(img.width)x\(img.height), "
-                  + "\(nThreads) thread(s), ISA \(ISA.active.name), \(runs) run(s) after 1 warm-up, load \(fmt(loadMs, 0)) ms")
+                  + "\(nThreads) thread(s), ISA \(ISA.active.name), \(runs) run(s) after 1 warm-up"
+                  + (predicts > 1 ? " (\(predicts) predicts each)" : "") + ", load \(fmt(loadMs, 0)) ms")
             print("")
             print("| stage | median ms | min ms | GMAC | GMAC/s |")
             print("|---|---:|---:|---:|---:|")
@@ -255,6 +265,9 @@ enum BenchRow: Int, CaseIterable {
         }
     }
 
+    /// The rows setImage times (the rest are predict's).
+    static let setImageRows: [BenchRow] = [.preprocess, .patchEmbed, .stage1, .stage2, .stage3, .stage4, .neck,
+                                           .refinerSetImage, .encoder, .setImage]
     static let maskDecoderParts: [BenchRow] = [.decoderLayer0, .decoderLayer1, .decoderFinalAttn, .decoderUpscaleHeads]
 
     var isTotal: Bool { [.encoder, .setImage, .decoder, .predict].contains(self) }

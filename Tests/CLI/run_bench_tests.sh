@@ -55,5 +55,14 @@ err=$("$BIN" bench --model "$ROOT/nonexistent.pt" --config "$G/config.json" --ru
 [ $rc -ne 0 ] && [ "$(grep -c . <<<"$err")" -eq 1 ] && [[ "$err" == error:*nonexistent.pt* ]] && ok || bad "missing model: rc=$rc $err"
 err=$("$BIN" bench "${MODEL[@]}" --runs 0 2>&1 >/dev/null); rc=$?
 [ $rc -ne 0 ] && [[ "$err" == error:* ]] && ok || bad "--runs 0: rc=$rc $err"
+err=$("$BIN" bench "${MODEL[@]}" --predicts 0 2>&1 >/dev/null); rc=$?
+[ $rc -ne 0 ] && [[ "$err" == error:*predicts* ]] && ok || bad "--predicts 0: rc=$rc $err"
+
+# Several prompts per image (--predicts): the report says so and still times every row.
+out3=$("$BIN" bench "${MODEL[@]}" --runs 1 --predicts 3 --threads 1 --json --no-alloc-count); rc=$?
+[ $rc -eq 0 ] && [ "$(field predicts "$out3")" = 3 ] && ok || bad "--predicts 3: rc=$rc $out3"
+for k in encoder_ms_median mask_decoder_ms_median decoder_layer1_ms_median; do
+  v=$(field $k "$out3"); [[ "$v" =~ ^[0-9]+(\.[0-9]+)?$ ]] && [ "$v" != 0.000 ] && ok || bad "--predicts 3: $k = $v"
+done
 
 finish bench
