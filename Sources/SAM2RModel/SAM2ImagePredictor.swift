@@ -514,7 +514,9 @@ public final class SAM2ImagePredictor {
                 }
                 e.tap("output.mask_logits.\(j)", up.p, h * w)
                 outMasks.withUnsafeMutableBufferPointer { mb in
-                    for i in 0..<(h * w) where up.p[i] > 0 { mb[j * h * w + i] = 1 }
+                    // Branch-free so that it vectorizes (a megapixel image: ~1 ms as a branchy loop).
+                    let dst = mb.baseAddress! + j * h * w, src = UnsafePointer(up.p)
+                    for i in 0..<(h * w) { dst[i] = src[i] > 0 ? 1 : 0 }
                 }
                 outLogits.withUnsafeMutableBufferPointer { lb in
                     for i in 0..<n { lb[j * n + i] = min(max(src[i], -32), 32) }
