@@ -197,8 +197,8 @@ int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, c
                                     int32_t k, const float *skip, const float *gamma, const float *beta, float eps,
                                     float *y, int8_t *q, float inv_scale, int32_t zero_point) {
     tail_ctx c = {.ops = ops, .g = g, .gemm = gemm, .skip = skip, .gamma = gamma, .beta = beta, .y = y, .q = q,
-                  .ldg = (size_t)ldg, .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k, .eps = eps,
-                  .inv_scale = inv_scale, .zero_point = zero_point};
+                  .ldg = (size_t)ldg, .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k,
+                  .eps = eps, .inv_scale = inv_scale, .zero_point = zero_point};
     atomic_init(&c.first_nan, -1);
     dispatch(&c, pool);
     return atomic_load(&c.first_nan);

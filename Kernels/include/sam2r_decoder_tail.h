@@ -44,10 +44,9 @@ typedef struct sam2r_tail_gemm {
  * (the int8 input of the next GEMM; v never reaches memory). Returns -1, or with q the smallest flat
  * index into v of a NaN quantize input (then q is unspecified). */
 int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
-                                    const sam2r_tail_gemm *gemm, int32_t ldg,
-                                    int32_t h, int32_t w, int32_t channels, int32_t k, const float *skip,
-                                    const float *gamma, const float *beta, float eps, float *y, int8_t *q,
-                                    float inv_scale, int32_t zero_point);
+                                    const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels,
+                                    int32_t k, const float *skip, const float *gamma, const float *beta, float eps,
+                                    float *y, int8_t *q, float inv_scale, int32_t zero_point);
 
 /* Stage 2: u = gelu(col2im(g) + skip), written to y when y is non-NULL, and the mask logits
  *   logits[m * logit_stride + p] = mask_logit(hyper[m], u[p]) for m < masks, p < (h*k)*(w*k),
@@ -58,8 +57,9 @@ int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, c
  * (eight interleaved partial sums added in lane order: the order of the former per-pixel SIMD8 loop, so
  * masks kept their bits), whatever the vector width; docs/numerics.md "Mask logits". */
 void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
-                                   const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels, int32_t k, const float *skip, float *y,
-                                   const float *hyper, int32_t masks, float *logits, int64_t logit_stride);
+                                   const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels,
+                                   int32_t k, const float *skip, float *y, const float *hyper, int32_t masks,
+                                   float *logits, int64_t logit_stride);
 
 #ifdef __cplusplus
 }

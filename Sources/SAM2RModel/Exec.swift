@@ -93,6 +93,15 @@ final class Exec {
         let lda = ldx ?? k
         let a = try int8Rows(l, rows: rows)
         if let o = gemmInputObserver, !l.name.isEmpty { o(l.name, x, rows, k, lda) }
+        try quantizeInput(x, rows: rows, ldx: lda, q, into: a)
+        try linear(quantized: a, rows: rows, l, q, y, ldy: ldy)
+    }
+
+    /// a = the `rows` rows of x (`q`'s input width, row stride ldx) quantized with `q`'s input scale and zero
+    /// point: the first step of every int8 GEMM. Throws on a NaN.
+    func quantizeInput(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil, _ q: Int8Linear,
+                       into a: UnsafeMutableBufferPointer<Int8>) throws {
+        let k = q.packed.k, lda = ldx ?? k
         if lda == k {
             try rowops.quantize(x: UnsafeBufferPointer(start: x, count: rows * k), y: a,
                                 inverseScale: q.inverseScale, zeroPoint: q.zeroPoint, pool: pool)
@@ -103,7 +112,6 @@ final class Exec {
                                     inverseScale: q.inverseScale, zeroPoint: q.zeroPoint)
             }
         }
-        try linear(quantized: a, rows: rows, l, q, y, ldy: ldy)
     }
 
     /// The `rows` x in int8 input rows of `l`, in the planned `int8Input` buffer.

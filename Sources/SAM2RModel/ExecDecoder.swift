@@ -128,16 +128,16 @@ extension Exec {
                                       Int64(4 * side * side))
     }
 
-    /// Runs `body` with the fused tail's GEMM source (sam2r_tail_gemm): `l`'s int8 GEMM on `a` (`rows` x in,
-    /// quantized with `q`), one input row of `rowPixels` GEMM rows at a time into `scratch`, which holds
+    /// Runs `body` with the fused tail's GEMM source (sam2r_tail_gemm): `q`'s GEMM on `a` (`rows` x in, from
+    /// `quantizeInput`), one input row of `rowPixels` GEMM rows at a time into `scratch`, which holds
     /// `tailGemmScratchFloats(rowPixels:ldg:)`. The GEMM's output never goes to memory (4-8 MB at SAM2's shape).
-    func withTailGemm<R>(_ l: Linear, _ q: Int8Linear, _ a: UnsafeMutableBufferPointer<Int8>, rows: Int,
+    func withTailGemm<R>(_ q: Int8Linear, _ a: UnsafeMutableBufferPointer<Int8>, rows: Int,
                          scratch: UnsafeMutablePointer<Float>,
                          _ body: (UnsafePointer<sam2r_tail_gemm>) throws -> R) throws -> R {
-        let k = l.inFeatures
+        let k = q.packed.k
         return try q.bias.withUnsafeBufferPointer { b in
             try q.scale.withUnsafeBufferPointer { s in
-                var args = try gemmS8F32Arguments(m: rows, n: l.outFeatures, k: k,
+                var args = try gemmS8F32Arguments(m: rows, n: q.packed.n, k: k,
                                                   a: UnsafeBufferPointer(rebasing: a[0..<(rows * k)]),
                                                   aZeroPoint: q.zeroPoint, weights: q.packed, bias: b, scale: s)
                 return try withUnsafePointer(to: &args) { ap in

@@ -300,9 +300,8 @@ enum MaskDecoder {
                 let a1 = UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(g1.p).bindMemory(to: Int8.self,
                                                                                                    capacity: ne * d),
                                                     count: ne * d)
-                try ex.rowops.quantize(x: UnsafeBufferPointer(start: keys.p, count: ne * d), y: a1,
-                                       inverseScale: q1.inverseScale, zeroPoint: q1.zeroPoint, pool: ex.pool)
-                try ex.withTailGemm(w.dc1, q1, a1, rows: ne, scratch: u1.p) { src in
+                try ex.quantizeInput(keys.p, rows: ne, q1, into: a1)
+                try ex.withTailGemm(q1, a1, rows: ne, scratch: u1.p) { src in
                     try ex.upscaleNormGelu(nil, gemm: src, ldg: 4 * d4, side: e, channels: d4, skip: f.featS1.p,
                                            w.upNorm, into: nil, quantized: dc2Input)
                 }
@@ -333,7 +332,7 @@ enum MaskDecoder {
         if !ex.planning {
             let writeU2 = keepUpscaled || ex.observer != nil
             if let (_, q2, a2) = tailGemm {
-                try ex.withTailGemm(w.dc2, q2, a2, rows: e2 * e2, scratch: g2.p) { src in
+                try ex.withTailGemm(q2, a2, rows: e2 * e2, scratch: g2.p) { src in
                     try ex.upscaleGeluLogits(nil, gemm: src, ldg: 4 * d8, side: e2, channels: d8, skip: f.featS0.p,
                                              into: writeU2 ? u2.p : nil, hyper: hyperIn.p, masks: nm, logits: masks.p)
                 }

@@ -29,8 +29,9 @@ struct BenchModelCommand: ParsableCommand {
             all but preprocess (and the refiner). predict = prompt encoder + mask decoder + postprocess (upsample to \
             the image, > 0); mask_decoder = decoder_layer0 (with the token setup) + decoder_layer1 + \
             decoder_final_attn (final token->image attention + norm) + decoder_upscale_heads (hypernetwork MLPs, \
-            ConvTranspose upscaling, mask logits, IoU and object-score heads). With a SAM2Refiner config also refiner_set_image (local maps, quadrant passes, LA) and \
-            refiner_predict (PR + MR): time only, the GMAC columns ignore the refiner. \
+            ConvTranspose upscaling, mask logits, IoU and object-score heads). With a SAM2Refiner config also \
+            refiner_set_image (local maps, quadrant passes, LA) and refiner_predict (PR + MR): time only, the GMAC \
+            columns ignore the refiner. \
             heap_allocations_during_inference counts allocations from the start of setImage to the end of predict \
             of one iteration after warm-up (LD_PRELOAD counter; null when unavailable).
             """
@@ -51,7 +52,10 @@ struct BenchModelCommand: ParsableCommand {
     @Option(help: "Timed iterations (after one warm-up).")
     var runs: Int = 3
 
-    @Option(help: "Prompts per image: each timed iteration runs setImage once, then predict this many times (the interactive case: the decoder and postprocess rows are over every predict).")
+    @Option(help: """
+        Prompts per image: each timed iteration runs setImage once, then predict this many times (the \
+        interactive case); the predict rows are over every predict.
+        """)
     var predicts: Int = 1
 
     @Option(help: "Device profile NAME|PATH|auto: threads and input size.")
@@ -128,20 +132,18 @@ struct BenchModelCommand: ParsableCommand {
             row[BenchRow.encoder.rawValue] = (s1 - s0) - row[BenchRow.preprocess.rawValue]
                 - row[BenchRow.refinerSetImage.rawValue]
             row[BenchRow.setImage.rawValue] = s1 - s0
-            for r in BenchRow.setImageRows { samples[r.rawValue].append(row[r.rawValue] * 1000) }
+            for r in BenchRow.allCases where r.isSetImage { samples[r.rawValue].append(row[r.rawValue] * 1000) }
             for _ in 0..<predicts {
                 marks.removeAll(keepingCapacity: true)
                 let p0 = monotonicSeconds()
                 _ = try predictor.predict(points: click, labels: [1], multimask: multimask)
                 let p1 = monotonicSeconds()
-                var row = [Double](repeating: 0, count: BenchRow.allCases.count)
+                for i in row.indices { row[i] = 0 }
                 attribute(marks, start: p0, end: p1, tail: .postprocess, refiner: .refinerPredict, cfg: cfg, into: &row)
                 row[BenchRow.maskDecoder.rawValue] = BenchRow.maskDecoderParts.reduce(0) { $0 + row[$1.rawValue] }
                 row[BenchRow.decoder.rawValue] = row[BenchRow.promptEncoder.rawValue] + row[BenchRow.maskDecoder.rawValue]
                 row[BenchRow.predict.rawValue] = p1 - p0
-                for r in BenchRow.allCases where !BenchRow.setImageRows.contains(r) {
-                    samples[r.rawValue].append(row[r.rawValue] * 1000)
-                }
+                for r in BenchRow.allCases where !r.isSetImage { samples[r.rawValue].append(row[r.rawValue] * 1000) }
             }
         }
         predictor.stageObserver = nil
@@ -265,9 +267,8 @@ enum BenchRow: Int, CaseIterable {
         }
     }
 
-    /// The rows setImage times (the rest are predict's).
-    static let setImageRows: [BenchRow] = [.preprocess, .patchEmbed, .stage1, .stage2, .stage3, .stage4, .neck,
-                                           .refinerSetImage, .encoder, .setImage]
+    /// setImage's rows come first (through `setImage`); the rest are predict's.
+    var isSetImage: Bool { rawValue <= BenchRow.setImage.rawValue }
     static let maskDecoderParts: [BenchRow] = [.decoderLayer0, .decoderLayer1, .decoderFinalAttn, .decoderUpscaleHeads]
 
     var isTotal: Bool { [.encoder, .setImage, .decoder, .predict].contains(self) }

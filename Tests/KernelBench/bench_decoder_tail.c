@@ -165,9 +165,8 @@ int main(int argc, char **argv) {
                                    .epilogue = SAM2R_EPI_F32, .c = g1, .ldc = n1w};
     c.gemm2 = (sam2r_gemm_s8_args){.m = SIDE2 * SIDE2, .n = n2w, .k = k2, .a = c.q, .lda = k2, .a_zero_point = 3,
                                    .w = &p2, .scale = sc, .epilogue = SAM2R_EPI_F32, .c = g2, .ldc = n2w};
-    c.gscratch = bench_alloc64("bench-decoder-tail", (size_t)threads * SIDE2 * n2w * 4 > (size_t)threads * SIDE1 * n1w * 4
-                                                         ? (size_t)threads * SIDE2 * n2w * 4
-                                                         : (size_t)threads * SIDE1 * n1w * 4);
+    const size_t row1 = (size_t)SIDE1 * n1w, row2 = (size_t)SIDE2 * n2w; /* floats of one input row's GEMM rows */
+    c.gscratch = bench_alloc64("bench-decoder-tail", (size_t)threads * (row1 > row2 ? row1 : row2) * 4);
     printf("with the int8 ConvTranspose GEMMs (%s):\n", c.uk->name);
     printf("  GEMMs, then fused tail  %8.3f\n", best_ms(gemms_then_fused, &c));
     printf("  GEMMs inside the tail   %8.3f\n", best_ms(gemms_inside, &c));

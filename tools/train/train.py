@@ -327,7 +327,8 @@ def run(rank: int, a, port: int):
     summary = {"wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1), "data_seconds": round(ds.seconds, 1),
                "steps_done": steps_done, "steps_planned": a.steps,
                "stopped_early": stopped_early, "threads": a.threads, "workers": world, "batch": a.batch,
-               "prompts": a.prompts, "scenes": len(ds) * world, "params_sam2": n_sam, "params_refiner": n_ref, "tensors": len(sd),
+               "prompts": a.prompts, "scenes": len(ds) * world, "params_sam2": n_sam, "params_refiner": n_ref,
+               "tensors": len(sd),
                "final_ema": {k: round(v, 4) for k, v in ema.items()}, "args": vars(a)}
     with open(os.path.join(a.out, "train_log.json"), "w") as f:
         json.dump({"summary": summary, "curve": curve, "log": log_lines}, f, indent=1)
