@@ -18,7 +18,8 @@
  *   m, l, alpha [QN]  per tile: running max (base-2 logits), running sum, this block's rescale
  *   St [KB][QN]   scores / probabilities of the current (tile, key block), one buffer
  * Tile t's arrays start at t * FA_QT * (rows) as if every tile were full. Each key block's K and V
- * rows are first copied into contiguous kp [KB][dk], vp [KB][dv] (fa_pack_block); then, tile by
+ * rows are first copied into contiguous kp [KB][dk], vp [KB][dv] (fa_copy_rows; keys + k_add by
+ * fa_pack_keys_added); then, tile by
  * tile (the tile's Qt and St stay in L1 while kp / vp come from L2, which holds them for all the
  * task's tiles):
  *   St[j][:] = sum_e K[j][e] * Qt[e][:]                (JT x nqv vector FMAs per e; JT row
@@ -158,7 +159,7 @@ static const fa_pv_fn fa_pv_part[FA_NQV][FA_DC] = {
 #undef FA_PV_ROW
 #undef FA_PV_TAB
 
-/* One (tile, key block): scores, online-softmax update, P*V. kv keys, packed by fa_pack_block into
+/* One (tile, key block): scores, online-softmax update, P*V. kv keys, packed by fa_copy_rows / fa_pack_keys_added into
  * kp / vp; nqv is a constant after inlining. */
 static FA_AI FA_TGT void fa_tile_block(const int nqv, const float *qt, float *ot, float *mbuf, float *lbuf,
                                        float *abuf, float *st, const float *kp, const float *vp, int32_t kv,
@@ -190,16 +191,26 @@ static FA_AI FA_TGT void fa_tile_block(const int nqv, const float *qt, float *ot
     if (d0 < dv) fa_pv_part[nqv - 1][dv - d0](ot + (size_t)d0 * qn, st, vp + d0, dv, kv, abuf);
 }
 
-/* Copies one key block's K and V rows (dk, dv floats each) into contiguous kp[kv][dk], vp[kv][dv], once
+/* Copies one key block's K or V rows (d floats each) into contiguous dst[kv][d] (kp or vp), once
  * per (task, key block) for all the task's tiles: the kernels then read a few contiguous pages
  * instead of kv rows ldk/ldv apart (a 4096-token qkv row is 4.6 KB: every key on its own page). */
-static FA_TGT void fa_pack_block(const float *kblk, size_t ldk, const float *vblk, size_t ldv, int32_t kv, int32_t dk,
-                                 int32_t dv, float *kp, float *vp) {
+static FA_TGT void fa_copy_rows(const float *src, size_t ld, int32_t kv, int32_t d, float *dst) {
     for (int32_t j = 0; j < kv; j++) {
-        const float *kr = kblk + (size_t)j * ldk, *vr = vblk + (size_t)j * ldv;
-        float *kd = kp + (size_t)j * dk, *vd = vp + (size_t)j * dv;
-        for (int32_t e = 0; e < dk; e++) kd[e] = kr[e];
-        for (int32_t d = 0; d < dv; d++) vd[d] = vr[d];
+        const float *r = src + (size_t)j * ld;
+        float *o = dst + (size_t)j * d;
+        for (int32_t e = 0; e < d; e++) o[e] = r[e];
+    }
+}
+
+/* kp[kv][dk] = the key block + the k_add block (sam2r_attention_f32_args.k_add), one fp32 add per element. */
+static FA_TGT void fa_pack_keys_added(const float *kblk, const float *ablk, size_t ldk, int32_t kv, int32_t dk,
+                                      float *kp) {
+    for (int32_t j = 0; j < kv; j++) {
+        const float *kr = kblk + (size_t)j * ldk, *ar = ablk + (size_t)j * ldk;
+        float *kd = kp + (size_t)j * dk;
+        int32_t e = 0;
+        for (; e + FA_VL <= dk; e += FA_VL) FA_STORE(kd + e, FA_ADD(FA_LOAD(kr + e), FA_LOAD(ar + e)));
+        for (; e < dk; e++) kd[e] = kr[e] + ar[e];
     }
 }
 
@@ -248,6 +259,7 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
     float *vp = kp + (size_t)FA_KB * dk;          /* [KB][dv] */
     const float *Q = a->q + (size_t)b * a->q_batch_stride + (size_t)h * dk;
     const float *K = a->k + (size_t)b * a->k_batch_stride + (size_t)h * dk;
+    const float *KA = a->k_add ? a->k_add + (size_t)b * a->k_batch_stride + (size_t)h * dk : NULL;
     const float *V = a->v + (size_t)b * a->v_batch_stride + (size_t)h * dv;
     float *O = a->o + (size_t)b * a->o_batch_stride + (size_t)h * dv;
     const size_t ldq = (size_t)a->ldq, ldk = (size_t)a->ldk, ldv = (size_t)a->ldv, ldo = (size_t)a->ldo;
@@ -286,8 +298,17 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
         /* Rows already contiguous (ld = d: the decoder's folded attention, few queries over 4096 keys): read
          * them in place; the copy would cost as much as the few query tiles' products. */
         const float *kb_rows = K + (size_t)kb * ldk, *vb_rows = V + (size_t)kb * ldv;
-        if (ldk != (size_t)dk || ldv != (size_t)dv) {
-            fa_pack_block(kb_rows, ldk, vb_rows, ldv, kv, dk, dv, kp, vp);
+        if (KA) {
+            /* keys + k_add into kp; the values are read in place when contiguous */
+            fa_pack_keys_added(kb_rows, KA + (size_t)kb * ldk, ldk, kv, dk, kp);
+            kb_rows = kp;
+            if (ldv != (size_t)dv) {
+                fa_copy_rows(vb_rows, ldv, kv, dv, vp);
+                vb_rows = vp;
+            }
+        } else if (ldk != (size_t)dk || ldv != (size_t)dv) {
+            fa_copy_rows(kb_rows, ldk, kv, dk, kp);
+            fa_copy_rows(vb_rows, ldv, kv, dv, vp);
             kb_rows = kp;
             vb_rows = vp;
         }

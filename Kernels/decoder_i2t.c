@@ -17,8 +17,18 @@ static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
     const int32_t ht = a->heads * a->tokens, d = a->dim;
     float s[BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_SCORES] __attribute__((aligned(64)));
     float o[BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_DIM] __attribute__((aligned(64)));
-    const sam2r_gemm_f32_args gs = {n, ht, a->w_s->k, a->a + (size_t)r0 * (size_t)a->lda, a->lda, a->w_s, a->bias_s,
-                                    s, ht};
+    const float *arows = a->a + (size_t)r0 * (size_t)a->lda;
+    int32_t lda = a->lda;
+    if (a->a_add) {
+        /* queries + a_add into `o`, which the output GEMM overwrites only after the scores are done */
+        const int32_t k = a->w_s->k;
+        for (int32_t i = 0; i < n; i++)
+            j->ops->add(arows + (size_t)i * (size_t)lda, a->a_add + (size_t)(r0 + i) * (size_t)lda, o + (size_t)i * (size_t)k,
+                        (size_t)k);
+        arows = o;
+        lda = k;
+    }
+    const sam2r_gemm_f32_args gs = {n, ht, a->w_s->k, arows, lda, a->w_s, a->bias_s, s, ht};
     j->gemm->rect(&gs, 0, n, 0, ht);
     const int32_t srows = n * a->heads;
     if (j->softmax_short && a->tokens <= SAM2R_SOFTMAX_SHORT_MAX_COLS)
@@ -29,7 +39,7 @@ static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
     j->gemm->rect(&go, 0, n, 0, d);
     const size_t off = (size_t)r0 * (size_t)d;
     sam2r_residual_layernorm_rows(j->ops, a->x + off, a->row, o, a->y + off, n, d, a->gamma, a->beta, a->eps,
-                                  a->pe + off, a->y_pe + off);
+                                  a->y_pe ? a->pe + off : NULL, a->y_pe ? a->y_pe + off : NULL);
 }
 
 static void i2t_task(void *ctx, int32_t t, int32_t worker) {
@@ -45,7 +55,9 @@ static void i2t_task(void *ctx, int32_t t, int32_t worker) {
 
 int sam2r_decoder_i2t(const sam2r_gemm_f32_ukernel *gemm, const sam2r_rowops *ops,
                       sam2r_softmax_short_fn softmax_short, const sam2r_decoder_i2t_args *a, sam2r_pool *pool) {
-    if ((int64_t)a->heads * a->tokens > SAM2R_DECODER_I2T_MAX_SCORES || a->dim > SAM2R_DECODER_I2T_MAX_DIM) return -1;
+    if ((int64_t)a->heads * a->tokens > SAM2R_DECODER_I2T_MAX_SCORES || a->dim > SAM2R_DECODER_I2T_MAX_DIM ||
+        (a->a_add && a->w_s->k > SAM2R_DECODER_I2T_MAX_DIM))
+        return -1;
     const int32_t blocks = (a->rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
     const int32_t threads = sam2r_pool_threads(pool);
     int32_t tasks = threads > 1 ? threads * TASKS_PER_THREAD : 1;

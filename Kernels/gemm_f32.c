@@ -11,6 +11,7 @@ extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_scalar;
 extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx2;
 extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avxvnni;
 extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx512;
+extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx512_n64;
 #endif
 #if defined(__aarch64__)
 extern const sam2r_gemm_f32_ukernel sam2r_f32_gemm_neon;
@@ -30,6 +31,15 @@ const sam2r_gemm_f32_ukernel *sam2r_gemm_f32_ukernel_for(sam2r_isa isa) {
     case SAM2R_ISA_NEON: return &sam2r_f32_gemm_neon;
     case SAM2R_ISA_DOTPROD: return &sam2r_f32_gemm_neon_dotprod;
     case SAM2R_ISA_I8MM: return &sam2r_f32_gemm_neon_i8mm;
+#endif
+    default: return NULL;
+    }
+}
+
+const sam2r_gemm_f32_ukernel *sam2r_gemm_f32_n64_ukernel_for(sam2r_isa isa) {
+    switch (isa) {
+#if defined(__x86_64__)
+    case SAM2R_ISA_AVX512VNNI: return &sam2r_f32_gemm_avx512_n64;
 #endif
     default: return NULL;
     }

@@ -44,6 +44,11 @@ typedef struct sam2r_attention_f32_args {
      * scaled scores) and sum l, so that attentions over disjoint key ranges can be merged:
      * o = sum_r o_r * (l_r * 2^(m_r - M)) / sum_r (l_r * 2^(m_r - M)), M = max_r m_r. */
     float *ml;
+    /* Optional (NULL: none; must be NULL for sam2r_attention_s8): added to the keys, laid out exactly like k
+     * (same ldk and k_batch_stride): the attention's keys are k + k_add, each element one fp32 add, so the
+     * bits are those of the sum written to memory first. Why: the mask decoder's keys are image rows + PE;
+     * adding the PE as a key block is read saves writing and re-reading a 4 MB keys + PE tensor per attention. */
+    const float *k_add;
 } sam2r_attention_f32_args;
 
 /* Computes query rows [q0, q1) of (batch b, head h). `scratch` holds scratch_floats floats. */

@@ -29,6 +29,8 @@ typedef struct sam2r_decoder_i2t_args {
     int32_t rows, heads, tokens, dim;
     const float *a;                /* [rows][lda]: image-side queries, w_s->k columns read */
     int32_t lda;
+    const float *a_add;            /* NULL, or [rows][lda] added to a (one fp32 add per element: the bits of
+                                      the sum written first; the decoder's queries are image rows + PE) */
     const sam2r_packed_f32 *w_s;   /* [n = heads * tokens][k] */
     const float *bias_s;           /* [heads * tokens] or NULL */
     const sam2r_packed_f32 *w_o;   /* [n = dim][k = heads * tokens] */
@@ -37,11 +39,11 @@ typedef struct sam2r_decoder_i2t_args {
     const float *row;              /* [dim] added to every row of x first, or NULL */
     const float *gamma, *beta;     /* [dim] */
     float eps;
-    const float *pe;               /* [rows][dim] */
-    float *y, *y_pe;               /* [rows][dim] each */
+    const float *pe;               /* [rows][dim] (read only for y_pe) */
+    float *y, *y_pe;               /* [rows][dim] each; y_pe may be NULL (not written) */
 } sam2r_decoder_i2t_args;
 
-/* Returns 0, or -1 when heads * tokens or dim exceed the block (nothing written). `softmax_short` may be
+/* Returns 0, or -1 when heads * tokens or dim (or, with a_add, w_s->k) exceed the block (nothing written). `softmax_short` may be
  * NULL (rows go through ops->softmax: the same bits). */
 int sam2r_decoder_i2t(const sam2r_gemm_f32_ukernel *gemm, const sam2r_rowops *ops,
                       sam2r_softmax_short_fn softmax_short, const sam2r_decoder_i2t_args *args, sam2r_pool *pool);

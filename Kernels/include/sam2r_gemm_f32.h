@@ -49,6 +49,11 @@ typedef struct sam2r_gemm_f32_ukernel {
 } sam2r_gemm_f32_ukernel;
 
 const sam2r_gemm_f32_ukernel *sam2r_gemm_f32_ukernel_for(sam2r_isa isa);
+/* A variant with 64-column panels for products whose N is 64 or a multiple of it, called a few rows at a
+ * time (the decoder's image -> token GEMMs, sam2r_decoder_i2t.h), where the regular variant's panel width
+ * leaves a mostly empty last panel; NULL where the ISA has none (use sam2r_gemm_f32_ukernel_for's). Same
+ * contract and bits as every other variant. */
+const sam2r_gemm_f32_ukernel *sam2r_gemm_f32_n64_ukernel_for(sam2r_isa isa);
 size_t sam2r_pack_f32_size(int32_t n, int32_t k, int32_t nr);
 void sam2r_pack_f32(const float *w, int32_t ldw, int32_t n, int32_t k, int32_t nr, sam2r_packed_f32 *out);
 void sam2r_gemm_f32(const sam2r_gemm_f32_ukernel *uk, const sam2r_gemm_f32_args *args, sam2r_pool *pool);

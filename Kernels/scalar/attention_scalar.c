@@ -25,6 +25,7 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
     const int32_t dk = a->dk, dv = a->dv, nk = a->nk;
     float *qs = scratch, *acc = scratch + dk, *s = acc + dv;
     const float *K = a->k + (size_t)b * a->k_batch_stride + (size_t)h * dk;
+    const float *KA = a->k_add ? a->k_add + (size_t)b * a->k_batch_stride + (size_t)h * dk : NULL;
     const float *V = a->v + (size_t)b * a->v_batch_stride + (size_t)h * dv;
     const float c = a->scale * 1.44269504088896340736f;
     for (int32_t i = q0; i < q1; i++) {
@@ -39,7 +40,12 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
             for (int32_t j = 0; j < kv; j++) {
                 const float *kr = K + (size_t)(kb + j) * a->ldk;
                 float dot = 0.0f;
-                for (int32_t e = 0; e < dk; e++) dot = fmaf(kr[e], qs[e], dot);
+                if (KA) {
+                    const float *ar = KA + (size_t)(kb + j) * a->ldk;
+                    for (int32_t e = 0; e < dk; e++) dot = fmaf(kr[e] + ar[e], qs[e], dot);
+                } else {
+                    for (int32_t e = 0; e < dk; e++) dot = fmaf(kr[e], qs[e], dot);
+                }
                 s[j] = dot;
                 mx = dot > mx ? dot : mx;
             }

@@ -23,6 +23,13 @@ public struct GemmF32Kernel: @unchecked Sendable {
         ukernel = uk
     }
 
+    /// The variant of `isa` with 64-column panels (sam2r_gemm_f32_n64_ukernel_for: products with N = 64 or a
+    /// multiple, a few rows per call), or nil where the ISA has none.
+    public init?(n64For isa: ISA = .active) {
+        guard isa.isSupported, let uk = sam2r_gemm_f32_n64_ukernel_for(isa.cValue) else { return nil }
+        ukernel = uk
+    }
+
     public var name: String { String(cString: ukernel.pointee.name) }
     public var isa: ISA { ISA(ukernel.pointee.isa) ?? .scalar }
     public var mr: Int { Int(ukernel.pointee.mr) }

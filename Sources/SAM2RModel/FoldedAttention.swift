@@ -43,6 +43,9 @@ struct FoldedAttentionWeights {
     private(set) var outT: [PackedWeightsF32] = []
     /// The fp32 GEMM kernel the per-call packed matrices are packed for.
     let kernel: GemmF32Kernel
+    /// The image → token pass's kernel (its two GEMMs have N = heads·t = 64 and N = dim = 256): the
+    /// 64-column-panel variant where the ISA has one, else `kernel`. Same bits either way.
+    let i2tKernel: GemmF32Kernel
 
     /// nil when a projection the fold reads is not an fp32 packed GEMM (int8, or a shape-only pass).
     init?(_ a: AttentionWeights, _ kind: Kind) throws {
@@ -52,6 +55,7 @@ struct FoldedAttentionWeights {
         headDim = hd
         dim = d
         kernel = pq.kernel
+        i2tKernel = GemmF32Kernel(n64For: pq.kernel.isa) ?? pq.kernel
         let s = 1 / Float(hd).squareRoot()
         // [c][r] = s·W[r0 + r][c]: a head's rows of Wk / Wq, transposed, as GEMM weights [dim, hd].
         func headT(_ w: [Float], _ r0: Int, _ s: Float) throws -> PackedWeightsF32 {
@@ -94,7 +98,8 @@ private func unpacked(_ p: PackedWeightsF32) -> [Float] {
 }
 
 /// Where an image → token attention's output goes: y = norm(x (+ row) + out), yPE = y + pe, all [rows][dim]
-/// (the two-way block's "keys = norm4(keys + attn_out)" and the next attention's keys + PE).
+/// (the two-way block's "keys = norm4(keys + attn_out)" and the next attention's keys + PE; yPE nil when the
+/// readers add the PE themselves).
 struct ResidualNorm {
     let x: UnsafePointer<Float>
     /// [dim] added to every row of x first (layer 0 from the cache: the no-mask embedding), or nil.
@@ -102,7 +107,7 @@ struct ResidualNorm {
     let norm: Norm
     let pe: UnsafePointer<Float>
     let y: UnsafeMutablePointer<Float>
-    let yPE: UnsafeMutablePointer<Float>
+    let yPE: UnsafeMutablePointer<Float>?
 }
 
 /// Arena buffers of the folded attentions, planned whether or not the fold runs (one plan for both paths).
@@ -120,7 +125,8 @@ struct FoldedAttentionBuffers {
     /// [heads·t][dim]: token → image, the second key half's output; [2][heads·t][2]: each half's (max, sum).
     let halfRows: Buf
     let stats: Buf
-    /// k̃ packed as GEMM weights [N = heads·t, K = dim], ṽ packed as [N = dim, K = heads·t].
+    /// k̃ packed as GEMM weights [N = heads·t, K = dim], ṽ packed as [N = dim, K = heads·t], for the image →
+    /// token kernel (`nr`: FoldedAttentionWeights.i2tKernel's).
     let packedKeys: Buf
     let packedValues: Buf
 
@@ -153,10 +159,11 @@ struct FoldedAttentionBuffers {
 
 enum FoldedAttention {
     /// Token → image attention `a` (folded `f`): out[t][dim] for the token rows `q` (t rows) against the
-    /// image rows `x` (keys, with PE) and `y` (values), `n` rows each. `proj` holds ≥ t·di floats,
-    /// `headOut` ≥ t·di; `scratch` is attention scratch for dk = dv = dim.
+    /// image rows `x` (keys, with PE, or x + xAdd when xAdd is given) and `y` (values), `n` rows each. `proj`
+    /// holds ≥ t·di floats, `headOut` ≥ t·di; `scratch` is attention scratch for dk = dv = dim.
     static func tokenToImage(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
-                             q: UnsafePointer<Float>, t: Int, x: UnsafePointer<Float>, y: UnsafePointer<Float>, n: Int,
+                             q: UnsafePointer<Float>, t: Int, x: UnsafePointer<Float>, xAdd: UnsafePointer<Float>? = nil,
+                             y: UnsafePointer<Float>, n: Int,
                              b: FoldedAttentionBuffers, proj: Buf, headOut: Buf, scratch: Buf,
                              out: UnsafeMutablePointer<Float>) throws {
         let d = f.dim, hd = f.headDim, di = hd * f.heads, ht = f.heads * t
@@ -179,7 +186,7 @@ enum FoldedAttention {
             q: b.folded.p, ldq: Int32(d), q_batch_stride: 0, k: x, ldk: Int32(d), k_batch_stride: Int64(nh * d),
             v: y, ldv: Int32(d), v_batch_stride: Int64(nh * d), o: b.rows.p, ldo: Int32(d),
             o_batch_stride: Int64(b.halfRows.p - b.rows.p), scale: 1 / Float(hd).squareRoot(),
-            ml: halves == 2 ? b.stats.p : nil)
+            ml: halves == 2 ? b.stats.p : nil, k_add: xAdd)
         sam2r_attention_f32(ex.attentionKernel, &args, ex.pool?.handle, scratch.p)
         if halves == 2 { mergeHalves(b.rows.p, b.halfRows.p, stats: b.stats.p, rows: ht, cols: d) }
         for h in 0..<f.heads {
@@ -208,11 +215,12 @@ enum FoldedAttention {
         }
     }
 
-    /// Image → token attention `a` (folded `f`) of the image rows `x` (queries, with PE) against the t token
-    /// rows `k` (keys, with PE) and `v` (values), its output [n][dim] going straight into `residual`.
-    /// `kProj`, `vProj` hold ≥ t·di floats.
+    /// Image → token attention `a` (folded `f`) of the image rows `x` (queries, with PE, or x + xAdd when xAdd
+    /// is given) against the t token rows `k` (keys, with PE) and `v` (values), its output [n][dim] going
+    /// straight into `residual`. `kProj`, `vProj` hold ≥ t·di floats.
     static func imageToToken(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
-                             x: UnsafePointer<Float>, n: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, t: Int,
+                             x: UnsafePointer<Float>, xAdd: UnsafePointer<Float>? = nil, n: Int, k: UnsafePointer<Float>,
+                             v: UnsafePointer<Float>, t: Int,
                              b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf, residual: ResidualNorm) throws {
         let d = f.dim, hd = f.headDim, di = hd * f.heads, ht = f.heads * t
         try projectTokens(ex, a, f, k: k, v: v, t: t, b: b, kProj: kProj, vProj: vProj)
@@ -228,11 +236,12 @@ enum FoldedAttention {
             }
         }
         // scores[j][(h,i)] = x_j · k̃_hi + s·bq_h·k_hi
-        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(d), nr: Int32(f.kernel.nr), data: b.packedKeys.p)
+        let nr = f.i2tKernel.nr
+        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(d), nr: Int32(nr), data: b.packedKeys.p)
         try checkFits(pk, b.packedKeys)
-        sam2r_pack_f32(b.folded.p, Int32(d), Int32(ht), Int32(d), Int32(f.kernel.nr), &pk)
-        try attendTokens(ex, a, f, queries: x, lda: d, scoreWeights: pk, scoreBias: b.bias.p, n: n, t: t, b: b,
-                         residual: residual)
+        sam2r_pack_f32(b.folded.p, Int32(d), Int32(ht), Int32(d), Int32(nr), &pk)
+        try attendTokens(ex, a, f, queries: x, queriesAdd: xAdd, lda: d, scoreWeights: pk, scoreBias: b.bias.p, n: n,
+                         t: t, b: b, residual: residual)
     }
 
     /// The same attention when the image rows' query projection is already known (DecoderImageCache):
@@ -254,11 +263,12 @@ enum FoldedAttention {
                 for r in 0..<hd { dst[r] = s * src[r] }
             }
         }
-        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(di), nr: Int32(f.kernel.nr), data: b.packedKeys.p)
+        let nr = f.i2tKernel.nr
+        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(di), nr: Int32(nr), data: b.packedKeys.p)
         try checkFits(pk, b.packedKeys)
-        sam2r_pack_f32(w, Int32(di), Int32(ht), Int32(di), Int32(f.kernel.nr), &pk)
-        try attendTokens(ex, a, f, queries: q, lda: di, scoreWeights: pk, scoreBias: nil, n: n, t: t, b: b,
-                         residual: residual)
+        sam2r_pack_f32(w, Int32(di), Int32(ht), Int32(di), Int32(nr), &pk)
+        try attendTokens(ex, a, f, queries: q, queriesAdd: nil, lda: di, scoreWeights: pk, scoreBias: nil, n: n, t: t,
+                         b: b, residual: residual)
     }
 
     /// k_hi, v_hi of the t tokens and ṽ_hi = Wo_h v_hi (into b.rows, [heads·t][dim]).
@@ -279,10 +289,11 @@ enum FoldedAttention {
     /// LayerNorm, per block of image rows in one pooled pass (sam2r_decoder_i2t.h: the scores and the attention
     /// output never reach memory).
     private static func attendTokens(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
-                                     queries: UnsafePointer<Float>, lda: Int, scoreWeights: sam2r_packed_f32,
+                                     queries: UnsafePointer<Float>, queriesAdd: UnsafePointer<Float>?, lda: Int,
+                                     scoreWeights: sam2r_packed_f32,
                                      scoreBias: UnsafePointer<Float>?, n: Int, t: Int, b: FoldedAttentionBuffers,
                                      residual r: ResidualNorm) throws {
-        let d = f.dim, ht = f.heads * t, nr = f.kernel.nr
+        let d = f.dim, ht = f.heads * t, nr = f.i2tKernel.nr
         // ṽ as GEMM weights [N = dim, K = heads·t].
         let pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
         try checkFits(pv, b.packedValues)
@@ -294,10 +305,10 @@ enum FoldedAttention {
                         r.norm.beta.withUnsafeBufferPointer { be in
                             var args = sam2r_decoder_i2t_args(
                                 rows: Int32(n), heads: Int32(f.heads), tokens: Int32(t), dim: Int32(d), a: queries,
-                                lda: Int32(lda), w_s: pk, bias_s: scoreBias, w_o: pvp, bias_o: bo.baseAddress, x: r.x,
+                                lda: Int32(lda), a_add: queriesAdd, w_s: pk, bias_s: scoreBias, w_o: pvp, bias_o: bo.baseAddress, x: r.x,
                                 row: r.row, gamma: g.baseAddress, beta: be.baseAddress, eps: r.norm.eps, pe: r.pe,
                                 y: r.y, y_pe: r.yPE)
-                            return sam2r_decoder_i2t(f.kernel.ukernel, ex.rowops.table,
+                            return sam2r_decoder_i2t(f.i2tKernel.ukernel, ex.rowops.table,
                                                      sam2r_softmax_short_for(ISA.active.cValue), &args, ex.pool?.handle)
                         }
                     }

@@ -58,6 +58,10 @@ struct MaskDecoderWeights {
     let finalFolded: FoldedAttentionWeights?
     /// NR of the active fp32 GEMM kernel (sizes the folded attentions' per-call packed matrices).
     let gemmNR: Int
+    /// NR of the image → token pass's kernel (FoldedAttentionWeights.i2tKernel: sizes its packed matrices).
+    let i2tNR: Int
+    /// Every cross attention has its fold (all fp32): then the folded path runs throughout.
+    let allFolded: Bool
     let normFinal: Norm
     let dc1: Linear, upNorm: Norm, dc2: Linear
     let hyper: [MLP]
@@ -78,6 +82,8 @@ struct MaskDecoderWeights {
                                          internal: d / cfg.attentionDownsampleRate, heads: cfg.decoderHeads)
         finalFolded = try FoldedAttentionWeights(finalAttn, .tokenToImage)
         gemmNR = try GemmF32Kernel().nr
+        i2tNR = layers.first?.i2tFolded?.i2tKernel.nr ?? gemmNR
+        allFolded = finalFolded != nil && layers.allSatisfy { $0.t2iFolded != nil && $0.i2tFolded != nil }
         normFinal = try Norm(src, p + "transformer.norm_final_attn", dim: d, eps: 1e-5)
         dc1 = try Linear(convTranspose: src, p + "output_upscaling.0", in: d, out: d / 4, kernel: 2)
         upNorm = try Norm(src, p + "output_upscaling.1", dim: d / 4, eps: 1e-6)
@@ -135,10 +141,15 @@ enum MaskDecoder {
         let scratch = try ex.ws.alloc(max(ex.attentionScratchFloats(dk: hd, dv: hd), ex.attentionScratchFloats(dk: d, dv: d)),
                                       "decoder.attn.scratch")
         // ao: the folded paths write their image-side output straight into the residual (sam2r_decoder_i2t.h).
-        let fb = try FoldedAttentionBuffers(ex, rows: ne, tokens: tCap, dim: d, heads: w.finalAttn.heads, nr: w.gemmNR,
+        let fb = try FoldedAttentionBuffers(ex, rows: ne, tokens: tCap, dim: d, heads: w.finalAttn.heads, nr: w.i2tNR,
                                         spare: ao)
         // The folded attentions skip the per-head image-side GEMMs the observers report (FoldedAttention.swift).
         let fold = ex.gemmInputObserver == nil && ex.gemmOutputObserver == nil && !MaskDecoder.unfolded
+        // When every attention is folded, keys + PE is never written: each reader adds the PE as it reads the
+        // keys (the attention's k_add, the image → token pass's a_add), one fp32 add per element as before, so
+        // the same bits. Why: writing and re-reading that 4 MB tensor was ~24 MB of memory traffic per prompt.
+        // kIn = keys + PE is then planned but unused.
+        let pePerRead = fold && w.allFolded
 
         /// out[nq][d] = Attention(a)(q, k, v).
         func attend(_ a: AttentionWeights, q: UnsafePointer<Float>, nq: Int, k: UnsafePointer<Float>,
@@ -184,10 +195,13 @@ enum MaskDecoder {
                     try ex.add(queries.p, tokens.p, qIn.p, t * d)
                     let layerCache = i == 0 ? cache : nil
                     // kIn = keys + PE: layers after the first get it from the previous residual LayerNorm.
-                    if i == 0 && layerCache == nil { try ex.add(keys.p, kpe, kIn.p, ne * d) }
+                    if i == 0 && layerCache == nil && !pePerRead { try ex.add(keys.p, kpe, kIn.p, ne * d) }
                     if let c = layerCache, let f = l.i2tFolded {
                         try c.tokenToImage(ex, l.t2i, q: qIn.p, t: t, kernel: f.kernel, proj: oo, scores: fb.scores,
                                            rowsOut: fb.rows, headOut: kk, out: ao.p)
+                    } else if pePerRead, let f = l.t2iFolded {
+                        try FoldedAttention.tokenToImage(ex, l.t2i, f, q: qIn.p, t: t, x: keys.p, xAdd: kpe, y: keys.p,
+                                                         n: ne, b: fb, proj: qq, headOut: oo, scratch: scratch, out: ao.p)
                     } else if fold, let f = l.t2iFolded {
                         try FoldedAttention.tokenToImage(ex, l.t2i, f, q: qIn.p, t: t, x: kIn.p, y: keys.p, n: ne, b: fb,
                                                          proj: qq, headOut: oo, scratch: scratch, out: ao.p)
@@ -207,10 +221,14 @@ enum MaskDecoder {
                     if let c = layerCache, let fi = l.i2tFolded {
                         try c.noMask.withUnsafeBufferPointer { nm in
                             let r = ResidualNorm(x: f.imageEmbed.p, row: nm.baseAddress!, norm: l.norm4, pe: kpe, y: keys.p,
-                                                 yPE: kIn.p)
+                                                 yPE: pePerRead ? nil : kIn.p)
                             try FoldedAttention.imageToToken(ex, l.i2t, fi, projectedQueries: c.q.p, n: ne, k: qIn.p,
                                                              v: queries.p, t: t, b: fb, kProj: kk, vProj: vv, residual: r)
                         }
+                    } else if pePerRead, let fi = l.i2tFolded {
+                        let r = ResidualNorm(x: keys.p, row: nil, norm: l.norm4, pe: kpe, y: keys.p, yPE: nil)
+                        try FoldedAttention.imageToToken(ex, l.i2t, fi, x: keys.p, xAdd: kpe, n: ne, k: qIn.p,
+                                                         v: queries.p, t: t, b: fb, kProj: kk, vProj: vv, residual: r)
                     } else if fold, let fi = l.i2tFolded {
                         let r = ResidualNorm(x: keys.p, row: nil, norm: l.norm4, pe: kpe, y: keys.p, yPE: kIn.p)
                         try FoldedAttention.imageToToken(ex, l.i2t, fi, x: kIn.p, n: ne, k: qIn.p, v: queries.p, t: t,
@@ -227,7 +245,10 @@ enum MaskDecoder {
                 // them (the goldens hold all t rows).
                 let tf = ex.observer == nil ? nOut : t
                 try ex.add(queries.p, tokens.p, qIn.p, tf * d)
-                if fold, let f = w.finalFolded {
+                if pePerRead, let f = w.finalFolded {
+                    try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: tf, x: keys.p, xAdd: kpe, y: keys.p,
+                                                     n: ne, b: fb, proj: qq, headOut: oo, scratch: scratch, out: ao.p)
+                } else if fold, let f = w.finalFolded {
                     try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: tf, x: kIn.p, y: keys.p, n: ne, b: fb,
                                                      proj: qq, headOut: oo, scratch: scratch, out: ao.p)
                 } else {

@@ -93,7 +93,7 @@ static void run_case(const attn_case *c, harness_rng *rng, sam2r_pool *pools[3])
     const float big = c->large == 2 ? 300.0f : 50.0f;
     const float scale = c->large ? big / (3.0f * sqrtf((float)c->dk / 9.0f)) : 1.0f / sqrtf((float)c->dk);
     sam2r_attention_f32_args a = {c->batch, c->heads, c->nq, c->nk, c->dk, c->dv, q, ldq, qbs, k, ldk, kbs,
-                                  v, ldv, vbs, o, ldo, obs, scale, NULL};
+                                  v, ldv, vbs, o, ldo, obs, scale, NULL, NULL};
     const size_t nlive = (size_t)c->batch * c->nq * c->heads * c->dv;
     float *ref = harness_alloc(nlive * sizeof(float)), *sref = harness_alloc(nlive * sizeof(float));
     float *got = harness_alloc(nlive * sizeof(float)), *got1 = harness_alloc(nlive * sizeof(float));
@@ -148,20 +148,32 @@ static void run_case(const attn_case *c, harness_rng *rng, sam2r_pool *pools[3])
 /* The decoder's folded token -> image use: contiguous K/V rows (ld = d, read in place), the keys cut into two
  * halves as two batches sharing the queries (q batch stride 0), each half's (m, l) reported in `ml`. Every
  * variant gives the scalar reference's o and ml bits at 1-3 threads, and the halves merged by the documented
- * formula match one attention over all keys (double reference). */
-static void run_split_case(harness_rng *rng, sam2r_pool *pools[3], int32_t nq, int32_t nk, int32_t d) {
+ * formula match one attention over all keys (double reference). With k_add (keys = image rows + PE added as
+ * they are read), the bits of the same attention on the sum written to memory first. */
+static void run_split_case(harness_rng *rng, sam2r_pool *pools[3], int32_t nq, int32_t nk, int32_t d, int with_add) {
     const int32_t half = nk / 2;
     float *q = harness_alloc((size_t)nq * d * 4), *k = harness_alloc((size_t)nk * d * 4), *v = harness_alloc((size_t)nk * d * 4);
+    float *kk = harness_alloc((size_t)nk * d * 4), *kadd = harness_alloc((size_t)nk * d * 4);
     for (size_t i = 0; i < (size_t)nq * d; i++) q[i] = harness_float(rng, -1, 1);
     for (size_t i = 0; i < (size_t)nk * d; i++) k[i] = harness_float(rng, -1, 1), v[i] = harness_float(rng, -1, 1);
+    /* with_add: the kernels get keys kk + kadd (k_add, the decoder's image rows + PE); the reference runs on k,
+     * their sum written to memory first, and every variant must give its bits */
+    for (size_t i = 0; i < (size_t)nk * d; i++) {
+        kk[i] = with_add ? harness_float(rng, -1, 1) : k[i];
+        kadd[i] = harness_float(rng, -0.5f, 0.5f);
+        if (with_add) k[i] = kk[i] + kadd[i];
+    }
     const float scale = 3.0f / sqrtf((float)d);
     float *full = harness_alloc((size_t)nq * d * 4);
-    sam2r_attention_f32_args fa = {1, 1, nq, nk, d, d, q, d, 0, k, d, 0, v, d, 0, full, d, 0, scale, NULL};
+    sam2r_attention_f32_args fa = {1, 1, nq, nk, d, d, q, d, 0, k, d, 0, v, d, 0, full, d, 0, scale, NULL, NULL};
     reference_double(&fa, full);
     float *o = harness_alloc((size_t)2 * nq * d * 4), *ml = harness_alloc((size_t)4 * nq * 4);
     float *so = harness_alloc((size_t)2 * nq * d * 4), *sml = harness_alloc((size_t)4 * nq * 4);
     sam2r_attention_f32_args a = {2, 1, nq, half, d, d, q, d, 0, k, d, (int64_t)half * d, v, d, (int64_t)half * d,
-                                  o, d, (int64_t)nq * d, scale, ml};
+                                  o, d, (int64_t)nq * d, scale, ml, NULL};
+    sam2r_attention_f32_args aa = a;
+    aa.k = kk;
+    aa.k_add = with_add ? kadd : NULL;
     sam2r_isa isas[SAM2R_ISA_COUNT + 1];
     isas[0] = SAM2R_ISA_SCALAR;
     const int nv = harness_variants(isas + 1) + 1;
@@ -170,15 +182,15 @@ static void run_split_case(harness_rng *rng, sam2r_pool *pools[3], int32_t nq, i
         if (!uk) continue;
         float *scratch = harness_alloc((sam2r_attention_f32_scratch_floats(uk, d, d) * 3 + 1) * 4);
         for (int t = 0; t < 3; t++) {
-            sam2r_attention_f32(uk, &a, pools[t], scratch);
             if (vi == 0 && t == 0) {
+                sam2r_attention_f32(uk, &a, pools[t], scratch);
                 memcpy(so, o, (size_t)2 * nq * d * 4);
                 memcpy(sml, ml, (size_t)4 * nq * 4);
-                continue;
             }
+            sam2r_attention_f32(uk, &aa, pools[t], scratch);
             harness_check(memcmp(so, o, (size_t)2 * nq * d * 4) == 0 && memcmp(sml, ml, (size_t)4 * nq * 4) == 0,
-                          "attention %s split nq%d nk%d d%d threads %d: o or ml differ from scalar", uk->name, nq, nk,
-                          d, t + 1);
+                          "attention %s split nq%d nk%d d%d k_add %d threads %d: o or ml differ from scalar%s", uk->name,
+                          nq, nk, d, with_add, t + 1, with_add ? " on the keys + k_add written first" : "");
         }
         free(scratch);
     }
@@ -192,7 +204,7 @@ static void run_split_case(harness_rng *rng, sam2r_pool *pools[3], int32_t nq, i
     const double e = harness_nmse(full, so, (size_t)nq * d);
     harness_check(e <= ATTN_NMSE_BOUND, "attention split nq%d nk%d d%d: merged halves vs one attention NMSE %.3g", nq, nk,
                   d, e);
-    free(q); free(k); free(v); free(full); free(o); free(ml); free(so); free(sml);
+    free(q); free(k); free(v); free(kk); free(kadd); free(full); free(o); free(ml); free(so); free(sml);
 }
 
 void test_attention(void) {
@@ -225,9 +237,11 @@ void test_attention(void) {
         }
         run_case(&cases[i], &rng, pools);
     }
-    run_split_case(&rng, pools, 48, 400, 256);   /* the decoder's final attention, fewer keys */
-    run_split_case(&rng, pools, 64, 194, 32);
-    run_split_case(&rng, pools, 5, 2, 8);
+    for (int with_add = 0; with_add < 2; with_add++) {
+        run_split_case(&rng, pools, 48, 400, 256, with_add);   /* the decoder's final attention, fewer keys */
+        run_split_case(&rng, pools, 64, 194, 32, with_add);
+        run_split_case(&rng, pools, 5, 2, 8, with_add);
+    }
     printf("attention: worst NMSE %.3g (ordinary logits), %.3g (large logits)\n", max_nmse_seen, max_nmse_seen_large);
     sam2r_pool_destroy(pools[1]);
     sam2r_pool_destroy(pools[2]);

@@ -1,7 +1,8 @@
 /* test_decoder_i2t.c — sam2r_decoder_i2t.h: the fused image -> token attention + residual LayerNorm gives
  * exactly the bits of its unfused composition (sam2r_gemm_f32 for the scores, the short-row or row softmax,
- * sam2r_gemm_f32 for the output, sam2r_par_residual_layernorm) on every variant, at 1, 2 and 3 threads,
- * with and without the broadcast row and the score bias, in place (y = x, y_pe = a) as the decoder calls it. */
+ * sam2r_gemm_f32 for the output, sam2r_par_residual_layernorm) on every variant (both GEMM kernels of an ISA), at 1, 2 and 3 threads,
+ * with and without the broadcast row and the score bias, in place (y = x, y_pe = a) as the decoder calls it, and
+ * with the queries given as a + a_add and no y_pe (the bits of the same calls on the sum written first). */
 #include "harness.h"
 #include "sam2r_decoder_i2t.h"
 #include "sam2r_rowops_par.h"
@@ -15,9 +16,8 @@ static float *random_floats(harness_rng *rng, size_t n, float lo, float hi) {
     return p;
 }
 
-static void one_case(harness_rng *rng, sam2r_isa isa, int32_t rows, int32_t heads, int32_t tokens, int32_t dim,
+static void one_case(harness_rng *rng, sam2r_isa isa, const sam2r_gemm_f32_ukernel *uk, int32_t rows, int32_t heads, int32_t tokens, int32_t dim,
                      int32_t kdim, int with_row, int with_bias, sam2r_pool *pools[3]) {
-    const sam2r_gemm_f32_ukernel *uk = sam2r_gemm_f32_ukernel_for(isa);
     const sam2r_rowops *ops = sam2r_rowops_for(isa);
     const sam2r_softmax_short_fn sm = sam2r_softmax_short_for(isa);
     const int32_t ht = heads * tokens, nr = uk->nr;
@@ -48,16 +48,48 @@ static void one_case(harness_rng *rng, sam2r_isa isa, int32_t rows, int32_t head
         memcpy(y, x, (size_t)rows * dim * 4);
         memcpy(a2, a, (size_t)rows * kdim * 4);
         float *ype_out = kdim == dim ? a2 : ype;
-        const sam2r_decoder_i2t_args args = {rows, heads, tokens, dim, a2, kdim, &pws, with_bias ? bs : NULL, &pwo, bo,
-                                             y, with_row ? row : NULL, gamma, beta, 1e-5f, pe, y, ype_out};
+        const sam2r_decoder_i2t_args args = {rows, heads, tokens, dim, a2, kdim, NULL, &pws, with_bias ? bs : NULL, &pwo,
+                                             bo, y, with_row ? row : NULL, gamma, beta, 1e-5f, pe, y, ype_out};
         const int rc = sam2r_decoder_i2t(uk, ops, sm, &args, pools[t]);
         double m1 = 0, m2 = 0;
         const size_t n1 = harness_bitdiff(y_ref, y, rows, dim, dim, &m1), n2 = harness_bitdiff(ype_ref, ype_out, rows, dim, dim, &m2);
         harness_check(rc == 0 && n1 == 0 && n2 == 0,
-                      "decoder_i2t %s rows=%d heads=%d tokens=%d dim=%d k=%d row=%d bias=%d threads=%d: rc %d, %zu/%zu "
-                      "values differ from the unfused calls (max %.3g / %.3g)", sam2r_isa_name(isa), rows, heads, tokens,
+                      "decoder_i2t %s %s rows=%d heads=%d tokens=%d dim=%d k=%d row=%d bias=%d threads=%d: rc %d, %zu/%zu "
+                      "values differ from the unfused calls (max %.3g / %.3g)", sam2r_isa_name(isa), uk->name, rows, heads, tokens,
                       dim, kdim, with_row, with_bias, t + 1, rc, n1, n2, m1, m2);
         free(y); free(ype); free(a2);
+    }
+    {
+        /* the queries as a_part + a_add (a = their sum, written first for the reference above), y_pe not written */
+        float *ap = harness_alloc((size_t)rows * kdim * 4), *aa = harness_alloc((size_t)rows * kdim * 4);
+        float *y = harness_alloc((size_t)rows * dim * 4);
+        for (size_t i = 0; i < (size_t)rows * kdim; i++) {
+            ap[i] = harness_float(rng, -2, 2);
+            aa[i] = harness_float(rng, -1, 1);
+        }
+        float *asum = harness_alloc((size_t)rows * kdim * 4);
+        for (size_t i = 0; i < (size_t)rows * kdim; i++) asum[i] = ap[i] + aa[i];
+        /* reference on the sum (the composition above, y only) */
+        const sam2r_gemm_f32_args r1 = {rows, ht, kdim, asum, kdim, &pws, with_bias ? bs : NULL, s, ht};
+        sam2r_gemm_f32(uk, &r1, NULL);
+        if (sm && tokens <= SAM2R_SOFTMAX_SHORT_MAX_COLS) sm(s, s, rows * heads, tokens);
+        else ops->softmax(s, tokens, s, tokens, rows * heads, tokens);
+        sam2r_gemm_f32(uk, &g2, NULL);
+        sam2r_par_residual_layernorm(ops, NULL, x, with_row ? row : NULL, o, y_ref, rows, dim, gamma, beta, 1e-5f, NULL,
+                                     NULL);
+        for (int t = 0; t < 3; t++) {
+            memcpy(y, x, (size_t)rows * dim * 4);
+            const sam2r_decoder_i2t_args args = {rows, heads, tokens, dim, ap, kdim, aa, &pws, with_bias ? bs : NULL, &pwo,
+                                                 bo, y, with_row ? row : NULL, gamma, beta, 1e-5f, pe, y, NULL};
+            const int rc = sam2r_decoder_i2t(uk, ops, sm, &args, pools[t]);
+            double m1 = 0;
+            const size_t n1 = harness_bitdiff(y_ref, y, rows, dim, dim, &m1);
+            harness_check(rc == 0 && n1 == 0,
+                          "decoder_i2t a_add %s %s rows=%d heads=%d tokens=%d dim=%d k=%d row=%d bias=%d threads=%d: rc %d, "
+                          "%zu values differ from the unfused calls on the sum (max %.3g)", sam2r_isa_name(isa), uk->name,
+                          rows, heads, tokens, dim, kdim, with_row, with_bias, t + 1, rc, n1, m1);
+        }
+        free(ap); free(aa); free(asum); free(y);
     }
     free(a); free(ws); free(wo); free(bs); free(bo); free(x); free(row); free(pe); free(gamma); free(beta);
     free(pws.data); free(pwo.data); free(s); free(o); free(y_ref); free(ype_ref);
@@ -75,13 +107,18 @@ void test_decoder_i2t(void) {
     static const int32_t shapes[][5] = {{300, 8, 8, 256, 256}, {300, 8, 8, 256, 128}, {37, 8, 7, 64, 64},
                                         {33, 4, 12, 48, 24}, {1, 2, 3, 16, 16}, {50, 8, 17, 32, 32}};
     for (int v = 0; v < n; v++)
-        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
-            for (int c = 0; c < 4; c++)
-                one_case(&rng, isas[v], shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], c & 1,
-                         c >> 1, pools);
+        for (int wide = 0; wide < 2; wide++) {
+            /* the decoder runs the 64-column-panel variant where the ISA has one */
+            const sam2r_gemm_f32_ukernel *uk = wide ? sam2r_gemm_f32_n64_ukernel_for(isas[v]) : sam2r_gemm_f32_ukernel_for(isas[v]);
+            if (!uk) continue;
+            for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+                for (int c = 0; c < 4; c++)
+                    one_case(&rng, isas[v], uk, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3], shapes[i][4], c & 1,
+                             c >> 1, pools);
+        }
     /* too many scores for the block: refused, nothing written */
-    const sam2r_decoder_i2t_args big = {1, 64, 16, 16, NULL, 16, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL,
-                                        NULL, NULL};
+    const sam2r_decoder_i2t_args big = {1, 64, 16, 16, NULL, 16, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
+                                        NULL, NULL, NULL};
     harness_check(sam2r_decoder_i2t(sam2r_gemm_f32_ukernel_for(SAM2R_ISA_SCALAR), sam2r_rowops_for(SAM2R_ISA_SCALAR), NULL,
                                     &big, NULL) == -1, "decoder_i2t: 1024 scores per row must be refused");
     sam2r_pool_destroy(pools[1]);

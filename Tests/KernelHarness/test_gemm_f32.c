@@ -1,5 +1,5 @@
 /* test_gemm_f32.c — fp32 GEMM: scalar reference vs a double-precision naive product, then every
- * supported SIMD variant vs the scalar reference BIT-EXACT.
+ * supported SIMD variant (the regular and the 64-column-panel ones) vs the scalar reference BIT-EXACT.
  *
  * Scalar vs double: NMSE <= 1e-10. With inputs uniform in [-1, 1] an fp32 dot product of length K has
  * relative error about sqrt(K) * 2^-24 (random-walk rounding), i.e. NMSE ~ K * 3.6e-15 <= 4e-12 for
@@ -82,11 +82,15 @@ static void one_shape(int32_t m, int32_t n, int32_t k, int idx, sam2r_pool *pool
 
     sam2r_isa vars[SAM2R_ISA_COUNT];
     const int nv = harness_variants(vars);
-    for (int v = 0; v < nv; v++) {
-        const sam2r_gemm_f32_ukernel *uk = sam2r_gemm_f32_ukernel_for(vars[v]);
+    for (int vk = 0; vk < 2 * nv; vk++) {
+        /* every ISA's regular variant, then its 64-column-panel variant where it has one */
+        const int v = vk % nv;
+        const sam2r_gemm_f32_ukernel *uk =
+            vk < nv ? sam2r_gemm_f32_ukernel_for(vars[v]) : sam2r_gemm_f32_n64_ukernel_for(vars[v]);
+        if (vk >= nv && !uk) continue;
         harness_check(uk != NULL, "gemm_f32: no kernel for supported isa %s", sam2r_isa_name(vars[v]));
         if (!uk) continue;
-        const int t = (idx + v) % 3; /* thread counts 1, 2, 3 rotate over shapes and variants */
+        const int t = (idx + vk) % 3; /* thread counts 1, 2, 3 rotate over shapes and variants */
         run(uk, m, n, k, a, lda, w, bp, cv, ldc, pools[t]);
         double md;
         const size_t nd = harness_bitdiff(cs, cv, m, n, ldc, &md);
