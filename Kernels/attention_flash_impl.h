@@ -295,21 +295,19 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
 
     for (int32_t kb = 0; kb < nk; kb += FA_KB) {
         const int32_t kv = nk - kb < FA_KB ? nk - kb : FA_KB;
-        /* Rows already contiguous (ld = d: the decoder's folded attention, few queries over 4096 keys): read
-         * them in place; the copy would cost as much as the few query tiles' products. */
+        /* Rows already contiguous (ld = d: the decoder's folded attention, few queries over 4096 keys) are read
+         * in place, K and V each: the copy would cost as much as the few query tiles' products. Keys + k_add
+         * are always formed in kp. */
         const float *kb_rows = K + (size_t)kb * ldk, *vb_rows = V + (size_t)kb * ldv;
         if (KA) {
-            /* keys + k_add into kp; the values are read in place when contiguous */
             fa_pack_keys_added(kb_rows, KA + (size_t)kb * ldk, ldk, kv, dk, kp);
             kb_rows = kp;
-            if (ldv != (size_t)dv) {
-                fa_copy_rows(vb_rows, ldv, kv, dv, vp);
-                vb_rows = vp;
-            }
-        } else if (ldk != (size_t)dk || ldv != (size_t)dv) {
+        } else if (ldk != (size_t)dk) {
             fa_copy_rows(kb_rows, ldk, kv, dk, kp);
-            fa_copy_rows(vb_rows, ldv, kv, dv, vp);
             kb_rows = kp;
+        }
+        if (ldv != (size_t)dv) {
+            fa_copy_rows(vb_rows, ldv, kv, dv, vp);
             vb_rows = vp;
         }
         for (int32_t t = 0; t < ntiles; t++) {

@@ -7,6 +7,7 @@
  * 8-row micro-tiles. Column tails go through an 8-wide buffer on the stack. */
 #if defined(__aarch64__)
 #include "sam2r_gemm_f32.h"
+#include "../gemm_f32_kblock.h"
 
 #include <arm_neon.h>
 
@@ -100,8 +101,7 @@ static const ukr_fn ukr_tab[MR + 1] = {0, ukr_1, ukr_2, ukr_3, ukr_4, ukr_5, ukr
 static void gemm_f32_rect_neon(const sam2r_gemm_f32_args *p, int32_t m0, int32_t m1, int32_t n0, int32_t n1) {
     const int32_t k = p->k;
     const size_t lda = (size_t)p->lda, ldc = (size_t)p->ldc;
-    const int32_t nkb = (k + SAM2R_F32_NEON_KC - 1) / SAM2R_F32_NEON_KC;
-    const int32_t kcb = (k + nkb - 1) / nkb;
+    const int32_t kcb = gemm_f32_k_block(k, SAM2R_F32_NEON_KC);
     for (int32_t kb = 0; kb < k; kb += kcb) {
         const int32_t kc = k - kb < kcb ? k - kb : kcb;
         const int first = kb == 0;

@@ -39,13 +39,9 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
             float mx = m;
             for (int32_t j = 0; j < kv; j++) {
                 const float *kr = K + (size_t)(kb + j) * a->ldk;
+                const float *ar = KA ? KA + (size_t)(kb + j) * a->ldk : NULL;
                 float dot = 0.0f;
-                if (KA) {
-                    const float *ar = KA + (size_t)(kb + j) * a->ldk;
-                    for (int32_t e = 0; e < dk; e++) dot = fmaf(kr[e] + ar[e], qs[e], dot);
-                } else {
-                    for (int32_t e = 0; e < dk; e++) dot = fmaf(kr[e], qs[e], dot);
-                }
+                for (int32_t e = 0; e < dk; e++) dot = fmaf(ar ? kr[e] + ar[e] : kr[e], qs[e], dot);
                 s[j] = dot;
                 mx = dot > mx ? dot : mx;
             }

@@ -7,6 +7,7 @@
  * Column tails use vmaskmov. */
 #if defined(__x86_64__)
 #include "sam2r_gemm_f32.h"
+#include "../gemm_f32_kblock.h"
 
 #include <immintrin.h>
 
@@ -123,8 +124,7 @@ static T256 void gemm_f32_rect_avx2(const sam2r_gemm_f32_args *p, int32_t m0, in
     __attribute__((aligned(64))) float apack[MC * KC];
     const int32_t k = p->k;
     const size_t lda = (size_t)p->lda, ldc = (size_t)p->ldc;
-    const int32_t nkb = (k + KC - 1) / KC;
-    const int32_t kcb = (k + nkb - 1) / nkb;
+    const int32_t kcb = gemm_f32_k_block(k, KC);
     for (int32_t kb = 0; kb < k; kb += kcb) {
         const int32_t kc = k - kb < kcb ? k - kb : kcb;
         const int first = kb == 0;

@@ -10,10 +10,11 @@
  * own instantiations. */
 #if defined(__x86_64__)
 #include "sam2r_gemm_f32.h"
+#include "../gemm_f32_kblock.h"
+#include "gemm_f32_avx512_common.h"
 
 #include <immintrin.h>
 
-#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 #define MR 8
 #define NR 48
 #ifndef SAM2R_F32_AVX512_KC
@@ -116,10 +117,6 @@ static const ukr_fn ukr_part1[MR + 1] = {0, ukr_part1_1, ukr_part1_2, ukr_part1_
 static const ukr_fn ukr_part2[MR + 1] = {0, ukr_part2_1, ukr_part2_2, ukr_part2_3, ukr_part2_4,
                                          ukr_part2_5, ukr_part2_6, ukr_part2_7, ukr_part2_8};
 
-static inline __mmask16 lane_mask(int32_t nv) {
-    return nv <= 0 ? 0 : nv >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << nv) - 1u);
-}
-
 /* A is packed per (K block, MC rows) into [MC/MR][kc][MR] on the stack (MC x KC floats = 64 KiB),
  * so the micro-kernel broadcasts from one contiguous stream whatever lda is (no L1 set conflicts
  * when lda is a multiple of 1024 floats). */
@@ -163,8 +160,7 @@ static T512 void gemm_f32_rect_avx512(const sam2r_gemm_f32_args *p, int32_t m0, 
     __attribute__((aligned(64))) float apack[MR * KC];
     const int32_t k = p->k;
     const size_t lda = (size_t)p->lda, ldc = (size_t)p->ldc;
-    const int32_t nkb = (k + KC - 1) / KC;
-    const int32_t kcb = (k + nkb - 1) / nkb;
+    const int32_t kcb = gemm_f32_k_block(k, KC);
     const int32_t nvl = (n1 - n0) % NR;   /* columns of the last panel, 0 if full */
     const __mmask16 q0 = lane_mask(nvl), q1 = lane_mask(nvl - 16), q2 = lane_mask(nvl - 32);
     const int32_t nfull = n1 - nvl;

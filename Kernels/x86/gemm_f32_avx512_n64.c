@@ -13,16 +13,13 @@
  * k = 0, 1, ... from the bias as the scalar reference (sam2r_gemm_f32.h): bit-identical. */
 #if defined(__x86_64__)
 #include "sam2r_gemm_f32.h"
+#include "../gemm_f32_kblock.h"
+#include "gemm_f32_avx512_common.h"
 
-#include <immintrin.h>
-
-#define T512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 #define MR 6
 #define NR 64
-#ifndef N64_KC
-#define N64_KC 512
-#endif
-#define KC N64_KC
+/* Blocks of 64 or 128 were slower than none at the decoder's K <= 256 (six interleaved rounds). */
+#define KC 512
 
 /* nv: the zmm columns of the panel that hold any of C's columns (1..4); the others' FMAs are skipped. */
 static inline __attribute__((always_inline)) T512 void ukr_6x64(const int mr, const int nv, int32_t kc,
@@ -33,7 +30,8 @@ static inline __attribute__((always_inline)) T512 void ukr_6x64(const int mr, co
     if (first) {
         __m512 v[4];
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; j++) v[j] = (bias && j < nv) ? _mm512_maskz_loadu_ps(km[j], bias + 16 * j) : _mm512_setzero_ps();
+        for (int j = 0; j < 4; j++)
+            v[j] = (bias && j < nv) ? _mm512_maskz_loadu_ps(km[j], bias + 16 * j) : _mm512_setzero_ps();
 #pragma GCC unroll 6
         for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
@@ -43,7 +41,8 @@ static inline __attribute__((always_inline)) T512 void ukr_6x64(const int mr, co
         for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
             for (int j = 0; j < 4; j++)
-                acc[r][j] = (r < mr && j < nv) ? _mm512_maskz_loadu_ps(km[j], c + r * ldc + 16 * j) : _mm512_setzero_ps();
+                acc[r][j] = (r < mr && j < nv) ? _mm512_maskz_loadu_ps(km[j], c + r * ldc + 16 * j)
+                                               : _mm512_setzero_ps();
     }
     const float *ar[MR];
 #pragma GCC unroll 6
@@ -92,16 +91,11 @@ INST(1) INST(2) INST(3) INST(4) INST(5) INST(6)
 static const ukr_fn ukr[MR + 1][5] = {{0}, ROW(1), ROW(2), ROW(3), ROW(4), ROW(5), ROW(6)};
 #undef ROW
 
-static inline __mmask16 lane_mask(int32_t n) {
-    return n <= 0 ? 0 : n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-}
-
 static T512 void gemm_f32_rect_avx512_n64(const sam2r_gemm_f32_args *p, int32_t m0, int32_t m1, int32_t n0,
                                           int32_t n1) {
     const int32_t k = p->k;
     const size_t lda = (size_t)p->lda, ldc = (size_t)p->ldc;
-    const int32_t nkb = (k + KC - 1) / KC;
-    const int32_t kcb = (k + nkb - 1) / nkb;
+    const int32_t kcb = gemm_f32_k_block(k, KC);
     for (int32_t kb = 0; kb < k; kb += kcb) {
         const int32_t kc = k - kb < kcb ? k - kb : kcb;
         const int first = kb == 0;
@@ -113,7 +107,8 @@ static T512 void gemm_f32_rect_avx512_n64(const sam2r_gemm_f32_args *p, int32_t 
             const float *bias = (first && p->bias) ? p->bias + nb : NULL;
             for (int32_t mb = m0; mb < m1; mb += MR) {
                 const int32_t mr = m1 - mb < MR ? m1 - mb : MR;
-                ukr[mr][nv](kc, p->a + (size_t)mb * lda + kb, lda, w, p->c + (size_t)mb * ldc + nb, ldc, bias, first, km);
+                ukr[mr][nv](kc, p->a + (size_t)mb * lda + kb, lda, w, p->c + (size_t)mb * ldc + nb, ldc, bias, first,
+                            km);
             }
         }
     }

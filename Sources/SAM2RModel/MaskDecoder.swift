@@ -183,6 +183,10 @@ enum MaskDecoder {
             ex.tap("decoder.src", keys.p, ne * d)
             try densePE.withUnsafeBufferPointer { pe in
                 let kpe = pe.baseAddress!
+                // The folded attentions' keys + PE: keys with the PE added on read (keysAdd), or the written kIn.
+                let keysX = UnsafePointer(pePerRead ? keys.p : kIn.p)
+                let keysAdd: UnsafePointer<Float>? = pePerRead ? kpe : nil
+                let writtenKeysPE: UnsafeMutablePointer<Float>? = pePerRead ? nil : kIn.p
                 for (i, l) in w.layers.enumerated() {
                     if i == 0 {
                         try attend(l.selfAttn, q: queries.p, nq: t, k: queries.p, v: queries.p, nk: t, out: ao.p)
@@ -200,12 +204,10 @@ enum MaskDecoder {
                     if let c = layerCache, let f = l.i2tFolded {
                         try c.tokenToImage(ex, l.t2i, q: qIn.p, t: t, kernel: f.kernel, proj: oo, scores: fb.scores,
                                            rowsOut: fb.rows, headOut: kk, out: ao.p)
-                    } else if pePerRead, let f = l.t2iFolded {
-                        try FoldedAttention.tokenToImage(ex, l.t2i, f, q: qIn.p, t: t, x: keys.p, xAdd: kpe, y: keys.p,
-                                                         n: ne, b: fb, proj: qq, headOut: oo, scratch: scratch, out: ao.p)
                     } else if fold, let f = l.t2iFolded {
-                        try FoldedAttention.tokenToImage(ex, l.t2i, f, q: qIn.p, t: t, x: kIn.p, y: keys.p, n: ne, b: fb,
-                                                         proj: qq, headOut: oo, scratch: scratch, out: ao.p)
+                        try FoldedAttention.tokenToImage(ex, l.t2i, f, q: qIn.p, t: t, x: keysX, xAdd: keysAdd,
+                                                         y: keys.p, n: ne, b: fb, proj: qq, headOut: oo, scratch: scratch,
+                                                         out: ao.p)
                     } else {
                         try attend(l.t2i, q: qIn.p, nq: t, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
                     }
@@ -222,18 +224,14 @@ enum MaskDecoder {
                     if let c = layerCache, let fi = l.i2tFolded {
                         try c.noMask.withUnsafeBufferPointer { nm in
                             let r = ResidualNorm(x: f.imageEmbed.p, row: nm.baseAddress!, norm: l.norm4, pe: kpe, y: keys.p,
-                                                 yPE: pePerRead ? nil : kIn.p)
+                                                 yPE: writtenKeysPE)
                             try FoldedAttention.imageToToken(ex, l.i2t, fi, projectedQueries: c.q.p, n: ne, k: qIn.p,
                                                              v: queries.p, t: t, b: fb, kProj: kk, vProj: vv, residual: r)
                         }
-                    } else if pePerRead, let fi = l.i2tFolded {
-                        let r = ResidualNorm(x: keys.p, row: nil, norm: l.norm4, pe: kpe, y: keys.p, yPE: nil)
-                        try FoldedAttention.imageToToken(ex, l.i2t, fi, x: keys.p, xAdd: kpe, n: ne, k: qIn.p,
-                                                         v: queries.p, t: t, b: fb, kProj: kk, vProj: vv, residual: r)
                     } else if fold, let fi = l.i2tFolded {
-                        let r = ResidualNorm(x: keys.p, row: nil, norm: l.norm4, pe: kpe, y: keys.p, yPE: kIn.p)
-                        try FoldedAttention.imageToToken(ex, l.i2t, fi, x: kIn.p, n: ne, k: qIn.p, v: queries.p, t: t,
-                                                         b: fb, kProj: kk, vProj: vv, residual: r)
+                        let r = ResidualNorm(x: keys.p, row: nil, norm: l.norm4, pe: kpe, y: keys.p, yPE: writtenKeysPE)
+                        try FoldedAttention.imageToToken(ex, l.i2t, fi, x: keysX, xAdd: keysAdd, n: ne, k: qIn.p,
+                                                         v: queries.p, t: t, b: fb, kProj: kk, vProj: vv, residual: r)
                     } else {
                         try attend(l.i2t, q: kIn.p, nq: ne, k: qIn.p, v: queries.p, nk: t, out: ao.p)
                         try ex.residualLayerNorm(keys.p, ao.p, rows: ne, l.norm4, keys.p, pe: kpe, yPE: kIn.p)
@@ -246,12 +244,10 @@ enum MaskDecoder {
                 // them (the goldens hold all t rows).
                 let tf = ex.observer == nil ? nOut : t
                 try ex.add(queries.p, tokens.p, qIn.p, tf * d)
-                if pePerRead, let f = w.finalFolded {
-                    try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: tf, x: keys.p, xAdd: kpe, y: keys.p,
-                                                     n: ne, b: fb, proj: qq, headOut: oo, scratch: scratch, out: ao.p)
-                } else if fold, let f = w.finalFolded {
-                    try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: tf, x: kIn.p, y: keys.p, n: ne, b: fb,
-                                                     proj: qq, headOut: oo, scratch: scratch, out: ao.p)
+                if fold, let f = w.finalFolded {
+                    try FoldedAttention.tokenToImage(ex, w.finalAttn, f, q: qIn.p, t: tf, x: keysX, xAdd: keysAdd,
+                                                     y: keys.p, n: ne, b: fb, proj: qq, headOut: oo, scratch: scratch,
+                                                     out: ao.p)
                 } else {
                     try attend(w.finalAttn, q: qIn.p, nq: tf, k: kIn.p, v: keys.p, nk: ne, out: ao.p)
                 }
