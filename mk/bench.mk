@@ -24,8 +24,8 @@ BENCH_FLAGS      ?=
 .PHONY: bench bench-build bench-quick bench-model test-bench-cli bench-sqnr bench-sam2q
 
 bench-build:
-	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product sam2r
-	$(SWIFT) build -c release --scratch-path $(BENCH_SCRATCH) --product sam2r-alloccount
+	$(SWIFT_RELEASE) --scratch-path $(BENCH_SCRATCH) --product sam2r
+	$(SWIFT_RELEASE) --scratch-path $(BENCH_SCRATCH) --product sam2r-alloccount
 
 # sam2r's int8 model of the bench checkpoint, default settings: calibrate on the 4 calibration photos, quantize.
 BENCH_SAM2Q  ?= $(dir $(BENCH_CHECKPOINT))model.sam2q

@@ -23,7 +23,7 @@ demo_threads = $(if $(DEMO_THREADS),--threads $(DEMO_THREADS))
 .PHONY: demo demo-build demo-model eval-demo
 
 demo-build: deps
-	$(SWIFT) build -c release --product sam2r
+	$(SWIFT_RELEASE) --product sam2r
 
 $(DEMO_TABLE): $(DEMO_MODEL) $(DEMO_CONFIG) $(wildcard $(DEMO_DIR)/calib/*) | demo-build
 	@mkdir -p $(DEMO_OUT)

@@ -135,6 +135,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1, help="seed of the checkpoint when it has to be created")
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--predicts", type=int, default=10,
+                    help="sam2r: prompts per image run (the decoder column is the median over runs x predicts)")
     ap.add_argument("--sam2r", default=".build-bench/release/sam2r")
     ap.add_argument("--sam2q", default=None, help="sam2r int8 model (.sam2q); default <checkpoint dir>/model.sam2q")
     ap.add_argument("--systems", default="torch,ort,sam2r,ort-int8,sam2r-int8")
@@ -185,15 +187,16 @@ def main(argv=None):
     if "ort" in systems:
         configs.append(("ONNX Runtime", "fp32", [py, peer_py, "ort", "--onnx", onnx, "--size", str(size)] + common))
     if "sam2r" in systems:
-        configs.append(("sam2r", "fp32", [a.sam2r, "bench", "--model", a.checkpoint, "--config", a.config, "--json"]
-                        + common))
+        configs.append(("sam2r", "fp32", [a.sam2r, "bench", "--model", a.checkpoint, "--config", a.config, "--json",
+                                          "--predicts", str(a.predicts)] + common))
     if "ort-int8" in systems:
         configs.append(("ONNX Runtime (quantize_static¹)", "int8",
                         [py, peer_py, "ort", "--onnx", onnx8, "--size", str(size)] + common))
     if "sam2r-int8" in systems:
         # The int8 model file carries its config (`make bench` makes it with sam2r calibrate + quantize).
         if os.path.exists(sam2q):
-            configs.append(("sam2r", "int8", [a.sam2r, "bench", "--model", sam2q, "--json"] + common))
+            configs.append(("sam2r", "int8", [a.sam2r, "bench", "--model", sam2q, "--json", "--predicts", str(a.predicts)]
+                            + common))
         else:
             notes.append("sam2r int8: skipped, no .sam2q model at %s (make bench-sam2q)" % sam2q)
 
@@ -240,7 +243,8 @@ def main(argv=None):
                      cmdline, a.checkpoint, a.runs, " **Quick mode: not a measurement.**" if a.quick else ""))
     if gmac:
         lines.append("Encoder work: %.4g GMAC (from the config's shapes, Sources/sam2r/ModelMACs.swift); sam2r's encoder "
-                     "time is setImage minus preprocessing, the peers' is the encoder graph on a ready tensor." % gmac)
+                     "time is setImage minus preprocessing, the peers' is the encoder graph on a ready tensor. sam2r's decoder is the "
+                     "median per prompt over its runs x %d prompts (one click each)." % (gmac, a.predicts))
     lines += ["", "| system | precision | threads | encoder median s | min s | GMAC/s | vs PyTorch | peak RSS MB | notes |",
               "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     order = {id(r): i for i, r in enumerate(rows)}
