@@ -165,10 +165,11 @@ def main(argv=None):
                          "joins: plain steps cost a fraction of refined ones (MR at full resolution), so the SAM2 part "
                          "gets many more of them; each phase has its own warmup and cosine decay")
     ap.add_argument("--init", help="start from this .safetensors (e.g. a SAM2-only run, to fine-tune with the refiner)")
-    ap.add_argument("--workers", type=int, default=1,
+    ap.add_argument("--workers", type=int, default=2,
                     help="data-parallel processes (one torch thread each, gradients averaged every step); 2 on this "
-                         "2-core machine doubles the images per second where 2 intra-op threads did not help")
-    ap.add_argument("--schedule", choices=("one", "phased"), default="phased",
+                         "2-core machine doubles the images per step where 2 intra-op threads did not help (the "
+                         "installed demo model: 2)")
+    ap.add_argument("--schedule", choices=("one", "phased"), default="one",
                     help="one: a single warmup + cosine over the whole run, the refiner's parameters ramped in over "
                          "--warmup steps when it joins; phased: each phase restarts the warmup + cosine (the restart "
                          "to the peak lr cost the SAM2 part ~1500 steps of progress: training IoU 0.61 -> 0.48)")
