@@ -9,9 +9,10 @@ CC_ARM     ?= aarch64-linux-gnu-gcc
 QEMU_ARM   ?= qemu-aarch64
 BUILD      := build
 # Release builds link the Swift runtime and Foundation statically: the binary then runs on a board without a Swift
-# toolchain, and only the library pages it touches become resident (peak RSS of `sam2r run` on tiny int8: 146.6 ->
-# 139.8 MiB, BENCHMARKS.md). Debug builds and `swift test` stay dynamic.
-SWIFT_RELEASE     = $(SWIFT) build -c release --static-swift-stdlib
+# toolchain, and only the library pages it touches become resident (peak RSS of `sam2r run` on tiny int8: 146 548 ->
+# 139 968 KiB, BENCHMARKS.md). Debug builds and `swift test` stay dynamic. A toolchain without the static runtime
+# libraries (usr/lib/swift_static) can build dynamically: make demo SWIFT_RELEASE="swift build -c release".
+SWIFT_RELEASE    ?= $(SWIFT) build -c release --static-swift-stdlib
 SWIFT_RELEASE_BIN = $(shell $(SWIFT) build -c release --show-bin-path 2>/dev/null)
 
 # Debian packages the build and tests need; installed by `make deps` when missing.

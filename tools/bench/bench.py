@@ -180,6 +180,7 @@ def main(argv=None):
 
     sam2q = a.sam2q or os.path.join(os.path.dirname(a.checkpoint), "model.sam2q")
     common = ["--threads", "{t}", "--runs", str(a.runs)]
+    sam2r_common = ["--json", "--predicts", str(a.predicts)] + common
     configs = []  # (system, precision, command template, json key of seconds or None)
     if "torch" in systems:
         configs.append(("PyTorch eager (`forward_image`)", "fp32",
@@ -187,16 +188,15 @@ def main(argv=None):
     if "ort" in systems:
         configs.append(("ONNX Runtime", "fp32", [py, peer_py, "ort", "--onnx", onnx, "--size", str(size)] + common))
     if "sam2r" in systems:
-        configs.append(("sam2r", "fp32", [a.sam2r, "bench", "--model", a.checkpoint, "--config", a.config, "--json",
-                                          "--predicts", str(a.predicts)] + common))
+        configs.append(("sam2r", "fp32", [a.sam2r, "bench", "--model", a.checkpoint, "--config", a.config]
+                        + sam2r_common))
     if "ort-int8" in systems:
         configs.append(("ONNX Runtime (quantize_static¹)", "int8",
                         [py, peer_py, "ort", "--onnx", onnx8, "--size", str(size)] + common))
     if "sam2r-int8" in systems:
         # The int8 model file carries its config (`make bench` makes it with sam2r calibrate + quantize).
         if os.path.exists(sam2q):
-            configs.append(("sam2r", "int8", [a.sam2r, "bench", "--model", sam2q, "--json", "--predicts", str(a.predicts)]
-                            + common))
+            configs.append(("sam2r", "int8", [a.sam2r, "bench", "--model", sam2q] + sam2r_common))
         else:
             notes.append("sam2r int8: skipped, no .sam2q model at %s (make bench-sam2q)" % sam2q)
 
@@ -243,8 +243,8 @@ def main(argv=None):
                      cmdline, a.checkpoint, a.runs, " **Quick mode: not a measurement.**" if a.quick else ""))
     if gmac:
         lines.append("Encoder work: %.4g GMAC (from the config's shapes, Sources/sam2r/ModelMACs.swift); sam2r's encoder "
-                     "time is setImage minus preprocessing, the peers' is the encoder graph on a ready tensor. sam2r's decoder is the "
-                     "median per prompt over its runs x %d prompts (one click each)." % (gmac, a.predicts))
+                     "time is setImage minus preprocessing, the peers' is the encoder graph on a ready tensor. sam2r's "
+                     "decoder is the median per prompt over its runs x %d prompts (one click each)." % (gmac, a.predicts))
     lines += ["", "| system | precision | threads | encoder median s | min s | GMAC/s | vs PyTorch | peak RSS MB | notes |",
               "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     order = {id(r): i for i, r in enumerate(rows)}
