@@ -18,6 +18,7 @@ extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_scalar;
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx2;
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avxvnni;
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx512vnni;
+extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_avx2_w7;
 #endif
 #if defined(__aarch64__)
 extern const sam2r_gemm_s8_ukernel sam2r_qs8_gemm_neon;
@@ -40,6 +41,14 @@ const sam2r_gemm_s8_ukernel *sam2r_gemm_s8_ukernel_for(sam2r_isa isa) {
 #endif
     default: return NULL;
     }
+}
+
+const sam2r_gemm_s8_ukernel *sam2r_gemm_s8_narrow_ukernel_for(sam2r_isa isa) {
+#if defined(__x86_64__)
+    if (isa == SAM2R_ISA_AVX2) return &sam2r_qs8_gemm_avx2_w7;
+#endif
+    (void)isa;
+    return NULL;
 }
 
 size_t sam2r_pack_s8_size(int32_t n, int32_t k, int32_t nr, int32_t kr) {

@@ -13,10 +13,12 @@ public struct Int8ModelExport: Sendable {
 
 extension ModelConfig {
     /// Runs the loaders over `weights` with `plan`, collecting the quantized GEMMs and the fp32 tensors
-    /// a model file needs. A GEMM's own fp32 weight and bias are not listed when it is int8.
-    public func int8Export(weights: WeightSource, plan: Int8Plan) throws -> Int8ModelExport {
+    /// a model file needs. A GEMM's own fp32 weight and bias are not listed when it is int8. `weightBits`:
+    /// 8, or 7 (weights within ±63: the narrow-weight kernels, see `Int8QuantizedGemm`).
+    public func int8Export(weights: WeightSource, plan: Int8Plan, weightBits: Int = 8) throws -> Int8ModelExport {
         try validate()
         let src = QuantizedWeightSource(weights, plan: plan)
+        src.weightBits = weightBits
         var gemms: [Int8QuantizedGemm] = []
         src.onQuantized = { gemms.append($0) }
         src.recordReads = true

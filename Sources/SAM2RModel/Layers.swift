@@ -50,7 +50,8 @@ struct Linear {
             bias = b
             int8 = nil
         } else if let qs = src as? QuantizedWeightSource, let act = qs.plan[name] {
-            let g = try Int8QuantizedGemm(weights: w, bias: b, n: n, k: k, act: act, name: name)
+            let g = try Int8QuantizedGemm(weights: w, bias: b, n: n, k: k, act: act, name: name,
+                                          weightBits: qs.weightBits)
             qs.onQuantized?(g)
             packed = nil
             bias = []

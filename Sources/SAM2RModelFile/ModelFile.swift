@@ -29,6 +29,8 @@ public final class ModelFile: @unchecked Sendable {
     /// The variant name the int8 GEMMs were packed for, and its layout.
     public let packingName: String
     public let packing: (nr: Int, kr: Int)
+    /// The largest |weight| of the int8 GEMMs (≤ 63 for 7-bit weights, which the narrow-weight kernels run).
+    public let maxWeightMagnitude: Int
     public let tensors: [ModelFileTensor]
     public let arena: ModelFileArena
     /// Seconds spent on CRC-32 verification while opening (docs/model-file.md reports it).
@@ -165,6 +167,7 @@ public final class ModelFile: @unchecked Sendable {
         self.sections = sections
         packingName = table.packingName
         packing = table.packing
+        maxWeightMagnitude = table.maxWeightMagnitude
         tensors = table.tensors
         index = table.index
         data = dataBytes

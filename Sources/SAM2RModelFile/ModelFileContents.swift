@@ -92,6 +92,15 @@ public struct ModelFileContents {
         self.configJSON = configJSON; self.tableText = tableText; self.packing = packing; self.gemms = gemms
         self.floatTensors = floatTensors; self.arena = arena
     }
+
+    /// Whether the GEMMs are packed for `packing`'s narrow-weight kernel: they are all 7-bit (|q| <= 63) and
+    /// `packing` has such a kernel (AVX2), so the file loads there without repacking.
+    public var narrowPacking: Bool {
+        packing == .avx2 && !gemms.isEmpty && gemms.allSatisfy { $0.weightBits == 7 }
+    }
+
+    /// The variant name the file records for its packing ("avx2-w7" for the narrow-weight AVX2 layout).
+    public var packingName: String { narrowPacking ? packing.name + "-w7" : packing.name }
 }
 
 extension ModelFileContents {
@@ -99,8 +108,9 @@ extension ModelFileContents {
     /// quantized by the model's scheme (`ModelConfig.int8Export`), every other tensor the image path
     /// reads copied as fp32.
     public static func quantizing(config: ModelConfig, configJSON: String, weights: WeightSource, plan: Int8Plan,
-                                  packing: ISA, arena: ModelFileArena, tableText: String?) throws -> ModelFileContents {
-        let export = try config.int8Export(weights: weights, plan: plan)
+                                  packing: ISA, arena: ModelFileArena, tableText: String?,
+                                  weightBits: Int = 8) throws -> ModelFileContents {
+        let export = try config.int8Export(weights: weights, plan: plan, weightBits: weightBits)
         let floats = try export.floatTensors.map { f -> (name: String, shape: [Int], values: [Float]) in
             var v = [Float](repeating: 0, count: f.shape.reduce(1, *))
             try v.withUnsafeMutableBufferPointer { try weights.readFloats(f.name, into: $0) }

@@ -9,6 +9,8 @@ extension ModelFile {
     struct TensorTable {
         var packingName: String
         var packing: (nr: Int, kr: Int)
+        /// The largest |weight| over every int8 GEMM (0 without any).
+        var maxWeightMagnitude: Int
         var tensors: [ModelFileTensor]
         var index: [String: Int]
     }
@@ -25,6 +27,7 @@ extension ModelFile {
         }
         var tensors: [ModelFileTensor] = []
         var index: [String: Int] = [:]
+        var maxMagnitude = 0
         tensors.reserveCapacity(count)
         for i in 0..<count {
             let name = try r.name("tensor \(i) name")
@@ -78,7 +81,8 @@ extension ModelFile {
                     }
                 }
                 if let problem = PackedLayout.problem((p + g.packed.lowerBound).assumingMemoryBound(to: Int8.self),
-                                                      wsum: p + g.wsum.lowerBound, n: n, k: k, nr: nr, kr: kr) {
+                                                      wsum: p + g.wsum.lowerBound, n: n, k: k, nr: nr, kr: kr,
+                                                      maxMagnitude: &maxMagnitude) {
                     throw bad(problem)
                 }
                 tensors.append(ModelFileTensor(name: name, kind: kind, shape: shape, data: g.packed, gemm: g))
@@ -86,7 +90,8 @@ extension ModelFile {
             index[name] = i
         }
         guard r.remaining == 0 else { throw err(.tensorTable, "tensor table: \(r.remaining) bytes after the last tensor") }
-        return TensorTable(packingName: packingName, packing: (nr, kr), tensors: tensors, index: index)
+        return TensorTable(packingName: packingName, packing: (nr, kr), maxWeightMagnitude: maxMagnitude,
+                           tensors: tensors, index: index)
     }
 
     static func readArena(_ raw: UnsafeRawBufferPointer,

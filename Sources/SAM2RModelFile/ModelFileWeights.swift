@@ -12,13 +12,26 @@ public final class ModelFileWeights: Int8LayerSource {
     public private(set) var zeroCopyGemms = 0
     public private(set) var repackedGemms = 0
 
-    /// `kernel`: the int8 kernel the GEMMs will run (default: the active ISA's).
+    /// `kernel`: the int8 kernel the GEMMs will run (default: the active ISA's, its narrow-weight variant
+    /// when every weight of the file is within ±64 and the ISA has one: a 7-bit model on AVX2). A
+    /// narrow-weight kernel is refused for a file with wider weights (vpmaddubsw would saturate).
     public init(_ file: ModelFile, kernel: GemmS8Kernel? = nil) throws {
         self.file = file
-        self.kernel = try kernel ?? GemmS8Kernel()
+        let k = try kernel ?? GemmS8Kernel.forWeights(maxAbsWeight: file.maxWeightMagnitude)
+        if k.narrowWeights && file.maxWeightMagnitude > GemmS8Kernel.narrowWeightMax {
+            throw ModelError.invalidInput(argument: file.path, reason: "weights up to ±\(file.maxWeightMagnitude) for the "
+                                          + "narrow-weight kernel \(k.name) (at most ±\(GemmS8Kernel.narrowWeightMax))")
+        }
+        self.kernel = k
     }
 
     public var hasInt8Layers: Bool { file.tensors.contains { $0.kind == .int8Gemm } }
+
+    /// Whether the GEMMs run a narrow-weight kernel (a 7-bit model on AVX2).
+    public var kernelIsNarrow: Bool { kernel.narrowWeights }
+
+    /// The int8 kernel's name (for reports).
+    public var kernelName: String { kernel.name }
 
     /// Whether the int8 GEMMs run on the file's bytes as mapped: its packing is the kernel's layout
     /// (and the bytes are 64-byte aligned, always so for a mapped file). Otherwise they are repacked.
@@ -50,7 +63,7 @@ public final class ModelFileWeights: Int8LayerSource {
             zeroCopyGemms += 1
         } else {
             let q = PackedLayout.unpack(raw.baseAddress!.assumingMemoryBound(to: Int8.self), n: n, k: k, nr: g.nr, kr: g.kr)
-            packed = try q.withUnsafeBufferPointer { try PackedWeightsS8(weights: $0, n: n, k: k, isa: kernel.isa) }
+            packed = try q.withUnsafeBufferPointer { try PackedWeightsS8(weights: $0, n: n, k: k, kernel: kernel) }
             repackedGemms += 1
         }
         return try Int8Linear(packed: packed, bias: ints(g.bias), scale: floats(g.scale),

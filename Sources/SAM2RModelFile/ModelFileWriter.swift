@@ -9,11 +9,11 @@ import SAM2RModel
 public enum ModelFileWriter {
     /// The complete file.
     public static func encode(_ c: ModelFileContents) throws -> [UInt8] {
-        let (nr, kr) = GemmS8Kernel.packingLayout(c.packing)
+        let (nr, kr) = GemmS8Kernel.packingLayout(c.packing, narrowWeights: c.narrowPacking)
         var data = ByteWriter()
         var table = ByteWriter()
         table.u32(UInt32(c.floatTensors.count + c.gemms.count))
-        table.name(c.packing.name)
+        table.name(c.packingName)
         table.u32(UInt32(nr))
         table.u32(UInt32(kr))
 

@@ -6,12 +6,14 @@
 enum PackedLayout {
     /// Why a packed array is invalid (nil: valid): a -128 (kernels exclude it), a non-zero padding
     /// byte, or a wsum entry that differs from the sum of its row. One pass over the bytes, no
-    /// branches in the inner loop (it runs over every weight of the model at load).
-    static func problem(_ data: UnsafePointer<Int8>, wsum: UnsafeRawPointer, n: Int, k: Int, nr: Int, kr: Int) -> String? {
+    /// branches in the inner loop (it runs over every weight of the model at load). `maxMagnitude`
+    /// receives the largest |weight| (which kernels may run it: narrow-weight ones need ≤ 64).
+    static func problem(_ data: UnsafePointer<Int8>, wsum: UnsafeRawPointer, n: Int, k: Int, nr: Int, kr: Int,
+                        maxMagnitude: inout Int) -> String? {
         let nb = (n + nr - 1) / nr, kb = (k + kr - 1) / kr
         var sums = [Int32](repeating: 0, count: nb * nr)
-        let (hasMin, paddingOr) = sums.withUnsafeMutableBufferPointer { s -> (Bool, Int8) in
-            var minSeen: Int8 = 0
+        let (minSeen, maxSeen, paddingOr) = sums.withUnsafeMutableBufferPointer { s -> (Int8, Int8, Int8) in
+            var minSeen: Int8 = 0, maxSeen: Int8 = 0
             var pad: Int8 = 0
             var p = data
             for b in 0..<nb {
@@ -22,6 +24,7 @@ enum PackedLayout {
                         for j in 0..<cols {
                             acc &+= Int32(p[j])
                             minSeen = min(minSeen, p[j])
+                            maxSeen = max(maxSeen, p[j])
                         }
                         for j in cols..<kr { pad |= p[j] }
                         if b * nr + i < n {
@@ -33,9 +36,10 @@ enum PackedLayout {
                     }
                 }
             }
-            return (minSeen == -128, pad)
+            return (minSeen, maxSeen, pad)
         }
-        if hasMin || paddingOr != 0 { return "packed weights hold -128 or non-zero padding" }
+        if minSeen == -128 || paddingOr != 0 { return "packed weights hold -128 or non-zero padding" }
+        maxMagnitude = Swift.max(maxMagnitude, Int(maxSeen), -Int(minSeen))
         for r in 0..<n {
             let stored = Int32(littleEndian: wsum.loadUnaligned(fromByteOffset: r * 4, as: Int32.self))
             if stored != sums[r] { return "wsum[\(r)] = \(stored), packed weights sum to \(sums[r])" }

@@ -58,8 +58,14 @@ struct BenchKernelsCommand: ParsableCommand {
             for shape in Self.shapes {
                 for t in threadCounts {
                     if let uk = sam2r_gemm_s8_ukernel_for(isa) {
-                        let g = measureS8(uk, shape, pools[t]!)
+                        let g = measureS8(uk, shape, pools[t]!, weightMax: 127)
                         rows.append(KernelBenchRow(op: "gemm_s8", isa: isa, kernel: String(cString: uk.pointee.name),
+                                                   shape: shape, threads: t, gmacs: g, peak: peakS8))
+                    }
+                    // the narrow-weight variant (7-bit weights, `quantize --weight-bits 7`), against the same peak
+                    if let uk = sam2r_gemm_s8_narrow_ukernel_for(isa) {
+                        let g = measureS8(uk, shape, pools[t]!, weightMax: Int(SAM2R_S8_NARROW_WEIGHT_MAX))
+                        rows.append(KernelBenchRow(op: "gemm_s8 (7-bit w)", isa: isa, kernel: String(cString: uk.pointee.name),
                                                    shape: shape, threads: t, gmacs: g, peak: peakS8))
                     }
                     if !int8Only, let uk = sam2r_gemm_f32_ukernel_for(isa) {
@@ -109,13 +115,13 @@ struct BenchKernelsCommand: ParsableCommand {
     }
 
     private func measureS8(_ uk: UnsafePointer<sam2r_gemm_s8_ukernel>, _ s: (m: Int32, k: Int32, n: Int32),
-                           _ pool: OpaquePointer) -> Double {
+                           _ pool: OpaquePointer, weightMax: Int) -> Double {
         let (m, k, n) = (Int(s.m), Int(s.k), Int(s.n))
         let a = AlignedBuffer<Int8>(count: m * k)
         let w = AlignedBuffer<Int8>(count: n * k)
         var rng = SplitMix64(seed: 42)
         for i in 0..<a.count { a[i] = Int8(truncatingIfNeeded: rng.next()) }
-        for i in 0..<w.count { w[i] = Int8(Int(rng.next() % 255) - 127) }
+        for i in 0..<w.count { w[i] = Int8(Int(rng.next() % UInt64(2 * weightMax + 1)) - weightMax) }
         let packedBytes = sam2r_pack_s8_size(s.n, s.k, uk.pointee.nr, uk.pointee.kr)
         let data = AlignedBuffer<Int8>(count: packedBytes)
         let wsum = AlignedBuffer<Int32>(count: n)

@@ -26,13 +26,14 @@ struct InspectCommand: ParsableCommand {
         let int8 = f.tensors.filter { $0.kind == .int8Gemm }
         let floats = f.tensors.count - int8.count
         let layout = "\(f.packingName) (NR=\(f.packing.nr) KR=\(f.packing.kr))"
-        let zeroCopy = (try? GemmS8Kernel()).map { ($0.nr, $0.kr) == f.packing } ?? false
+        // the kernel loading picks: the narrow-weight one for a 7-bit file where the ISA has it
+        let zeroCopy = (try? GemmS8Kernel.forWeights(maxAbsWeight: f.maxWeightMagnitude)).map { ($0.nr, $0.kr) == f.packing } ?? false
         if json {
             var o = "{\"file\":\(jsonString(model)),\"version\":\(f.version),\"bytes\":\(f.fileSize),"
             o += "\"config\":{\"name\":\(jsonString(cfg.name)),\"input_size\":\(cfg.imageSize),\"embed_dim\":\(cfg.embedDim),"
             o += "\"stages\":[\(cfg.stages.map(String.init).joined(separator: ","))],\"d_model\":\(cfg.dModel)},"
             o += "\"packing\":{\"variant\":\(jsonString(f.packingName)),\"nr\":\(f.packing.nr),\"kr\":\(f.packing.kr),"
-            o += "\"zero_copy_here\":\(zeroCopy)},"
+            o += "\"max_abs_weight\":\(f.maxWeightMagnitude),\"zero_copy_here\":\(zeroCopy)},"
             o += "\"arena\":{\"bytes\":\(f.arena.totalBytes),\"image_size\":\(f.arena.imageSize),\"threads\":\(f.arena.threads),"
             o += "\"prompt_capacity\":\(f.arena.promptCapacity),\"buffers\":\(f.arena.buffers.count)},"
             o += "\"sections\":[" + f.sections.map {
@@ -53,7 +54,8 @@ struct InspectCommand: ParsableCommand {
               + "(opened and verified in \(fmt(openMs, 1)) ms, of which CRC-32 \(fmt(f.checksumSeconds * 1000, 1)) ms)")
         print("config: \(cfg.name), input \(cfg.imageSize)², embed_dim \(cfg.embedDim), stages \(cfg.stages), d_model \(cfg.dModel)")
         print("packing: \(layout)" + (zeroCopy ? ", this machine's int8 kernel uses it as mapped (zero copy)"
-                                                : ", repacked at load for this machine's int8 kernel"))
+                                                : ", repacked at load for this machine's int8 kernel")
+              + "; int8 weights within ±\(f.maxWeightMagnitude)")
         print("arena: \(f.arena.totalBytes) bytes (\(fmt(Double(f.arena.totalBytes) / 1048576, 1)) MiB) for \(f.arena.imageSize)² "
               + "with \(f.arena.threads) thread(s), \(f.arena.promptCapacity) prompt points, \(f.arena.buffers.count) buffers")
         print("sections:")

@@ -51,10 +51,17 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Prompts for the --target-iou images (JSON, as calibrate); default: calibrate's default prompts.")
     var prompts: String?
 
+    @Option(help: "Weight width: 8, or 7 (levels ±63): on AVX2 without VNNI the int8 GEMMs then run the vpmaddubsw kernel (tiny's encoder ~18% faster on Zen 3) at a measurable accuracy cost: check it with `sam2r eval` (BENCHMARKS.md).")
+    var weightBits: Int = 8
+
     func validate() throws {
         if let t = targetIou, !(t > 0 && t <= 1) { throw ValidationError("--target-iou must be in (0, 1]") }
         if (targetIou == nil) != (images == nil) { throw ValidationError("--target-iou and --images go together") }
         if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be in 1...256") }
+        if weightBits != 8 && weightBits != 7 { throw ValidationError("--weight-bits must be 8 or 7") }
+        if weightBits != 8 && targetIou != nil {
+            throw ValidationError("--target-iou measures 8-bit weights: use it without --weight-bits 7")
+        }
     }
 
     func run() throws {
@@ -103,7 +110,7 @@ struct QuantizeCommand: ParsableCommand {
         let contents = try ModelFileContents.quantizing(
             config: cfg, configJSON: try ModelConfigJSON.encode(cfg), weights: ckpt, plan: plan, packing: packing,
             arena: ModelFileArena(arenaPlan, imageSize: cfg.imageSize, threads: nThreads, promptCapacity: 16),
-            tableText: tableText)
+            tableText: tableText, weightBits: weightBits)
         let bytes = try ModelFileWriter.encode(contents)
         try bytes.withUnsafeBytes { raw in try writeFileAtomically(path: out) { write in try write(raw) } }
 
@@ -115,7 +122,8 @@ struct QuantizeCommand: ParsableCommand {
               + "\(gemms.count - contents.gemms.count) float GEMMs, \(contents.floatTensors.count) fp32 tensors")
         print("int8 share of GEMM MACs: \(fmt(allMACs > 0 ? 100 * int8MACs / allMACs : 0, 1))% "
               + "(\(fmt(int8MACs / 1e9, 3)) of \(fmt(allMACs / 1e9, 3)) GMAC, one image + one click)")
-        print("packed for \(packing.name) (NR=\(GemmS8Kernel.packingLayout(packing).nr) KR=\(GemmS8Kernel.packingLayout(packing).kr)), "
+        let layout = GemmS8Kernel.packingLayout(packing, narrowWeights: contents.narrowPacking)
+        print("\(weightBits)-bit weights, packed for \(contents.packingName) (NR=\(layout.nr) KR=\(layout.kr)), "
               + "file \(bytes.count) bytes, arena \(arenaPlan.totalBytes) bytes (\(nThreads) thread(s))"
               + (prof.map { ", profile \($0.name) budget \($0.arenaBudgetBytes) bytes" } ?? ""))
     }

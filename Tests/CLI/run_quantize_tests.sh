@@ -64,6 +64,26 @@ out=$("$BIN" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/
 "$BIN" run --checkpoint "$TMP/pi.sam2q" "${IMG[@]}" --point 90,60 --box 10,10,150,100 --multimask --threads 2 \
   --logits-out "$TMP/p.npy" >/dev/null && cmp -s "$TMP/a.npy" "$TMP/p.npy" && ok || bad "repacked file differs"
 
+# --- 7-bit weights (--weight-bits 7) packed for AVX2: the narrow-weight layout; where AVX2 runs, its
+# vpmaddubsw kernel gives the bits of the scalar kernel on the same file
+sed -e 's/"arch": "aarch64"/"arch": "x86_64"/' -e 's/"core": "cortex-a76"/"core": "generic-avx2"/' \
+  -e 's/"required_isa": \["neon", "dotprod"\]/"required_isa": ["avx2"]/' -e 's/"preferred_isa": \["dotprod"\]/"preferred_isa": ["avx2"]/' \
+  -e 's/pi5-micro/avx2-micro/' "$TMP/pi5-micro.json" > "$TMP/avx2-micro.json"
+out=$("$BIN" quantize "${MODEL[@]}" --table "$G/int8-table.txt" --profile "$TMP/avx2-micro.json" --weight-bits 7 \
+  --out "$TMP/w7.sam2q"); rc=$?
+case "$rc:$out" in 0:*"7-bit weights, packed for avx2-w7 (NR=16 KR=4)"*) ok ;; *) bad "quantize --weight-bits 7 exit $rc: $out" ;; esac
+"$BIN" inspect "$TMP/w7.sam2q" | grep -q "packing: avx2-w7 (NR=16 KR=4)" && ok || bad "7-bit file not packed avx2-w7"
+SAM2R_ISA=scalar "$BIN" run --checkpoint "$TMP/w7.sam2q" "${IMG[@]}" --point 90,60 --box 10,10,150,100 --multimask \
+  --threads 2 --logits-out "$TMP/w7s.npy" >/dev/null || bad "run 7-bit file, scalar"
+if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then
+  SAM2R_ISA=avx2 "$BIN" run --checkpoint "$TMP/w7.sam2q" "${IMG[@]}" --point 90,60 --box 10,10,150,100 --multimask \
+    --threads 2 --logits-out "$TMP/w7a.npy" >/dev/null && cmp -s "$TMP/w7s.npy" "$TMP/w7a.npy" && ok \
+    || bad "7-bit file: the avx2 narrow-weight kernel differs from scalar"
+fi
+cmp -s "$TMP/a.npy" "$TMP/w7s.npy" && bad "7-bit weights gave the 8-bit logits (not quantized to 7 bits?)" || ok
+expect_exit "--weight-bits 6" 64 "weight-bits must be 8 or 7" quantize "${MODEL[@]}" --table "$G/int8-table.txt" \
+  --weight-bits 6 --out "$TMP/out.sam2q"
+
 # --- profile float_ops keep matching GEMMs in float
 sed -e 's/"float_ops": \[\]/"float_ops": ["*mlp.layers.*", "sam_mask_decoder.*"]/' -e 's/pi5-micro/mixed/' \
   "$TMP/pi5-micro.json" > "$TMP/mixed.json"

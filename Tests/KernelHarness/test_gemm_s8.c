@@ -1,6 +1,7 @@
 /* test_gemm_s8.c — int8 GEMM: every supported variant against the scalar reference on the
  * variant's own packing, tolerance 0, both epilogues (S8 and F32, compared bit for bit), 1/2/3
- * threads; and pack + scalar against a naive computation from the unpacked weights. */
+ * threads; and pack + scalar against a naive computation from the unpacked weights. The narrow-weight
+ * variants (sam2r_gemm_s8_narrow_ukernel_for) the same way on weights within +-64, extremes included. */
 #include "harness.h"
 
 #include <math.h>
@@ -11,9 +12,10 @@
 typedef struct s8_case {
     int32_t m, n, k, lda, ldc, ldw;
     int32_t a_zp, out_zp, qmin, qmax;
-    int data_mode;   /* 0 random, 1 A = -128 & W = +-127, 2 A = 127 & W = 127, 3 A = -128 & W = -127 */
+    int data_mode;   /* 0 random, 1 A = -128 & W = +-wmax, 2 A = 127 & W = wmax, 3 A = -128 & W = -wmax (wmax 127, narrow 64) */
     int scale_mode;  /* 0 typical, 1 ties (powers of two <= 0.5), 2 large (clamps), 3 negative/mixed */
     int with_bias;
+    int narrow;      /* weights within +-SAM2R_S8_NARROW_WEIGHT_MAX (the extremes of data modes 1-3 too) */
 } s8_case;
 
 static int32_t next_prime_above(int32_t x) {
@@ -48,11 +50,12 @@ static void make_data(const s8_case *c, harness_rng *r, s8_data *d) {
         if (kk < c->k && c->data_mode == 3) v = -128;
         d->a[i] = (int8_t)v;
     }
+    const int32_t wmax = c->narrow ? SAM2R_S8_NARROW_WEIGHT_MAX : 127;
     for (size_t i = 0; i < (size_t)c->n * (size_t)c->ldw; i++) {
-        int32_t v = harness_int(r, -127, 127);
-        if (c->data_mode == 1) v = harness_int(r, 0, 1) ? 127 : -127;
-        if (c->data_mode == 2) v = 127;
-        if (c->data_mode == 3) v = -127;
+        int32_t v = harness_int(r, -wmax, wmax);
+        if (c->data_mode == 1) v = harness_int(r, 0, 1) ? wmax : -wmax;
+        if (c->data_mode == 2) v = wmax;
+        if (c->data_mode == 3) v = -wmax;
         d->w[i] = (int8_t)v;
     }
     for (int32_t j = 0; j < c->n; j++) {
@@ -125,14 +128,16 @@ static void pack_for(const s8_case *c, const s8_data *d, int32_t nr, int32_t kr,
     sam2r_pack_s8(d->w, c->ldw, c->n, c->k, nr, kr, p);
 }
 
-static void run_case(const s8_case *c, harness_rng *r, const sam2r_isa *vars, int nv) {
+typedef const sam2r_gemm_s8_ukernel *(*ukernel_getter)(sam2r_isa);
+
+static void run_case(const s8_case *c, harness_rng *r, const sam2r_isa *vars, int nv, ukernel_getter kernel_for) {
     s8_data d;
     make_data(c, r, &d);
     const sam2r_gemm_s8_ukernel *ref = sam2r_gemm_s8_ukernel_for(SAM2R_ISA_SCALAR);
     char what[200];
-    snprintf(what, sizeof what, "m=%d n=%d k=%d lda=%d ldc=%d azp=%d ozp=%d q=[%d,%d] data=%d scale=%d bias=%d",
+    snprintf(what, sizeof what, "m=%d n=%d k=%d lda=%d ldc=%d azp=%d ozp=%d q=[%d,%d] data=%d scale=%d bias=%d narrow=%d",
              c->m, c->n, c->k, c->lda, c->ldc, c->a_zp, c->out_zp, c->qmin, c->qmax, c->data_mode, c->scale_mode,
-             c->with_bias);
+             c->with_bias, c->narrow);
     for (int e = 0; e < 2; e++) {
         const sam2r_epilogue epi = (sam2r_epilogue)e;
         const size_t bytes = (size_t)c->m * (size_t)c->ldc * (epi == SAM2R_EPI_S8 ? 1 : 4);
@@ -146,7 +151,7 @@ static void run_case(const s8_case *c, harness_rng *r, const sam2r_isa *vars, in
                       e ? "f32" : "s8", at);
         free(got0); free(p0.data); free(p0.wsum);
         for (int v = 0; v < nv; v++) {
-            const sam2r_gemm_s8_ukernel *uk = sam2r_gemm_s8_ukernel_for(vars[v]);
+            const sam2r_gemm_s8_ukernel *uk = kernel_for(vars[v]);
             if (!uk) continue;
             sam2r_packed_s8 p;
             pack_for(c, &d, uk->nr, uk->kr, &p);
@@ -184,6 +189,7 @@ static void random_case(harness_rng *r, int32_t m, int32_t n, int32_t k, s8_case
     c->data_mode = ds <= 8 ? 0 : ds - 8;
     c->scale_mode = harness_int(r, 0, 3);
     c->with_bias = harness_int(r, 0, 3) != 0;
+    c->narrow = 0;
 }
 
 /* Ties: acc * 0.5 = x.5 must round to even in every variant. */
@@ -255,7 +261,32 @@ void test_gemm_s8(void) {
                 if ((double)m * n * k > budget) continue;
                 s8_case c;
                 random_case(&r, m, n, k, &c);
-                run_case(&c, &r, vars, nv);
+                run_case(&c, &r, vars, nv, sam2r_gemm_s8_ukernel_for);
+            }
+
+    /* The narrow-weight variants: only AVX2 has one; none elsewhere. */
+    for (int i = 0; i < SAM2R_ISA_COUNT; i++) {
+        const sam2r_gemm_s8_ukernel *uk = sam2r_gemm_s8_narrow_ukernel_for((sam2r_isa)i);
+#if defined(__x86_64__)
+        const int expect = i == SAM2R_ISA_AVX2;
+#else
+        const int expect = 0;
+#endif
+        harness_check(expect ? uk != NULL : uk == NULL, "gemm_s8: narrow_ukernel_for(%s) is %s",
+                      sam2r_isa_name((sam2r_isa)i), uk ? uk->name : "NULL");
+        if (uk)
+            harness_check(uk->isa == (sam2r_isa)i && uk->mr >= 1 && uk->nr >= 1 && uk->kr >= 1 && uk->rect && uk->name,
+                          "gemm_s8: narrow_ukernel_for(%s) describes itself wrongly", sam2r_isa_name((sam2r_isa)i));
+    }
+    for (int i = 0; i < harness_dims_count; i++)
+        for (int j = 0; j < harness_dims_count; j++)
+            for (int l = 0; l < harness_dims_count; l++) {
+                const int32_t m = harness_dims[i], n = harness_dims[j], k = harness_dims[l];
+                if ((double)m * n * k > budget) continue;
+                s8_case c;
+                random_case(&r, m, n, k, &c);
+                c.narrow = 1;
+                run_case(&c, &r, vars, nv, sam2r_gemm_s8_narrow_ukernel_for);
             }
 
     /* A few big ones, K beyond the whole-K row panel (chunked path), K at its 65536 maximum with
@@ -268,11 +299,12 @@ void test_gemm_s8(void) {
     const int nbig = harness_quick() ? 4 : 8;
     for (int i = 0; i < nbig; i++) {
         const int32_t *s = harness_quick() ? big_quick[i] : big[i];
-        for (int mode = 0; mode < 2; mode++) {
+        for (int mode = 0; mode < 4; mode++) {
             s8_case c;
             random_case(&r, s[0], s[1], s[2], &c);
-            if (mode == 1) { c.data_mode = 1 + (i % 3); c.a_zp = harness_int(&r, 0, 1) ? -128 : 127; }
-            run_case(&c, &r, vars, nv);
+            if (mode % 2 == 1) { c.data_mode = 1 + (i % 3); c.a_zp = harness_int(&r, 0, 1) ? -128 : 127; }
+            c.narrow = mode >= 2;
+            run_case(&c, &r, vars, nv, c.narrow ? sam2r_gemm_s8_narrow_ukernel_for : sam2r_gemm_s8_ukernel_for);
         }
     }
     sam2r_pool_destroy(pools[2]);

@@ -137,6 +137,71 @@ final class GemmTests: XCTestCase {
         }
     }
 
+    /// The narrow-weight variants (7-bit weights): bit-exact against the rule on weights at ±64, their
+    /// packing layout as `packingLayout` says, wider weights refused; ISAs without one have none.
+    func testNarrowWeightKernel() throws {
+        let pool2 = try ThreadPool(threads: 2)
+        let limit = GemmS8Kernel.narrowWeightMax
+        XCTAssertEqual(limit, 64)
+        var checked = 0
+        for isa in ISA.allCases where isa.isSupported {
+            guard GemmS8Kernel.hasNarrowVariant(isa) else {
+                XCTAssertThrowsEngineError({ _ = try GemmS8Kernel(isa: isa, narrowWeights: true) }) {
+                    if case .kernelUnavailable = $0 { return true } else { return false }
+                }
+                XCTAssertFalse(try GemmS8Kernel.forWeights(maxAbsWeight: 63, isa: isa).narrowWeights)
+                continue
+            }
+            let kernel = try GemmS8Kernel(isa: isa, narrowWeights: true)
+            XCTAssertTrue(kernel.narrowWeights)
+            XCTAssertTrue(try GemmS8Kernel.forWeights(maxAbsWeight: limit, isa: isa).narrowWeights)
+            XCTAssertFalse(try GemmS8Kernel.forWeights(maxAbsWeight: limit + 1, isa: isa).narrowWeights)
+            let layout = GemmS8Kernel.packingLayout(isa, narrowWeights: true)
+            XCTAssertEqual(layout.nr, kernel.nr)
+            XCTAssertEqual(layout.kr, kernel.kr)
+            for (index, (m, n, k)) in [(1, 1, 1), (13, 37, 67), (37, 64, 96), (5, 129, 257)].enumerated() {
+                var c = makeCase(m: m, n: n, k: k, seed: UInt64(index) &+ 901)
+                var rng = SplitMix64(seed: UInt64(index) &+ 5)
+                // the extremes the kernel must hold exactly: activations at -128 / 127, weights at ±64
+                let w = (0..<(n * k)).map { i in i % 5 == 0 ? Int8(i % 2 == 0 ? limit : -limit)
+                                                             : Int8.random(in: -64...64, using: &rng) }
+                c = Case(m: m, n: n, k: k, a: c.a.enumerated().map { $0.offset % 7 == 0 ? 127 : $0.element }, w: w,
+                         bias: c.bias, scale: c.scale, aZP: c.aZP, outZP: c.outZP)
+                let ref = referenceGemmS8(m: m, n: n, k: k, a: c.a, aZP: c.aZP, w: c.w, bias: c.bias, scale: c.scale,
+                                          outZP: c.outZP, qmin: -128, qmax: 127)
+                let packed = try c.w.withUnsafeBufferPointer { try PackedWeightsS8(weights: $0, n: n, k: k, kernel: kernel) }
+                XCTAssertTrue(packed.kernel.narrowWeights)
+                for pool in [nil, pool2] {
+                    var s8 = [Int8](repeating: 0, count: m * n), f32 = [Float](repeating: 0, count: m * n)
+                    try c.a.withUnsafeBufferPointer { a in
+                        try c.bias.withUnsafeBufferPointer { bias in
+                            try c.scale.withUnsafeBufferPointer { scale in
+                                try s8.withUnsafeMutableBufferPointer { out in
+                                    try gemmS8(m: m, n: n, k: k, a: a, aZeroPoint: c.aZP, weights: packed, bias: bias,
+                                               scale: scale, c: out, outZeroPoint: c.outZP, pool: pool)
+                                }
+                                try f32.withUnsafeMutableBufferPointer { out in
+                                    try gemmS8(m: m, n: n, k: k, a: a, aZeroPoint: c.aZP, weights: packed, bias: bias,
+                                               scale: scale, c: out, pool: pool)
+                                }
+                            }
+                        }
+                    }
+                    XCTAssertEqual(s8, ref.s8, "\(kernel.name) \(m)x\(n)x\(k) int8 output")
+                    XCTAssertEqual(f32.map(\.bitPattern), ref.f32.map(\.bitPattern), "\(kernel.name) \(m)x\(n)x\(k) fp32 output")
+                }
+                checked += 1
+            }
+            // one weight of 65 is refused before anything is packed
+            var wide = [Int8](repeating: 3, count: 16)
+            wide[9] = 65
+            XCTAssertThrowsEngineError({
+                _ = try wide.withUnsafeBufferPointer { try PackedWeightsS8(weights: $0, n: 2, k: 8, kernel: kernel) }
+            }) { if case .valueOutOfRange(_, 9, "65", "-64...64") = $0 { return true } else { return false } }
+        }
+        print("narrow-weight GEMM cases checked: \(checked)")
+    }
+
     func testGemmF32MatchesReference() throws {
         var rng = SplitMix64(seed: 9)
         let (m, n, k) = (19, 45, 70)

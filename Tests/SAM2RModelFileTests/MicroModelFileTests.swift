@@ -26,13 +26,14 @@ final class MicroModelFileTests: XCTestCase {
     }
 
     /// The micro model file packed for `packing`, in memory.
-    static func file(packing: ISA) throws -> [UInt8] {
+    static func file(packing: ISA, weightBits: Int = 8) throws -> [UInt8] {
         let cfg = try ModelConfigJSON.load(path: dir + "/config.json")
         let ckpt = try Checkpoint(path: dir + "/checkpoint.safetensors")
         let arena = try SAM2ImagePredictor.arenaPlan(config: cfg, height: cfg.imageSize, width: cfg.imageSize, int8: true)
         return try ModelFileWriter.encode(ModelFileContents.quantizing(
             config: cfg, configJSON: try ModelConfigJSON.encode(cfg), weights: ckpt, plan: try plan(), packing: packing,
-            arena: ModelFileArena(arena, imageSize: cfg.imageSize, threads: 1, promptCapacity: 16), tableText: nil))
+            arena: ModelFileArena(arena, imageSize: cfg.imageSize, threads: 1, promptCapacity: 16), tableText: nil,
+            weightBits: weightBits))
     }
 
     struct Output: Equatable { var logits: [Float]; var masks: [UInt8]; var iou: [Float]; var logits2: [Float] }
@@ -79,6 +80,49 @@ final class MicroModelFileTests: XCTestCase {
         let active = GemmS8Kernel.packingLayout(ISA.active)
         let other = try XCTUnwrap(ISA.allCases.first { GemmS8Kernel.packingLayout($0) != active })
         try check(packing: other, zeroCopy: false, threads: 2)
+    }
+
+    /// 7-bit weights (`sam2r quantize --weight-bits 7`): the file records the narrow AVX2 layout, every
+    /// weight is within ±63, and where AVX2 runs, its narrow-weight kernel takes the file as mapped and gives
+    /// the bits of the exact 8-bit-capable kernels (scalar, repacked) on the same file. An 8-bit file is
+    /// refused by a narrow-weight kernel.
+    func testSevenBitWeightsRunTheNarrowKernel() throws {
+        let cfg = try ModelConfigJSON.load(path: Self.dir + "/config.json")
+        let path = NSTemporaryDirectory() + "/micro-\(getpid())-w7.sam2q"
+        defer { unlink(path) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(try Self.file(packing: .avx2, weightBits: 7))))
+        let f = try ModelFile(path: path)
+        XCTAssertEqual(f.packingName, "avx2-w7")
+        XCTAssertTrue(f.packing == (16, 4))
+        XCTAssertLessThanOrEqual(f.maxWeightMagnitude, 63)
+        XCTAssertGreaterThan(f.maxWeightMagnitude, 0)
+        let scalar = try ModelFileWeights(f, kernel: GemmS8Kernel(isa: .scalar))
+        let reference = try Self.run(SAM2ImagePredictor(config: cfg, weights: scalar, threads: 2))
+        XCTAssertEqual(scalar.repackedGemms, try cfg.gemmLayers().count)
+        guard ISA.avx2.isSupported, GemmS8Kernel.hasNarrowVariant(.avx2) else {
+            throw XCTSkip("no AVX2 narrow-weight kernel on this machine")
+        }
+        let before = ISA.active
+        try ISA.force(.avx2)
+        defer { try? ISA.force(before) }
+        let w = try ModelFileWeights(f)
+        XCTAssertTrue(w.isZeroCopy)
+        let got = try Self.run(SAM2ImagePredictor(config: cfg, weights: w, threads: 2))
+        XCTAssertEqual(w.zeroCopyGemms, try cfg.gemmLayers().count)
+        XCTAssertTrue(got.logits.elementsEqual(reference.logits) { $0.bitPattern == $1.bitPattern }, "logits differ")
+        XCTAssertTrue(got.logits2.elementsEqual(reference.logits2) { $0.bitPattern == $1.bitPattern }, "refined logits differ")
+        XCTAssertEqual(got.masks, reference.masks)
+        XCTAssertEqual(got.iou, reference.iou)
+
+        // an 8-bit file: the default is the 8-bit kernel; forcing the narrow one is refused
+        let path8 = NSTemporaryDirectory() + "/micro-\(getpid())-w8.sam2q"
+        defer { unlink(path8) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: path8, contents: Data(try Self.file(packing: .avx2))))
+        let f8 = try ModelFile(path: path8)
+        XCTAssertEqual(f8.packingName, "avx2")
+        XCTAssertGreaterThan(f8.maxWeightMagnitude, 64)
+        XCTAssertFalse(try ModelFileWeights(f8).kernelIsNarrow)
+        XCTAssertThrowsError(try ModelFileWeights(f8, kernel: GemmS8Kernel(isa: .avx2, narrowWeights: true)))
     }
 
     /// An int8 layer holds no fp32 form of its weights (the RSS goal), an fp32 one no int8 form.
