@@ -40,9 +40,10 @@ public struct GemmS8Kernel: @unchecked Sendable {
     public static func hasNarrowVariant(_ isa: ISA) -> Bool { sam2r_gemm_s8_narrow_ukernel_for(isa.cValue) != nil }
 
     /// The variant that runs the GEMMs of weights whose largest magnitude is `maxAbsWeight` on `isa`: the
-    /// narrow-weight one where the weights allow it and `isa` has one, else the 8-bit one.
+    /// narrow-weight one where the weights allow it and `isa` has one, else the 8-bit one (also for 0: a
+    /// model without int8 weights keeps the default kernel and layout).
     public static func forWeights(maxAbsWeight: Int, isa: ISA = .active) throws -> GemmS8Kernel {
-        let narrow = maxAbsWeight <= narrowWeightMax && hasNarrowVariant(isa)
+        let narrow = (1...narrowWeightMax).contains(maxAbsWeight) && hasNarrowVariant(isa)
         return try GemmS8Kernel(isa: isa, narrowWeights: narrow)
     }
 

@@ -156,6 +156,7 @@ final class GemmTests: XCTestCase {
             XCTAssertTrue(kernel.narrowWeights)
             XCTAssertTrue(try GemmS8Kernel.forWeights(maxAbsWeight: limit, isa: isa).narrowWeights)
             XCTAssertFalse(try GemmS8Kernel.forWeights(maxAbsWeight: limit + 1, isa: isa).narrowWeights)
+            XCTAssertFalse(try GemmS8Kernel.forWeights(maxAbsWeight: 0, isa: isa).narrowWeights, "no int8 weights")
             let layout = GemmS8Kernel.packingLayout(isa, narrowWeights: true)
             XCTAssertEqual(layout.nr, kernel.nr)
             XCTAssertEqual(layout.kr, kernel.kr)
