@@ -104,6 +104,7 @@ static __attribute__((noinline)) void loop_fmla(long n) {
 
 const char *sam2r_peak_arm_instruction(sam2r_isa isa, sam2r_peak_kind kind) {
     if (isa != SAM2R_ISA_NEON && isa != SAM2R_ISA_DOTPROD && isa != SAM2R_ISA_I8MM) return "";
+    if (kind == SAM2R_PEAK_S8_NARROW) return "";   /* no narrow-weight GEMM on ARM */
     if (kind == SAM2R_PEAK_F32) return "fmla v.4s";
     return isa == SAM2R_ISA_NEON ? "smlal v.8h" : isa == SAM2R_ISA_DOTPROD ? "sdot v.4s" : "smmla v.4s";
 }
@@ -112,6 +113,7 @@ double sam2r_peak_arm_gmacs(sam2r_isa isa, sam2r_peak_kind kind, double seconds)
     void (*loop)(long) = 0;
     double macs_per_instr = 0;
     if (isa != SAM2R_ISA_NEON && isa != SAM2R_ISA_DOTPROD && isa != SAM2R_ISA_I8MM) return 0;
+    if (kind == SAM2R_PEAK_S8_NARROW) return 0;
     if (kind == SAM2R_PEAK_F32) {
         loop = loop_fmla;
         macs_per_instr = 4;

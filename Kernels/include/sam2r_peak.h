@@ -13,7 +13,9 @@
 extern "C" {
 #endif
 
-typedef enum sam2r_peak_kind { SAM2R_PEAK_S8 = 0, SAM2R_PEAK_F32 = 1 } sam2r_peak_kind;
+/* S8_NARROW: the int8 sequence of the variant's narrow-weight GEMM (sam2r_gemm_s8_narrow_ukernel_for),
+ * only where it has one (AVX2: vpmaddubsw + vpmaddwd + vpaddd). */
+typedef enum sam2r_peak_kind { SAM2R_PEAK_S8 = 0, SAM2R_PEAK_F32 = 1, SAM2R_PEAK_S8_NARROW = 2 } sam2r_peak_kind;
 
 /* GMAC/s of the loop, measured for about `seconds`; 0 if the variant has no such loop or the
  * CPU does not support it. */

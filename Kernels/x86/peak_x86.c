@@ -8,6 +8,8 @@
  *       avx2:       vpmaddwd ymm + vpaddd   16 MAC per pair. AVX2 has no int8 multiply-accumulate;
  *                   the avx2 kernel widens int8 to int16 and is bound by exactly this pair
  *                   (multiply-add of int16 pairs, then the int32 accumulate), so the pair is its peak.
+ *   S8_NARROW avx2: vpmaddubsw ymm + vpmaddwd ymm (ones) + vpaddd ymm, 32 MAC per sequence: the
+ *                   narrow-weight (7-bit) kernel's sequence, exact only for |w| <= 64.
  *   F32 avx512vnni: vfmadd231ps zmm 16 MAC;  avx2 / avxvnni: vfmadd231ps ymm 8 MAC.
  */
 #if defined(__x86_64__)
@@ -62,6 +64,17 @@ static void loop_vpmaddwd_ymm(long n) {
 #undef MA
 }
 
+static void loop_vpmaddubsw_ymm(long n) {
+#define MB(t, c) "vpmaddubsw %%ymm0, %%ymm1, %%ymm" t "\n\tvpmaddwd %%ymm15, %%ymm" t ", %%ymm" t "\n\t" \
+                 "vpaddd %%ymm" t ", %%ymm" c ", %%ymm" c "\n\t"
+    __asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\tvpxor %%ymm15, %%ymm15, %%ymm15\n\t"
+                     "1:\n\t" MB("2", "8") MB("3", "9") MB("4", "10") MB("5", "11") MB("6", "12") MB("7", "13")
+                     MB("2", "8") MB("3", "9") MB("4", "10") MB("5", "11") MB("6", "12") MB("7", "13")
+                     "dec %0\n\tjnz 1b\n\tvzeroupper"
+                     : "+r"(n) : : CLOBBER);
+#undef MB
+}
+
 static void loop_fma_zmm(long n) {
     __asm__ volatile("vpxord %%zmm0, %%zmm0, %%zmm0\n\tvpxord %%zmm1, %%zmm1, %%zmm1\n\t"
                      "1:\n\t" R12("vfmadd231ps", "0", "1", "zmm") "dec %0\n\tjnz 1b\n\tvzeroupper"
@@ -77,6 +90,7 @@ static void loop_fma_ymm(long n) {
 const char *sam2r_peak_x86_instruction(sam2r_isa isa, sam2r_peak_kind kind);
 
 const char *sam2r_peak_x86_instruction(sam2r_isa isa, sam2r_peak_kind kind) {
+    if (kind == SAM2R_PEAK_S8_NARROW) return isa == SAM2R_ISA_AVX2 ? "vpmaddubsw ymm + vpmaddwd ymm + vpaddd ymm" : "";
     if (kind == SAM2R_PEAK_S8) {
         switch (isa) {
         case SAM2R_ISA_AVX512VNNI: return "vpdpbusd zmm";
@@ -96,7 +110,11 @@ const char *sam2r_peak_x86_instruction(sam2r_isa isa, sam2r_peak_kind kind) {
 double sam2r_peak_x86_gmacs(sam2r_isa isa, sam2r_peak_kind kind, double seconds) {
     void (*loop)(long) = 0;
     double macs_per_instr = 0;
-    if (kind == SAM2R_PEAK_S8) {
+    if (kind == SAM2R_PEAK_S8_NARROW) {
+        if (isa != SAM2R_ISA_AVX2) return 0;
+        loop = loop_vpmaddubsw_ymm;
+        macs_per_instr = 32;
+    } else if (kind == SAM2R_PEAK_S8) {
         switch (isa) {
         case SAM2R_ISA_AVX512VNNI: loop = loop_vpdpbusd_zmm; macs_per_instr = 64; break;
         case SAM2R_ISA_AVXVNNI: loop = loop_vpdpbusd_ymm; macs_per_instr = 32; break;

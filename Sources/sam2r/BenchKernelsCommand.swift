@@ -55,6 +55,8 @@ struct BenchKernelsCommand: ParsableCommand {
         for isa in isas {
             let peakS8 = sam2r_peak_gmacs(isa, SAM2R_PEAK_S8, 0.3)
             let peakF32 = sam2r_peak_gmacs(isa, SAM2R_PEAK_F32, 0.3)
+            let hasNarrow = sam2r_gemm_s8_narrow_ukernel_for(isa) != nil
+            let peakNarrow = hasNarrow ? sam2r_peak_gmacs(isa, SAM2R_PEAK_S8_NARROW, 0.3) : 0
             for shape in Self.shapes {
                 for t in threadCounts {
                     if let uk = sam2r_gemm_s8_ukernel_for(isa) {
@@ -62,11 +64,11 @@ struct BenchKernelsCommand: ParsableCommand {
                         rows.append(KernelBenchRow(op: "gemm_s8", isa: isa, kernel: String(cString: uk.pointee.name),
                                                    shape: shape, threads: t, gmacs: g, peak: peakS8))
                     }
-                    // the narrow-weight variant (7-bit weights, `quantize --weight-bits 7`), against the same peak
+                    // the narrow-weight variant (7-bit weights, `quantize --weight-bits 7`), against its own sequence's peak
                     if let uk = sam2r_gemm_s8_narrow_ukernel_for(isa) {
                         let g = measureS8(uk, shape, pools[t]!, weightMax: Int(SAM2R_S8_NARROW_WEIGHT_MAX))
                         rows.append(KernelBenchRow(op: "gemm_s8 (7-bit w)", isa: isa, kernel: String(cString: uk.pointee.name),
-                                                   shape: shape, threads: t, gmacs: g, peak: peakS8))
+                                                   shape: shape, threads: t, gmacs: g, peak: peakNarrow))
                     }
                     if !int8Only, let uk = sam2r_gemm_f32_ukernel_for(isa) {
                         let g = measureF32(uk, shape, pools[t]!)
@@ -79,7 +81,10 @@ struct BenchKernelsCommand: ParsableCommand {
                 let name = CPUReport.name(isa)
                 let insS8 = String(cString: sam2r_peak_instruction(isa, SAM2R_PEAK_S8))
                 let insF32 = String(cString: sam2r_peak_instruction(isa, SAM2R_PEAK_F32))
-                printErr("peak \(name): int8 \(fmt(peakS8, 1)) GMAC/s (\(insS8)), fp32 \(fmt(peakF32, 1)) GMAC/s (\(insF32))")
+                let narrow = hasNarrow ? ", int8 7-bit weights \(fmt(peakNarrow, 1)) GMAC/s ("
+                    + String(cString: sam2r_peak_instruction(isa, SAM2R_PEAK_S8_NARROW)) + ")" : ""
+                printErr("peak \(name): int8 \(fmt(peakS8, 1)) GMAC/s (\(insS8)), fp32 \(fmt(peakF32, 1)) GMAC/s (\(insF32))"
+                         + narrow)
             }
         }
         print(json ? KernelBenchRow.json(rows) : KernelBenchRow.markdown(rows, features: CPUReport.current().features))
