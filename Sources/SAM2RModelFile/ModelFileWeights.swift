@@ -30,9 +30,6 @@ public final class ModelFileWeights: Int8LayerSource {
     /// Whether the GEMMs run a narrow-weight kernel (a 7-bit model on AVX2).
     public var kernelIsNarrow: Bool { kernel.narrowWeights }
 
-    /// The int8 kernel's name (for reports).
-    public var kernelName: String { kernel.name }
-
     /// Whether the int8 GEMMs run on the file's bytes as mapped: its packing is the kernel's layout
     /// (and the bytes are 64-byte aligned, always so for a mapped file). Otherwise they are repacked.
     public var isZeroCopy: Bool {
