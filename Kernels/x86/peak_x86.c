@@ -54,24 +54,24 @@ static void loop_vpdpbusd_ymm(long n) {
                      : "+r"(n) : : CLOBBER);
 }
 
+/* Twelve sequences per iteration over six chains: sequence M(t, c) computes into temporary ymm t and
+ * accumulates into ymm c (ymm0/ymm1 operands, ymm15 free for a constant). */
+#define CHAINS6X2(M) M("2", "8") M("3", "9") M("4", "10") M("5", "11") M("6", "12") M("7", "13") \
+                     M("2", "8") M("3", "9") M("4", "10") M("5", "11") M("6", "12") M("7", "13")
+#define CHAIN_LOOP(M) __asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\t"      \
+                                       "vpxor %%ymm15, %%ymm15, %%ymm15\n\t1:\n\t" CHAINS6X2(M)               \
+                                       "dec %0\n\tjnz 1b\n\tvzeroupper" : "+r"(n) : : CLOBBER)
+
 static void loop_vpmaddwd_ymm(long n) {
 #define MA(t, c) "vpmaddwd %%ymm0, %%ymm1, %%ymm" t "\n\tvpaddd %%ymm" t ", %%ymm" c ", %%ymm" c "\n\t"
-    __asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\t"
-                     "1:\n\t" MA("2", "8") MA("3", "9") MA("4", "10") MA("5", "11") MA("6", "12") MA("7", "13")
-                     MA("2", "8") MA("3", "9") MA("4", "10") MA("5", "11") MA("6", "12") MA("7", "13")
-                     "dec %0\n\tjnz 1b\n\tvzeroupper"
-                     : "+r"(n) : : CLOBBER);
+    CHAIN_LOOP(MA);
 #undef MA
 }
 
 static void loop_vpmaddubsw_ymm(long n) {
 #define MB(t, c) "vpmaddubsw %%ymm0, %%ymm1, %%ymm" t "\n\tvpmaddwd %%ymm15, %%ymm" t ", %%ymm" t "\n\t" \
                  "vpaddd %%ymm" t ", %%ymm" c ", %%ymm" c "\n\t"
-    __asm__ volatile("vpxor %%ymm0, %%ymm0, %%ymm0\n\tvpxor %%ymm1, %%ymm1, %%ymm1\n\tvpxor %%ymm15, %%ymm15, %%ymm15\n\t"
-                     "1:\n\t" MB("2", "8") MB("3", "9") MB("4", "10") MB("5", "11") MB("6", "12") MB("7", "13")
-                     MB("2", "8") MB("3", "9") MB("4", "10") MB("5", "11") MB("6", "12") MB("7", "13")
-                     "dec %0\n\tjnz 1b\n\tvzeroupper"
-                     : "+r"(n) : : CLOBBER);
+    CHAIN_LOOP(MB);
 #undef MB
 }
 

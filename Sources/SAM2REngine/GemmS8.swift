@@ -47,6 +47,12 @@ public struct GemmS8Kernel: @unchecked Sendable {
         return try GemmS8Kernel(isa: isa, narrowWeights: narrow)
     }
 
+    /// The packed layout of `isa`'s narrow-weight kernel, nil where it has none (also for builds or CPUs that
+    /// cannot run it). AVX2's shares the avxvnni kernel's body (`x86/gemm_s8_c4_ymm_impl.h`), so its layout.
+    public static func narrowPackingLayout(_ isa: ISA) -> (nr: Int, kr: Int)? {
+        isa == .avx2 ? packingLayout(.avxvnni) : nil
+    }
+
     public var name: String { String(cString: ukernel.pointee.name) }
     public var isa: ISA { ISA(ukernel.pointee.isa) ?? .scalar }
     public var mr: Int { Int(ukernel.pointee.mr) }
@@ -58,7 +64,7 @@ public struct GemmS8Kernel: @unchecked Sendable {
     /// `nr`/`kr` (checked by a test for every variant the machine runs); `narrowWeights`: of the variant
     /// for 7-bit weights where the ISA has one (else the 8-bit variant's).
     public static func packingLayout(_ isa: ISA, narrowWeights: Bool = false) -> (nr: Int, kr: Int) {
-        if narrowWeights && isa == .avx2 { return (16, 4) }
+        if narrowWeights, let layout = narrowPackingLayout(isa) { return layout }
         switch isa {
         case .scalar: return (8, 4)
         case .avx2: return (16, 2)

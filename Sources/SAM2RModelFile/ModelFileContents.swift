@@ -96,8 +96,11 @@ public struct ModelFileContents {
     /// Whether the GEMMs are packed for `packing`'s narrow-weight kernel: they are all 7-bit (|q| <= 63) and
     /// `packing` has such a kernel (AVX2), so the file loads there without repacking.
     public var narrowPacking: Bool {
-        packing == .avx2 && !gemms.isEmpty && gemms.allSatisfy { $0.weightBits == 7 }
+        GemmS8Kernel.narrowPackingLayout(packing) != nil && !gemms.isEmpty && gemms.allSatisfy { $0.weightBits == 7 }
     }
+
+    /// The (NR, KR) the GEMMs are packed in.
+    public var packingLayout: (nr: Int, kr: Int) { GemmS8Kernel.packingLayout(packing, narrowWeights: narrowPacking) }
 
     /// The variant name the file records for its packing ("avx2-w7" for the narrow-weight AVX2 layout).
     public var packingName: String { narrowPacking ? packing.name + "-w7" : packing.name }

@@ -9,7 +9,7 @@ import SAM2RModel
 public enum ModelFileWriter {
     /// The complete file.
     public static func encode(_ c: ModelFileContents) throws -> [UInt8] {
-        let (nr, kr) = GemmS8Kernel.packingLayout(c.packing, narrowWeights: c.narrowPacking)
+        let (nr, kr) = c.packingLayout
         var data = ByteWriter()
         var table = ByteWriter()
         table.u32(UInt32(c.floatTensors.count + c.gemms.count))

@@ -26,8 +26,7 @@ struct InspectCommand: ParsableCommand {
         let int8 = f.tensors.filter { $0.kind == .int8Gemm }
         let floats = f.tensors.count - int8.count
         let layout = "\(f.packingName) (NR=\(f.packing.nr) KR=\(f.packing.kr))"
-        // the kernel loading picks: the narrow-weight one for a 7-bit file where the ISA has it
-        let zeroCopy = (try? GemmS8Kernel.forWeights(maxAbsWeight: f.maxWeightMagnitude)).map { ($0.nr, $0.kr) == f.packing } ?? false
+        let zeroCopy = (try? ModelFileWeights(f))?.isZeroCopy ?? false
         if json {
             var o = "{\"file\":\(jsonString(model)),\"version\":\(f.version),\"bytes\":\(f.fileSize),"
             o += "\"config\":{\"name\":\(jsonString(cfg.name)),\"input_size\":\(cfg.imageSize),\"embed_dim\":\(cfg.embedDim),"

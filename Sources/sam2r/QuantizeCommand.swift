@@ -122,8 +122,8 @@ struct QuantizeCommand: ParsableCommand {
               + "\(gemms.count - contents.gemms.count) float GEMMs, \(contents.floatTensors.count) fp32 tensors")
         print("int8 share of GEMM MACs: \(fmt(allMACs > 0 ? 100 * int8MACs / allMACs : 0, 1))% "
               + "(\(fmt(int8MACs / 1e9, 3)) of \(fmt(allMACs / 1e9, 3)) GMAC, one image + one click)")
-        let layout = GemmS8Kernel.packingLayout(packing, narrowWeights: contents.narrowPacking)
-        print("\(weightBits)-bit weights, packed for \(contents.packingName) (NR=\(layout.nr) KR=\(layout.kr)), "
+        print("\(weightBits)-bit weights, packed for \(contents.packingName) "
+              + "(NR=\(contents.packingLayout.nr) KR=\(contents.packingLayout.kr)), "
               + "file \(bytes.count) bytes, arena \(arenaPlan.totalBytes) bytes (\(nThreads) thread(s))"
               + (prof.map { ", profile \($0.name) budget \($0.arenaBudgetBytes) bytes" } ?? ""))
     }

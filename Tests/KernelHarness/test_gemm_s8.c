@@ -128,9 +128,7 @@ static void pack_for(const s8_case *c, const s8_data *d, int32_t nr, int32_t kr,
     sam2r_pack_s8(d->w, c->ldw, c->n, c->k, nr, kr, p);
 }
 
-typedef const sam2r_gemm_s8_ukernel *(*ukernel_getter)(sam2r_isa);
-
-static void run_case(const s8_case *c, harness_rng *r, const sam2r_isa *vars, int nv, ukernel_getter kernel_for) {
+static void run_case(const s8_case *c, harness_rng *r, const sam2r_isa *vars, int nv) {
     s8_data d;
     make_data(c, r, &d);
     const sam2r_gemm_s8_ukernel *ref = sam2r_gemm_s8_ukernel_for(SAM2R_ISA_SCALAR);
@@ -151,7 +149,8 @@ static void run_case(const s8_case *c, harness_rng *r, const sam2r_isa *vars, in
                       e ? "f32" : "s8", at);
         free(got0); free(p0.data); free(p0.wsum);
         for (int v = 0; v < nv; v++) {
-            const sam2r_gemm_s8_ukernel *uk = kernel_for(vars[v]);
+            const sam2r_gemm_s8_ukernel *uk =
+                c->narrow ? sam2r_gemm_s8_narrow_ukernel_for(vars[v]) : sam2r_gemm_s8_ukernel_for(vars[v]);
             if (!uk) continue;
             sam2r_packed_s8 p;
             pack_for(c, &d, uk->nr, uk->kr, &p);
@@ -252,18 +251,6 @@ void test_gemm_s8(void) {
 
     tie_case(vars, nv);
 
-    /* Every M, N, K of harness_dims, all combinations up to a work budget. */
-    const double budget = harness_quick() ? 2.6e5 : 4.0e6;
-    for (int i = 0; i < harness_dims_count; i++)
-        for (int j = 0; j < harness_dims_count; j++)
-            for (int l = 0; l < harness_dims_count; l++) {
-                const int32_t m = harness_dims[i], n = harness_dims[j], k = harness_dims[l];
-                if ((double)m * n * k > budget) continue;
-                s8_case c;
-                random_case(&r, m, n, k, &c);
-                run_case(&c, &r, vars, nv, sam2r_gemm_s8_ukernel_for);
-            }
-
     /* The narrow-weight variants: only AVX2 has one; none elsewhere. */
     for (int i = 0; i < SAM2R_ISA_COUNT; i++) {
         const sam2r_gemm_s8_ukernel *uk = sam2r_gemm_s8_narrow_ukernel_for((sam2r_isa)i);
@@ -278,16 +265,20 @@ void test_gemm_s8(void) {
             harness_check(uk->isa == (sam2r_isa)i && uk->mr >= 1 && uk->nr >= 1 && uk->kr >= 1 && uk->rect && uk->name,
                           "gemm_s8: narrow_ukernel_for(%s) describes itself wrongly", sam2r_isa_name((sam2r_isa)i));
     }
-    for (int i = 0; i < harness_dims_count; i++)
-        for (int j = 0; j < harness_dims_count; j++)
-            for (int l = 0; l < harness_dims_count; l++) {
-                const int32_t m = harness_dims[i], n = harness_dims[j], k = harness_dims[l];
-                if ((double)m * n * k > budget) continue;
-                s8_case c;
-                random_case(&r, m, n, k, &c);
-                c.narrow = 1;
-                run_case(&c, &r, vars, nv, sam2r_gemm_s8_narrow_ukernel_for);
-            }
+
+    /* Every M, N, K of harness_dims, all combinations up to a work budget; 8-bit, then narrow weights. */
+    const double budget = harness_quick() ? 2.6e5 : 4.0e6;
+    for (int narrow = 0; narrow < 2; narrow++)
+        for (int i = 0; i < harness_dims_count; i++)
+            for (int j = 0; j < harness_dims_count; j++)
+                for (int l = 0; l < harness_dims_count; l++) {
+                    const int32_t m = harness_dims[i], n = harness_dims[j], k = harness_dims[l];
+                    if ((double)m * n * k > budget) continue;
+                    s8_case c;
+                    random_case(&r, m, n, k, &c);
+                    c.narrow = narrow;
+                    run_case(&c, &r, vars, nv);
+                }
 
     /* A few big ones, K beyond the whole-K row panel (chunked path), K at its 65536 maximum with
      * extreme values, and shapes that split into many tiles across threads. */
@@ -304,7 +295,7 @@ void test_gemm_s8(void) {
             random_case(&r, s[0], s[1], s[2], &c);
             if (mode % 2 == 1) { c.data_mode = 1 + (i % 3); c.a_zp = harness_int(&r, 0, 1) ? -128 : 127; }
             c.narrow = mode >= 2;
-            run_case(&c, &r, vars, nv, c.narrow ? sam2r_gemm_s8_narrow_ukernel_for : sam2r_gemm_s8_ukernel_for);
+            run_case(&c, &r, vars, nv);
         }
     }
     sam2r_pool_destroy(pools[2]);
