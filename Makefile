@@ -23,6 +23,11 @@ KERNEL_SRC  := $(wildcard Kernels/*.c Kernels/scalar/*.c Kernels/x86/*.c Kernels
 KERNEL_HDR  := $(wildcard Kernels/include/*.h Kernels/*.h Kernels/*/*.h)
 HARNESS_SRC := $(wildcard Tests/KernelHarness/*.c)
 HARNESS_CFLAGS := -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/include -ITests/KernelHarness
+# Kernel benchmarks compile Kernels/ as the product does (SwiftPM: the toolchain's clang with Package.swift's
+# kernelCFlags): register allocation differs between compilers enough to halve a kernel's speed
+# (Kernels/x86/attention_avx2.c). gcc when no clang is on PATH.
+KERNEL_BENCH_CC     ?= $(if $(shell command -v clang 2>/dev/null),clang,$(CC_NATIVE))
+KERNEL_BENCH_CFLAGS := -O3 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/include
 # CPUs the aarch64 harness runs on: no dot product (Pi 4), SDOT (Pi 5 / RK3588), N1, everything (i8mm).
 ARM_CPUS := cortex-a72 cortex-a76 neoverse-n1 max
 

@@ -37,6 +37,8 @@
 #include <string.h>
 
 #define FA_QT (FA_NQV * FA_VL)
+/* The S tiles of a key block fill St [KB][QN] whole: a partial last tile would write past it. */
+_Static_assert(FA_KB % FA_JT == 0, "FA_JT must divide the key block");
 #define FA_LOG2E 1.44269504088896340736f
 
 #define FA_AI __attribute__((always_inline)) inline

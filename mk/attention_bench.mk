@@ -5,7 +5,7 @@ ATTN_BENCH_ARGS ?=
 
 $(BUILD)/bench-attention: $(KERNEL_SRC) $(KERNEL_HDR) Tests/KernelBench/bench_attention.c
 	@mkdir -p $(BUILD)
-	$(CC_NATIVE) -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/include -o $@ $(KERNEL_SRC) \
+	$(KERNEL_BENCH_CC) $(KERNEL_BENCH_CFLAGS) -o $@ $(KERNEL_SRC) \
 	  Tests/KernelBench/bench_attention.c -lpthread -lm
 
 .PHONY: bench-attention

@@ -5,7 +5,7 @@ DEC_TAIL_BENCH_ARGS ?=
 
 $(BUILD)/bench-decoder-tail: $(KERNEL_SRC) $(KERNEL_HDR) Tests/KernelBench/bench_decoder_tail.c Tests/KernelBench/bench_util.h
 	@mkdir -p $(BUILD)
-	$(CC_NATIVE) -O2 -g -std=gnu11 -ffp-contract=off -Wall -Wextra -IKernels/include -o $@ $(KERNEL_SRC) \
+	$(KERNEL_BENCH_CC) $(KERNEL_BENCH_CFLAGS) -o $@ $(KERNEL_SRC) \
 	  Tests/KernelBench/bench_decoder_tail.c -lpthread -lm
 
 .PHONY: bench-decoder-tail

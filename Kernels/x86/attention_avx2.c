@@ -1,11 +1,18 @@
-/* attention_avx2.c — flash attention f32_attention_flash_24xkb96__avx2_fma: 24 queries per tile
- * (three ymm of query lanes), 4-key S micro-tile and 4-column P*V micro-tile (12 ymm accumulators
- * each), 96-key blocks, up to 2064 queries (86 tiles) per task (see attention_avx512.c). Algorithm and
+/* attention_avx2.c — flash attention f32_attention_flash_16xkb96__avx2_fma: 16 queries per tile
+ * (two ymm of query lanes), 6-key S micro-tile (12 ymm accumulators) and 4-column P*V micro-tile (8),
+ * 96-key blocks, up to 2064 queries (129 tiles) per task (see attention_avx512.c). Algorithm and
  * layout: ../attention_flash_impl.h.
- * (3x4 measured faster than 2x6, 2x5 and 1x12 on this Xeon.)
+ * Why 2x6 and not the former 3x4: 3x4 needs all 16 ymm registers in both loops (12 accumulators, 3 query
+ * or P vectors, a broadcast), and clang 21 -O3 (the Swift build) spills an accumulator every step of the S
+ * loop and rotates the P*V accumulators through a dozen register moves and a spill every key. On a Zen 3,
+ * `make bench-attention` (clang -O3, 1 thread, best of runs, three rounds each) with ATTN_BENCH_ARGS =
+ * "64 4096 1 256 1" (the decoder's folded attention, 8 heads x 8 tokens): 6.6-6.7 ms at 3x4, 3.6-4.2 ms at
+ * 2x6; "196 196 100 96 1" (Hiera stage-3 windows): 42.7-53.9 -> 32.4-34.7 ms; the default global shape:
+ * 672-717 -> 310-467 ms. 2x4, 2x5 (its tile would overrun the 96-key score block) and 3x3 were measured
+ * too, none better overall.
  *
  * exp2: nm_exp2 of ../numerics_impl.h; every operation is lane-wise per query, so the result is
- * bit-identical to the scalar reference (docs/numerics.md). */
+ * bit-identical to the scalar reference (docs/numerics.md): the tile shape changes no bits. */
 #if defined(__x86_64__)
 #include "sam2r_attention.h"
 
@@ -25,8 +32,8 @@
 #define FA_MAX(a, b) _mm256_max_ps((a), (b))
 #define FA_DIV(a, b) _mm256_div_ps((a), (b))
 #define FA_EXP2(x) nm_exp2(x)
-#define FA_NQV 3
-#define FA_JT 4
+#define FA_NQV 2
+#define FA_JT 6
 #define FA_DC 4
 #define FA_KB SAM2R_ATTENTION_KEY_BLOCK
 #define Q_BLOCK 2064
@@ -34,9 +41,9 @@
 #include "../attention_flash_impl.h"
 
 const sam2r_attention_f32_ukernel sam2r_f32_attention_avx2 = {
-    "f32_attention_flash_24xkb96__avx2_fma", SAM2R_ISA_AVX2, Q_BLOCK, FA_QT, FA_KB, fa_rows,
+    "f32_attention_flash_16xkb96__avx2_fma", SAM2R_ISA_AVX2, Q_BLOCK, FA_QT, FA_KB, fa_rows,
 };
 const sam2r_attention_f32_ukernel sam2r_f32_attention_avxvnni = {
-    "f32_attention_flash_24xkb96__avx2_fma", SAM2R_ISA_AVXVNNI, Q_BLOCK, FA_QT, FA_KB, fa_rows,
+    "f32_attention_flash_16xkb96__avx2_fma", SAM2R_ISA_AVXVNNI, Q_BLOCK, FA_QT, FA_KB, fa_rows,
 };
 #endif
