@@ -4,12 +4,10 @@
  * layout: ../attention_flash_impl.h.
  * Why 2x6 and not the former 3x4: 3x4 needs all 16 ymm registers in both loops (12 accumulators, 3 query
  * or P vectors, a broadcast), and clang 21 -O3 (the Swift build) spills an accumulator every step of the S
- * loop and rotates the P*V accumulators through a dozen register moves and a spill every key. On a Zen 3,
- * `make bench-attention` (clang -O3, 1 thread, best of runs, three rounds each) with ATTN_BENCH_ARGS =
- * "64 4096 1 256 1" (the decoder's folded attention, 8 heads x 8 tokens): 6.6-6.7 ms at 3x4, 3.6-4.2 ms at
- * 2x6; "196 196 100 96 1" (Hiera stage-3 windows): 42.7-53.9 -> 32.4-34.7 ms; the default global shape:
- * 672-717 -> 310-467 ms. 2x4, 2x5 (its tile would overrun the 96-key score block) and 3x3 were measured
- * too, none better overall.
+ * loop and rotates the P*V accumulators through a dozen register moves and a spill every key. On a Zen 3
+ * the decoder's folded attention (64 queries x 4096 keys, dk = dv = 256) went from 6.6 to 3.6-4.2 ms and
+ * Hiera's attention shapes gained 1.3-2x (BENCHMARKS.md, "Session 18"); 2x4 and 3x3 were no better, and 2x5
+ * breaks the key-block invariant asserted in ../attention_flash_impl.h.
  *
  * exp2: nm_exp2 of ../numerics_impl.h; every operation is lane-wise per query, so the result is
  * bit-identical to the scalar reference (docs/numerics.md): the tile shape changes no bits. */
