@@ -2,21 +2,24 @@
 #include "sam2r_decoder_i2t.h"
 #include "sam2r_rowops_par.h"
 
-enum { BLOCK_ROWS = 16, TASKS_PER_THREAD = 4 };
+/* At most MAX_BLOCK_ROWS image rows per block (the stack blocks' height), a whole number of the GEMM's
+ * micro-tiles: MR 8 (NEON, AVX-512) takes 16, MR 6 (AVX2, AVX-512 n64) 12; a remainder tile costs nearly as
+ * much as a full one. */
+enum { MAX_BLOCK_ROWS = 16, TASKS_PER_THREAD = 4 };
 
 typedef struct {
     const sam2r_gemm_f32_ukernel *gemm;
     const sam2r_rowops *ops;
     sam2r_softmax_short_fn softmax_short;
     const sam2r_decoder_i2t_args *a;
-    int32_t blocks_per_task;
+    int32_t block_rows, blocks_per_task;
 } i2t_job;
 
 static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
     const sam2r_decoder_i2t_args *a = j->a;
     const int32_t ht = a->heads * a->tokens, d = a->dim;
-    float s[BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_SCORES] __attribute__((aligned(64)));
-    float o[BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_DIM] __attribute__((aligned(64)));
+    float s[MAX_BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_SCORES] __attribute__((aligned(64)));
+    float o[MAX_BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_DIM] __attribute__((aligned(64)));
     const float *arows = a->a + (size_t)r0 * (size_t)a->lda;
     int32_t lda = a->lda;
     if (a->a_add) {
@@ -45,11 +48,11 @@ static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
 static void i2t_task(void *ctx, int32_t t, int32_t worker) {
     (void)worker;
     const i2t_job *j = ctx;
-    const int32_t rows = j->a->rows;
+    const int32_t rows = j->a->rows, br = j->block_rows;
     for (int32_t b = t * j->blocks_per_task; b < (t + 1) * j->blocks_per_task; b++) {
-        const int32_t r0 = b * BLOCK_ROWS;
+        const int32_t r0 = b * br;
         if (r0 >= rows) break;
-        i2t_block(j, r0, rows - r0 < BLOCK_ROWS ? rows - r0 : BLOCK_ROWS);
+        i2t_block(j, r0, rows - r0 < br ? rows - r0 : br);
     }
 }
 
@@ -58,11 +61,12 @@ int sam2r_decoder_i2t(const sam2r_gemm_f32_ukernel *gemm, const sam2r_rowops *op
     if ((int64_t)a->heads * a->tokens > SAM2R_DECODER_I2T_MAX_SCORES || a->dim > SAM2R_DECODER_I2T_MAX_DIM ||
         (a->a_add && a->w_s->k > SAM2R_DECODER_I2T_MAX_DIM))
         return -1;
-    const int32_t blocks = (a->rows + BLOCK_ROWS - 1) / BLOCK_ROWS;
+    const int32_t br = gemm->mr < MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS / gemm->mr * gemm->mr : MAX_BLOCK_ROWS;
+    const int32_t blocks = (a->rows + br - 1) / br;
     const int32_t threads = sam2r_pool_threads(pool);
     int32_t tasks = threads > 1 ? threads * TASKS_PER_THREAD : 1;
     if (tasks > blocks) tasks = blocks;
-    i2t_job j = {gemm, ops, softmax_short, a, (blocks + tasks - 1) / tasks};
+    i2t_job j = {gemm, ops, softmax_short, a, br, (blocks + tasks - 1) / tasks};
     const int32_t ntasks = (blocks + j.blocks_per_task - 1) / j.blocks_per_task;
     if (ntasks <= 1) {
         i2t_task(&j, 0, 0);

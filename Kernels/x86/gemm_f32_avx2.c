@@ -4,7 +4,7 @@
  * 6 rows x 16 columns of C in 12 ymm accumulators; per k step two ymm loads of the packed weight
  * panel and one broadcast of A per row feed 12 FMAs. Blocking as in gemm_f32_avx512.c: K blocks of
  * at most KC, A packed per 48 rows (48 KiB of stack), then weight panels, then 6-row micro-tiles.
- * Column tails use vmaskmov. */
+ * Calls of at most DIRECT_A_MAX_COLS columns read A in place instead. Column tails use vmaskmov. */
 #if defined(__x86_64__)
 #include "sam2r_gemm_f32.h"
 #include "../gemm_f32_kblock.h"
@@ -19,9 +19,12 @@
 #endif
 #define KC SAM2R_F32_AVX2_KC
 #define MC 48
+#ifndef DIRECT_A_MAX_COLS
+#define DIRECT_A_MAX_COLS 256
+#endif
 
 static inline __attribute__((always_inline)) T256 void ukr_6x16(
-    const int mr, const int full, int32_t kc, const float *a, const float *b, float *c, size_t ldc,
+    const int mr, const int full, int32_t kc, const float *a, size_t a_row, size_t a_step, const float *b, float *c, size_t ldc,
     const float *bias, int first, __m256i q0, __m256i q1) {
     __m256 acc[MR][2];
 #pragma GCC unroll 8
@@ -58,13 +61,13 @@ static inline __attribute__((always_inline)) T256 void ukr_6x16(
         b += NR;
 #define ROW(r)                                                  \
         if (mr > r) {                                           \
-            const __m256 av = _mm256_broadcast_ss(a + r);       \
+            const __m256 av = _mm256_broadcast_ss(a + r * a_row); \
             acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);     \
             acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);     \
         }
         ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
 #undef ROW
-        a += MR;
+        a += a_step;
     }
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {
@@ -80,23 +83,39 @@ static inline __attribute__((always_inline)) T256 void ukr_6x16(
     }
 }
 
-typedef void (*ukr_fn)(int32_t kc, const float *a, const float *b, float *c, size_t ldc,
+typedef void (*ukr_fn)(int32_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
                        const float *bias, int first, __m256i q0, __m256i q1);
 
+/* ukr_{full,part}_mr read A packed ([kc][MR], lda unused); ukr_direct_{full,part}_mr read mr rows of A in
+ * place, lda apart. Same FMAs in the same order: the same bits. */
 #define INST(mr)                                                                                          \
-    static T256 void ukr_full_##mr(int32_t kc, const float *a, const float *b, float *c,                    \
+    static T256 void ukr_full_##mr(int32_t kc, const float *a, size_t lda, const float *b, float *c,        \
                                    size_t ldc, const float *bias, int first, __m256i q0, __m256i q1) {     \
-        ukr_6x16(mr, 1, kc, a, b, c, ldc, bias, first, q0, q1);                                       \
+        (void)lda;                                                                                        \
+        ukr_6x16(mr, 1, kc, a, 1, MR, b, c, ldc, bias, first, q0, q1);                                    \
     }                                                                                                     \
-    static T256 void ukr_part_##mr(int32_t kc, const float *a, const float *b, float *c,                    \
+    static T256 void ukr_part_##mr(int32_t kc, const float *a, size_t lda, const float *b, float *c,        \
                                    size_t ldc, const float *bias, int first, __m256i q0, __m256i q1) {     \
-        ukr_6x16(mr, 0, kc, a, b, c, ldc, bias, first, q0, q1);                                       \
+        (void)lda;                                                                                        \
+        ukr_6x16(mr, 0, kc, a, 1, MR, b, c, ldc, bias, first, q0, q1);                                    \
+    }                                                                                                     \
+    static T256 void ukr_direct_full_##mr(int32_t kc, const float *a, size_t lda, const float *b, float *c, \
+                                          size_t ldc, const float *bias, int first, __m256i q0, __m256i q1) { \
+        ukr_6x16(mr, 1, kc, a, lda, 1, b, c, ldc, bias, first, q0, q1);                                   \
+    }                                                                                                     \
+    static T256 void ukr_direct_part_##mr(int32_t kc, const float *a, size_t lda, const float *b, float *c, \
+                                          size_t ldc, const float *bias, int first, __m256i q0, __m256i q1) { \
+        ukr_6x16(mr, 0, kc, a, lda, 1, b, c, ldc, bias, first, q0, q1);                                   \
     }
 INST(1) INST(2) INST(3) INST(4) INST(5) INST(6)
 #undef INST
 
 static const ukr_fn ukr_full[MR + 1] = {0, ukr_full_1, ukr_full_2, ukr_full_3, ukr_full_4, ukr_full_5, ukr_full_6};
 static const ukr_fn ukr_part[MR + 1] = {0, ukr_part_1, ukr_part_2, ukr_part_3, ukr_part_4, ukr_part_5, ukr_part_6};
+static const ukr_fn ukr_direct_full[MR + 1] = {0, ukr_direct_full_1, ukr_direct_full_2, ukr_direct_full_3,
+                                               ukr_direct_full_4, ukr_direct_full_5, ukr_direct_full_6};
+static const ukr_fn ukr_direct_part[MR + 1] = {0, ukr_direct_part_1, ukr_direct_part_2, ukr_direct_part_3,
+                                               ukr_direct_part_4, ukr_direct_part_5, ukr_direct_part_6};
 
 static T256 __m256i lane_mask8(int32_t nv) {
     const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -125,22 +144,27 @@ static T256 void gemm_f32_rect_avx2(const sam2r_gemm_f32_args *p, int32_t m0, in
     const int32_t k = p->k;
     const size_t lda = (size_t)p->lda, ldc = (size_t)p->ldc;
     const int32_t kcb = gemm_f32_k_block(k, KC);
+    /* Packing A pays when many weight panels reuse it. Over few (the decoder's image -> token GEMMs: 64
+     * and 256 columns, 4 and 16 panels) the transpose costs more than it saves: A is read in place. */
+    const int direct = n1 - n0 <= DIRECT_A_MAX_COLS;
     for (int32_t kb = 0; kb < k; kb += kcb) {
         const int32_t kc = k - kb < kcb ? k - kb : kcb;
         const int first = kb == 0;
         for (int32_t mc = m0; mc < m1; mc += MC) {
             const int32_t mce = m1 - mc < MC ? m1 : mc + MC;
-            pack_a(p->a + (size_t)mc * lda + kb, lda, mce - mc, kc, apack);
+            if (!direct) pack_a(p->a + (size_t)mc * lda + kb, lda, mce - mc, kc, apack);
             for (int32_t nb = n0; nb < n1; nb += NR) {
                 const int32_t nv = n1 - nb < NR ? n1 - nb : NR;
                 const float *panel = p->w->data + (size_t)(nb / NR) * (size_t)k * NR + (size_t)kb * NR;
                 const float *bias = (first && p->bias) ? p->bias + nb : NULL;
                 const __m256i q0 = lane_mask8(nv), q1 = lane_mask8(nv - 8);
-                const ukr_fn *tab = nv == NR ? ukr_full : ukr_part;
-                const float *ap = apack;
-                for (int32_t mb = mc; mb < mce; mb += MR, ap += (size_t)kc * MR) {
+                const ukr_fn *tab = direct ? (nv == NR ? ukr_direct_full : ukr_direct_part)
+                                           : (nv == NR ? ukr_full : ukr_part);
+                const float *ap = direct ? p->a + (size_t)mc * lda + kb : apack;
+                const size_t ap_step = direct ? MR * lda : (size_t)kc * MR;
+                for (int32_t mb = mc; mb < mce; mb += MR, ap += ap_step) {
                     const int32_t mr = mce - mb < MR ? mce - mb : MR;
-                    tab[mr](kc, ap, panel, p->c + (size_t)mb * ldc + nb, ldc, bias, first, q0, q1);
+                    tab[mr](kc, ap, lda, panel, p->c + (size_t)mb * ldc + nb, ldc, bias, first, q0, q1);
                 }
             }
         }
