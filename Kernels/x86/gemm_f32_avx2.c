@@ -19,13 +19,14 @@
 #endif
 #define KC SAM2R_F32_AVX2_KC
 #define MC 48
-#ifndef DIRECT_A_MAX_COLS
-#define DIRECT_A_MAX_COLS 256
+#ifndef SAM2R_F32_AVX2_DIRECT_A_MAX_COLS
+#define SAM2R_F32_AVX2_DIRECT_A_MAX_COLS 256
 #endif
+#define DIRECT_A_MAX_COLS SAM2R_F32_AVX2_DIRECT_A_MAX_COLS
 
 static inline __attribute__((always_inline)) T256 void ukr_6x16(
-    const int mr, const int full, int32_t kc, const float *a, size_t a_row, size_t a_step, const float *b, float *c, size_t ldc,
-    const float *bias, int first, __m256i q0, __m256i q1) {
+    const int mr, const int full, int32_t kc, const float *a, size_t a_row, size_t a_step, const float *b,
+    float *c, size_t ldc, const float *bias, int first, __m256i q0, __m256i q1) {
     __m256 acc[MR][2];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {

@@ -17,7 +17,10 @@ enum { ROWS = 4096, HEADS = 8, TOKENS = 8, DIM = 256 };
 
 static float *filled(size_t n, float scale, uint64_t *r) {
     float *p = bench_alloc64("bench-decoder-i2t", n * sizeof(float));
-    for (size_t i = 0; i < n; i++) p[i] = scale * ((float)((*r = *r * 6364136223846793005ull + 1) >> 40) / 16777216.0f - 0.5f);
+    for (size_t i = 0; i < n; i++) {
+        *r = *r * 6364136223846793005ull + 1;
+        p[i] = scale * ((float)(*r >> 40) / 16777216.0f - 0.5f);
+    }
     return p;
 }
 
@@ -71,7 +74,8 @@ int main(int argc, char **argv) {
         const sam2r_isa isa = (sam2r_isa)i;
         if (!sam2r_isa_supported(isa)) continue;
         if (getenv("SAM2R_ISA") && isa != sam2r_isa_active()) continue;
-        const sam2r_gemm_f32_ukernel *kernels[2] = {sam2r_gemm_f32_ukernel_for(isa), sam2r_gemm_f32_n64_ukernel_for(isa)};
+        const sam2r_gemm_f32_ukernel *kernels[2] = {sam2r_gemm_f32_ukernel_for(isa),
+                                                    sam2r_gemm_f32_n64_ukernel_for(isa)};
         for (int g = 0; g < 2; g++) {
             const sam2r_gemm_f32_ukernel *uk = kernels[g];
             if (!uk) continue;
