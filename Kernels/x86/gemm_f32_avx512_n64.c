@@ -1,10 +1,10 @@
 /* gemm_f32_avx512_n64.c — fp32 GEMM micro-kernel f32_gemm_6x64__avx512f, for products whose N is 64 or a
  * multiple of it and whose calls have few rows: the mask decoder's image -> token attention runs, per
- * block of 12 rows (16 when this file was measured), a [12][256] x [256][64] score GEMM and a [12][64] x [64][256] output GEMM
- * (sam2r_decoder_i2t.h). The regular 8x48 kernel cuts N = 64 into a full 48-column panel and a 16-column
- * one that runs 8 of its 24 accumulators (a third of its FMA slots empty), and N = 256 into five panels and
- * such a tail (a ninth empty). Measured in isolation, 16-row calls, same run: 49.2 -> 69.4 GMAC/s at K = 256,
- * N = 64; no change at K = 64, N = 256 (60.5 vs 60.0).
+ * block of 12 rows (16 when this file was measured), a [12][256] x [256][64] score GEMM and a
+ * [12][64] x [64][256] output GEMM (sam2r_decoder_i2t.h). The regular 8x48 kernel cuts N = 64 into a full
+ * 48-column panel and a 16-column one that runs 8 of its 24 accumulators (a third of its FMA slots empty),
+ * and N = 256 into five panels and such a tail (a ninth empty). Measured in isolation, 16-row calls, same
+ * run: 49.2 -> 69.4 GMAC/s at K = 256, N = 64; no change at K = 64, N = 256 (60.5 vs 60.0).
  *
  * 6 rows x 64 columns of C live in 24 zmm accumulators; per k step four zmm loads of the packed weight panel
  * and one broadcast of A per row feed 24 FMAs. A is read in place (six row streams), not packed per call as

@@ -13,17 +13,12 @@
  * sequences over six independent chains per iteration, so that no compiler folds or reorders. */
 #include "sam2r_peak.h"
 
+#include "bench_util.h"
+
 #include <stdio.h>
-#include <time.h>
 
 #if defined(__x86_64__)
 #define ROUND_SECONDS 0.3
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 #define ITERS 100000L
 #define CL "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", \
@@ -47,12 +42,12 @@ static double own_loop_gmacs(void (*loop)(long), double macs) {
     double best = 0;
     for (int round = 0; round < 3; round++) {
         long calls = 0;
-        const double t0 = now_s();
+        const double t0 = bench_now();
         double t;
         do {
             loop(ITERS);
             calls++;
-        } while ((t = now_s() - t0) < ROUND_SECONDS);
+        } while ((t = bench_now() - t0) < ROUND_SECONDS);
         const double g = 12 * macs * (double)ITERS * (double)calls / t / 1e9;
         best = g > best ? g : best;
     }
