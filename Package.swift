@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "SAM2RModelFileTests",
             dependencies: ["SAM2RModelFile", "SAM2RModel", "SAM2REngine", "SAM2RHost", "SAM2RCheckpoint", "SAM2RQuant",
-                           "SAM2RImageIO"],
+                           "SAM2RImageIO", "SAM2RKernels"],
             path: "Tests/SAM2RModelFileTests"
         ),
         // Host side of the model: JSON configs, checkpoint -> WeightSource, expected keys.

@@ -39,11 +39,14 @@ final class Exec {
     /// Arena buffer the int8 GEMMs quantize their input rows into (int8 view of the floats), planned
     /// by the predictor when it has an int8 plan (SAM2ImagePredictor.replan).
     var int8Input: Buf?
+    /// Where the binary16-weight GEMMs widen their panels (untouched, hence not resident, without such layers).
+    let f16Scratch: F16WScratch
 
     init(ws: Workspace, pool: ThreadPool?) throws {
         self.ws = ws
         self.pool = pool
         rowops = try RowOps()
+        f16Scratch = try F16WScratch(threads: pool?.threadCount ?? 1)
         guard let uk = sam2r_attention_f32_ukernel_for(ISA.active.cValue) else {
             throw EngineError.kernelUnavailable(family: "attention_f32", isa: ISA.active.name)
         }
@@ -73,14 +76,19 @@ final class Exec {
     func linear(_ x: UnsafePointer<Float>, rows: Int, ldx: Int? = nil, _ l: Linear,
                 _ y: UnsafeMutablePointer<Float>, ldy: Int? = nil) throws {
         if let q = l.int8 { return try linearS8(x, rows: rows, ldx: ldx, l, q, y, ldy: ldy) }
-        guard !planning, rows > 0, let packed = l.packed else { return }
+        guard !planning, rows > 0, l.packed != nil || l.half != nil else { return }
         let k = l.inFeatures, n = l.outFeatures
         let lda = ldx ?? k, ldc = ldy ?? n
         if let o = gemmInputObserver, !l.name.isEmpty { o(l.name, x, rows, k, lda) }
+        let a = UnsafeBufferPointer(start: x, count: (rows - 1) * lda + k)
+        let c = UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n)
         try l.bias.withUnsafeBufferPointer { b in
-            try gemmF32(m: rows, n: n, k: k, a: UnsafeBufferPointer(start: x, count: (rows - 1) * lda + k), lda: lda,
-                        weights: packed, bias: b,
-                        c: UnsafeMutableBufferPointer(start: y, count: (rows - 1) * ldc + n), ldc: ldc, pool: pool)
+            if let half = l.half {
+                try gemmF16W(m: rows, n: n, k: k, a: a, lda: lda, weights: half, bias: b, c: c, ldc: ldc,
+                             scratch: f16Scratch, pool: pool)
+            } else if let packed = l.packed {
+                try gemmF32(m: rows, n: n, k: k, a: a, lda: lda, weights: packed, bias: b, c: c, ldc: ldc, pool: pool)
+            }
         }
         if let o = gemmOutputObserver, !l.name.isEmpty { o(l.name, y, rows, n, ldc) }
     }

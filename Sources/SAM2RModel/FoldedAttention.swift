@@ -47,15 +47,19 @@ struct FoldedAttentionWeights {
     /// 64-column-panel variant where the ISA has one, else `kernel`. Same bits either way.
     let i2tKernel: GemmF32Kernel
 
-    /// nil when a projection the fold reads is not an fp32 packed GEMM (int8, or a shape-only pass).
+    /// nil when a projection the fold reads is not a float GEMM (int8, or a shape-only pass). The derived
+    /// matrices are fp32 whatever the projections' storage (binary16 widens exactly).
     init?(_ a: AttentionWeights, _ kind: Kind) throws {
-        guard let pq = a.q.packed, let pk = a.k.packed, let pv = a.v.packed, let po = a.out.packed else { return nil }
+        guard [a.q, a.k, a.v, a.out].allSatisfy({ $0.int8 == nil }),
+              let qKernel = a.q.packed?.kernel ?? a.q.half?.kernel else { return nil }
+        let (first, second) = kind == .tokenToImage ? (a.k, a.v) : (a.q, a.out)
+        guard let w1 = first.floatWeights(), let w2 = second.floatWeights() else { return nil }
         let di = a.internalDim, h = a.heads, hd = di / h, d = a.q.inFeatures
         heads = h
         headDim = hd
         dim = d
-        kernel = pq.kernel
-        i2tKernel = GemmF32Kernel(n64For: pq.kernel.isa) ?? pq.kernel
+        kernel = qKernel
+        i2tKernel = GemmF32Kernel(n64For: qKernel.isa) ?? qKernel
         let s = 1 / Float(hd).squareRoot()
         // [c][r] = s·W[r0 + r][c]: a head's rows of Wk / Wq, transposed, as GEMM weights [dim, hd].
         func headT(_ w: [Float], _ r0: Int, _ s: Float) throws -> PackedWeightsF32 {
@@ -65,7 +69,7 @@ struct FoldedAttentionWeights {
         }
         switch kind {
         case .tokenToImage:
-            let wk = unpacked(pk), wv = unpacked(pv)
+            let wk = w1, wv = w2
             for r0 in stride(from: 0, to: di, by: hd) {
                 keyT.append(try headT(wk, r0, 1))
                 value.append(try wv.withUnsafeBufferPointer {
@@ -74,7 +78,7 @@ struct FoldedAttentionWeights {
                 valueBias.append(Array(a.v.bias[r0..<(r0 + hd)]))
             }
         case .imageToToken:
-            let wq = unpacked(pq), wo = unpacked(po)
+            let wq = w1, wo = w2
             for r0 in stride(from: 0, to: di, by: hd) {
                 queryT.append(try headT(wq, r0, s))
                 outT.append(try wo.withUnsafeBufferPointer {
@@ -84,17 +88,6 @@ struct FoldedAttentionWeights {
             queryBias = a.q.bias.map { $0 * s }
         }
     }
-}
-
-/// The row-major [n][k] matrix behind fp32 packed weights (layout: sam2r_gemm_f32.h).
-private func unpacked(_ p: PackedWeightsF32) -> [Float] {
-    let n = p.n, k = p.k, nr = p.kernel.nr, data = p.descriptor.pointee.data!
-    var w = [Float](repeating: 0, count: n * k)
-    for i in 0..<n {
-        let panel = data + (i / nr) * k * nr + i % nr
-        for j in 0..<k { w[i * k + j] = panel[j * nr] }
-    }
-    return w
 }
 
 /// Where an image → token attention's output goes: y = norm(x (+ row) + out), yPE = y + pe, all [rows][dim]

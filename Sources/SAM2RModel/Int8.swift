@@ -130,6 +130,13 @@ public protocol Int8LayerSource: WeightSource {
     func int8Layer(_ name: String, n: Int, k: Int) throws -> Int8Linear?
 }
 
+/// A source (a model file) that may hold an nn.Linear weight [n, k] as binary16: the layer then runs
+/// gemmF16W on it (half the weight bytes; Exec.linear).
+public protocol HalfWeightSource: WeightSource {
+    /// The packed binary16 weight `name` ([n, k]), or nil when it is not stored as binary16.
+    func halfWeights(_ name: String, n: Int, k: Int) throws -> PackedWeightsF16?
+}
+
 /// Wraps a WeightSource with the int8 plan the loaders consult (Linear inits): planned GEMMs are
 /// quantized from their fp32 weights at load.
 final class QuantizedWeightSource: WeightSource {

@@ -7,8 +7,10 @@ import SAM2RKernels
 /// the model file has this GEMM in int8) only its int8 form — never both, so an int8 model holds no
 /// fp32 copy of its GEMM weights.
 struct Linear {
-    /// The fp32 form; nil for an int8 layer.
+    /// The fp32 form; nil for an int8 layer or one whose weights are stored in binary16.
     let packed: PackedWeightsF32?
+    /// The binary16-stored form (a model file's `float16` tensor, widened exactly in the GEMM), or nil.
+    var half: PackedWeightsF16? = nil
     /// fp32 bias (fp32 layers; empty for an int8 layer, whose bias is in `int8`).
     let bias: [Float]
     /// The weight's state_dict prefix (e.g. `image_encoder.trunk.blocks.3.attn.qkv`); the name under
@@ -42,6 +44,13 @@ struct Linear {
             int8 = q
             return
         }
+        if kind == .linear, let file = src as? HalfWeightSource, let h = try file.halfWeights(name + ".weight", n: n, k: k) {
+            packed = nil
+            half = h
+            bias = try src.load(name + ".bias", [n])
+            int8 = nil
+            return
+        }
         let (w, b) = try matrix()
         if src is ShapeRecorder {
             // Shape-only pass (expectedWeights, gemmLayers, arenaPlan): the requests are recorded, and
@@ -61,6 +70,20 @@ struct Linear {
             bias = b
             int8 = nil
         }
+    }
+
+    /// The row-major [n, k] fp32 weights of an fp32 or binary16 layer (the stored values, widened); nil
+    /// for an int8 or shape-only layer.
+    func floatWeights() -> [Float]? {
+        if let half { return half.widened() }
+        guard let p = packed else { return nil }
+        let n = p.n, k = p.k, nr = p.kernel.nr, data = p.descriptor.pointee.data!
+        var w = [Float](repeating: 0, count: n * k)
+        for i in 0..<n {
+            let panel = data + (i / nr) * k * nr + i % nr
+            for j in 0..<k { w[i * k + j] = panel[j * nr] }
+        }
+        return w
     }
 
     /// PyTorch nn.Linear `prefix`.weight [out, in] + `prefix`.bias.

@@ -85,6 +85,8 @@ public struct ModelFileContents {
     public var gemms: [Int8QuantizedGemm]
     /// fp32 tensors: name, shape, values (row-major).
     public var floatTensors: [(name: String, shape: [Int], values: [Float])]
+    /// Names among `floatTensors` stored as binary16 (rounded to nearest even; docs/model-file.md).
+    public var halfTensors: Set<String> = []
     public var arena: ModelFileArena
 
     public init(configJSON: String, tableText: String?, packing: ISA, gemms: [Int8QuantizedGemm],
@@ -110,16 +112,23 @@ extension ModelFileContents {
     /// The contents of the int8 model of `config` with `weights` (a checkpoint) and `plan`: GEMMs
     /// quantized by the model's scheme (`ModelConfig.int8Export`), every other tensor the image path
     /// reads copied as fp32.
+    /// `halfLinearWeights`: the weights of the float nn.Linear GEMMs (the prompt side: token rows, whose
+    /// weights stream from memory once per prompt) are stored as binary16.
     public static func quantizing(config: ModelConfig, configJSON: String, weights: WeightSource, plan: Int8Plan,
                                   packing: ISA, arena: ModelFileArena, tableText: String?,
-                                  weightBits: Int = 8) throws -> ModelFileContents {
+                                  weightBits: Int = 8, halfLinearWeights: Bool = false) throws -> ModelFileContents {
         let export = try config.int8Export(weights: weights, plan: plan, weightBits: weightBits)
         let floats = try export.floatTensors.map { f -> (name: String, shape: [Int], values: [Float]) in
             var v = [Float](repeating: 0, count: f.shape.reduce(1, *))
             try v.withUnsafeMutableBufferPointer { try weights.readFloats(f.name, into: $0) }
             return (f.name, f.shape, v)
         }
-        return ModelFileContents(configJSON: configJSON, tableText: tableText, packing: packing, gemms: export.gemms,
-                                 floatTensors: floats, arena: arena)
+        var c = ModelFileContents(configJSON: configJSON, tableText: tableText, packing: packing, gemms: export.gemms,
+                                  floatTensors: floats, arena: arena)
+        if halfLinearWeights {
+            c.halfTensors = Set(try config.gemmLayers().filter { $0.kind == .linear && plan[$0.name] == nil }
+                .map { $0.name + ".weight" })
+        }
+        return c
     }
 }

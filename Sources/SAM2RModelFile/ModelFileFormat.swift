@@ -49,6 +49,9 @@ public enum ModelFileSection: UInt32, CaseIterable, Sendable {
 public enum ModelFileTensorKind: UInt8, Sendable {
     case float32 = 0
     case int8Gemm = 1
+    /// IEEE binary16, row-major: the float nn.Linear weights of an int8 file (`sam2r quantize
+    /// --float-weights f16`), widened exactly when read.
+    case float16 = 2
 }
 
 /// A `.sam2q` file that cannot be read or written, on one line: "<file>: <problem>".

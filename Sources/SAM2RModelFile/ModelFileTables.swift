@@ -55,8 +55,8 @@ extension ModelFile {
                 return off..<end
             }
             switch kind {
-            case .float32:
-                guard let bytes = mul(elements, 4) else { throw bad("shape overflows") }
+            case .float32, .float16:
+                guard let bytes = mul(elements, kind == .float32 ? 4 : 2) else { throw bad("shape overflows") }
                 let range = try array("data", bytes)
                 tensors.append(ModelFileTensor(name: name, kind: kind, shape: shape, data: range, gemm: nil))
             case .int8Gemm:

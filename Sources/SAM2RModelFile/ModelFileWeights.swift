@@ -1,11 +1,12 @@
 // ModelFileWeights.swift — a validated model file as the model's weight source. fp32 tensors are
-// copied out of the mapping by name; int8 GEMMs whose packing equals the active int8 kernel's layout
+// copied out of the mapping by name (binary16 ones widened; as Linear weights they are packed as binary16); int8 GEMMs whose packing equals the active int8 kernel's layout
 // run on the mapped bytes directly (zero copy), others are unpacked and repacked for it once.
 
 import SAM2REngine
+import SAM2RKernels
 import SAM2RModel
 
-public final class ModelFileWeights: Int8LayerSource {
+public final class ModelFileWeights: Int8LayerSource, HalfWeightSource {
     public let file: ModelFile
     let kernel: GemmS8Kernel
     /// GEMMs handed out without copying / repacked (for reports and tests).
@@ -37,16 +38,33 @@ public final class ModelFileWeights: Int8LayerSource {
     }
 
     public func shape(of name: String) -> [Int]? {
-        guard let t = file.tensor(name), t.kind == .float32 else { return nil }
+        guard let t = file.tensor(name), t.kind != .int8Gemm else { return nil }
         return t.shape
     }
 
     public func readFloats(_ name: String, into: UnsafeMutableBufferPointer<Float>) throws {
-        guard let t = file.tensor(name), t.kind == .float32 else { throw ModelError.missingWeight(name) }
-        guard into.count * 4 == t.data.count else {
+        guard let t = file.tensor(name), t.kind != .int8Gemm else { throw ModelError.missingWeight(name) }
+        let width = t.kind == .float16 ? 2 : 4
+        guard into.count * width == t.data.count else {
             throw ModelError.weightShape(name: name, expected: [into.count], actual: t.shape)
         }
-        UnsafeMutableRawBufferPointer(into).copyMemory(from: file.bytes(t.data))
+        let src = file.bytes(t.data)
+        if t.kind == .float32 {
+            UnsafeMutableRawBufferPointer(into).copyMemory(from: src)
+        } else {
+            for i in 0..<into.count {
+                into[i] = sam2r_f16_to_f32(UInt16(littleEndian: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            }
+        }
+    }
+
+    public var hasHalfTensors: Bool { file.tensors.contains { $0.kind == .float16 } }
+
+    public func halfWeights(_ name: String, n: Int, k: Int) throws -> PackedWeightsF16? {
+        guard let t = file.tensor(name), t.kind == .float16 else { return nil }
+        guard t.shape == [n, k] else { throw ModelError.weightShape(name: name, expected: [n, k], actual: t.shape) }
+        let bits = file.bytes(t.data).assumingMemoryBound(to: UInt16.self)
+        return try PackedWeightsF16(bits: UnsafeBufferPointer(start: bits.baseAddress, count: n * k), n: n, k: k)
     }
 
     public func int8Layer(_ name: String, n: Int, k: Int) throws -> Int8Linear? {

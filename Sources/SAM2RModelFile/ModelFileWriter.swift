@@ -30,9 +30,11 @@ public enum ModelFileWriter {
             guard t.values.count == t.shape.reduce(1, *) else {
                 throw ModelFileError("<writer>", .tensor, "tensor '\(t.name)': \(t.values.count) values for shape \(t.shape)")
             }
-            let r = t.values.withUnsafeBytes { put($0) }
+            let half = c.halfTensors.contains(t.name)
+            let r = half ? t.values.map { sam2r_f32_to_f16($0).littleEndian }.withUnsafeBytes { put($0) }
+                         : t.values.withUnsafeBytes { put($0) }
             table.name(t.name)
-            table.u8(ModelFileTensorKind.float32.rawValue)
+            table.u8((half ? ModelFileTensorKind.float16 : .float32).rawValue)
             table.u8(UInt8(t.shape.count))
             for d in t.shape { table.int(d) }
             range(r)

@@ -25,6 +25,7 @@ struct InspectCommand: ParsableCommand {
         let cfg = try modelFileConfig(f)
         let int8 = f.tensors.filter { $0.kind == .int8Gemm }
         let floats = f.tensors.count - int8.count
+        let halves = f.tensors.filter { $0.kind == .float16 }.count
         let layout = "\(f.packingName) (NR=\(f.packing.nr) KR=\(f.packing.kr))"
         let zeroCopy = (try? ModelFileWeights(f))?.isZeroCopy ?? false
         if json {
@@ -39,7 +40,7 @@ struct InspectCommand: ParsableCommand {
                 "{\"kind\":\(jsonString($0.kind.name)),\"offset\":\($0.offset),\"bytes\":\($0.length),"
                     + "\"crc32\":\(jsonString(hex($0.crc))),\"checksum\":\"ok\"}"
             }.joined(separator: ",") + "],"
-            o += "\"int8_tensors\":\(int8.count),\"float_tensors\":\(floats),\"checksum_ms\":\(fmt(f.checksumSeconds * 1000, 2)),"
+            o += "\"int8_tensors\":\(int8.count),\"float_tensors\":\(floats),\"f16_tensors\":\(halves),\"checksum_ms\":\(fmt(f.checksumSeconds * 1000, 2)),"
             o += "\"tensors\":[" + f.tensors.map { t in
                 var e = "{\"name\":\(jsonString(t.name)),\"kind\":\(jsonString(kindName(t.kind))),"
                 e += "\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"bytes\":\(t.byteCount)"
@@ -61,7 +62,8 @@ struct InspectCommand: ParsableCommand {
         for s in f.sections {
             print("  \(pad(s.kind.name, 8)) offset \(pad(String(s.offset), 10)) \(pad(String(s.length), 10)) bytes  crc32 \(hex(s.crc)) ok")
         }
-        print("tensors: \(f.tensors.count) (\(int8.count) int8 GEMMs, \(floats) fp32)")
+        print("tensors: \(f.tensors.count) (\(int8.count) int8 GEMMs, \(floats - halves) fp32"
+              + (halves > 0 ? ", \(halves) f16)" : ")"))
         for t in f.tensors {
             var line = "  \(kindName(t.kind)) \(t.name) \(t.shape) \(t.byteCount) bytes"
             if let g = t.gemm { line += " act_scale=\(g.actScale) zp=\(g.actZeroPoint)" }
@@ -72,7 +74,13 @@ struct InspectCommand: ParsableCommand {
         }
     }
 
-    func kindName(_ k: ModelFileTensorKind) -> String { k == .int8Gemm ? "int8" : "fp32" }
+    func kindName(_ k: ModelFileTensorKind) -> String {
+        switch k {
+        case .int8Gemm: return "int8"
+        case .float16: return "f16"
+        case .float32: return "fp32"
+        }
+    }
     func hex(_ v: UInt32) -> String { let h = String(v, radix: 16); return String(repeating: "0", count: 8 - h.count) + h }
     func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
 }

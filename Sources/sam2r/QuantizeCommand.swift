@@ -18,8 +18,8 @@ struct QuantizeCommand: ParsableCommand {
         abstract: "Write the int8 model file (.sam2q) of a checkpoint and a quantization table.",
         discussion: """
             GEMMs with a table entry are stored in int8 (weights symmetric per output channel, packed for the \
-            int8 kernel of the profile's preferred variant, else of this machine); the others, and every norm \
-            and embedding, in fp32. A profile sets the input size, keeps its float_ops patterns in float and \
+            int8 kernel of the profile's preferred variant, else of this machine); the other nn.Linear weights \
+            in binary16 (--float-weights), every other tensor in fp32. A profile sets the input size, keeps its float_ops patterns in float and \
             bounds the arena. The file is checked by loading it and running one inference before the summary.
             """
     )
@@ -54,7 +54,11 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Weight width: 8, or 7 (levels ±63): on AVX2 without VNNI the int8 GEMMs then run the vpmaddubsw kernel (tiny's encoder ~18% faster on Zen 3) at a measurable accuracy cost: check it with `sam2r eval` (BENCHMARKS.md).")
     var weightBits: Int = 8
 
+    @Option(help: "Storage of the float nn.Linear weights (the prompt side, streamed once per prompt): f16 (binary16, half the bytes; the GEMM widens them exactly and accumulates in fp32) or f32 (bit-identical to `run --table`). A profile of precision fp32 always stores f32.")
+    var floatWeights: String = "f16"
+
     func validate() throws {
+        if floatWeights != "f16" && floatWeights != "f32" { throw ValidationError("--float-weights must be f16 or f32") }
         if let t = targetIou, !(t > 0 && t <= 1) { throw ValidationError("--target-iou must be in (0, 1]") }
         if (targetIou == nil) != (images == nil) { throw ValidationError("--target-iou and --images go together") }
         if let t = threads, !(1...256).contains(t) { throw ValidationError("--threads must be in 1...256") }
@@ -110,7 +114,7 @@ struct QuantizeCommand: ParsableCommand {
         let contents = try ModelFileContents.quantizing(
             config: cfg, configJSON: try ModelConfigJSON.encode(cfg), weights: ckpt, plan: plan, packing: packing,
             arena: ModelFileArena(arenaPlan, imageSize: cfg.imageSize, threads: nThreads, promptCapacity: 16),
-            tableText: tableText, weightBits: weightBits)
+            tableText: tableText, weightBits: weightBits, halfLinearWeights: floatWeights == "f16" && prof?.precision != "fp32")
         let bytes = try ModelFileWriter.encode(contents)
         try bytes.withUnsafeBytes { raw in try writeFileAtomically(path: out) { write in try write(raw) } }
 
@@ -119,7 +123,8 @@ struct QuantizeCommand: ParsableCommand {
         let int8MACs = macs.filter { plan[$0.key] != nil }.values.reduce(0, +)
         let allMACs = macs.values.reduce(0, +)
         print("\(out): \(cfg.name) at \(cfg.imageSize)², \(contents.gemms.count) int8 GEMMs, "
-              + "\(gemms.count - contents.gemms.count) float GEMMs, \(contents.floatTensors.count) fp32 tensors")
+              + "\(gemms.count - contents.gemms.count) float GEMMs, "
+              + "\(contents.floatTensors.count - contents.halfTensors.count) fp32 and \(contents.halfTensors.count) f16 tensors")
         print("int8 share of GEMM MACs: \(fmt(allMACs > 0 ? 100 * int8MACs / allMACs : 0, 1))% "
               + "(\(fmt(int8MACs / 1e9, 3)) of \(fmt(allMACs / 1e9, 3)) GMAC, one image + one click)")
         print("\(weightBits)-bit weights, packed for \(contents.packingName) "

@@ -43,6 +43,7 @@ void test_pool(void);
 void test_dispatch(void);
 void test_gemm_s8(void);
 void test_gemm_f32(void);
+void test_gemm_f16w(void);
 void test_rowops(void);
 void test_softmax_short(void);
 void test_decoder_i2t(void);

@@ -108,8 +108,8 @@ int main(int argc, char **argv) {
 
     struct { const char *name; void (*run)(void); } suites[] = {
         {"dispatch", test_dispatch}, {"pool", test_pool}, {"gemm_s8", test_gemm_s8},
-        {"gemm_f32", test_gemm_f32}, {"rowops", test_rowops}, {"softmax_s", test_softmax_short},
-        {"dec_i2t", test_decoder_i2t},
+        {"gemm_f32", test_gemm_f32}, {"gemm_f16w", test_gemm_f16w}, {"rowops", test_rowops},
+        {"softmax_s", test_softmax_short}, {"dec_i2t", test_decoder_i2t},
         {"attention", test_attention}, {"attn_s8", test_attention_s8}, {"conv", test_conv}, {"resize", test_resize},
         {"dec_tail", test_decoder_tail},
     };

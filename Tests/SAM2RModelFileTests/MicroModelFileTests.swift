@@ -7,6 +7,7 @@ import SAM2RCheckpoint
 import SAM2REngine
 import SAM2RHost
 import SAM2RImageIO
+import SAM2RKernels
 @testable import SAM2RModel
 import SAM2RModelFile
 import SAM2RQuant
@@ -26,14 +27,14 @@ final class MicroModelFileTests: XCTestCase {
     }
 
     /// The micro model file packed for `packing`, in memory.
-    static func file(packing: ISA, weightBits: Int = 8) throws -> [UInt8] {
+    static func file(packing: ISA, weightBits: Int = 8, halfLinearWeights: Bool = false, plan: Int8Plan? = nil) throws -> [UInt8] {
         let cfg = try ModelConfigJSON.load(path: dir + "/config.json")
         let ckpt = try Checkpoint(path: dir + "/checkpoint.safetensors")
         let arena = try SAM2ImagePredictor.arenaPlan(config: cfg, height: cfg.imageSize, width: cfg.imageSize, int8: true)
         return try ModelFileWriter.encode(ModelFileContents.quantizing(
-            config: cfg, configJSON: try ModelConfigJSON.encode(cfg), weights: ckpt, plan: try plan(), packing: packing,
+            config: cfg, configJSON: try ModelConfigJSON.encode(cfg), weights: ckpt, plan: try plan ?? Self.plan(), packing: packing,
             arena: ModelFileArena(arena, imageSize: cfg.imageSize, threads: 1, promptCapacity: 16), tableText: nil,
-            weightBits: weightBits))
+            weightBits: weightBits, halfLinearWeights: halfLinearWeights))
     }
 
     struct Output: Equatable { var logits: [Float]; var masks: [UInt8]; var iou: [Float]; var logits2: [Float] }
@@ -125,6 +126,40 @@ final class MicroModelFileTests: XCTestCase {
         XCTAssertThrowsError(try ModelFileWeights(f8, kernel: GemmS8Kernel(isa: .avx2, narrowWeights: true)))
     }
 
+    /// `quantize --float-weights f16`: the float nn.Linear weights are stored as binary16 and run through
+    /// gemmF16W; the results are bit-identical to the in-memory int8 path over the same weights rounded to
+    /// binary16 and widened (the widening is exact and the GEMM's fma chain the fp32 one's), at 1 and 2 threads.
+    func testHalfLinearWeightsMatchRoundedFloat() throws {
+        let cfg = try ModelConfigJSON.load(path: Self.dir + "/config.json")
+        let ckpt = try Checkpoint(path: Self.dir + "/checkpoint.safetensors")
+        // calibrate's default scope: the image side in int8, the decoder's prompt side in float
+        let plan = try Self.plan().filter { !$0.key.hasPrefix("sam_mask_decoder.") || $0.key.contains("output_upscaling") }
+        let path = NSTemporaryDirectory() + "/micro-\(getpid())-f16.sam2q"
+        defer { unlink(path) }
+        XCTAssertTrue(FileManager.default.createFile(
+            atPath: path, contents: Data(try Self.file(packing: ISA.active, halfLinearWeights: true, plan: plan))))
+        let f = try ModelFile(path: path)
+        let half = Set(f.tensors.filter { $0.kind == .float16 }.map(\.name))
+        let expected = Set(try cfg.gemmLayers().filter { $0.kind == .linear && plan[$0.name] == nil }.map { $0.name + ".weight" })
+        XCTAssertFalse(expected.isEmpty)
+        XCTAssertEqual(half, expected)
+        let w = try ModelFileWeights(f)
+        let name = "sam_mask_decoder.transformer.layers.0.mlp.layers.0"
+        let l = try Linear(w, name, out: try XCTUnwrap(w.shape(of: name + ".weight"))[0],
+                           in: try XCTUnwrap(w.shape(of: name + ".weight"))[1])
+        XCTAssertNotNil(l.half)
+        XCTAssertNil(l.packed)
+        for threads in [1, 2] {
+            let reference = try Self.run(SAM2ImagePredictor(config: cfg, weights: HalfRounded(ckpt, names: expected),
+                                                            threads: threads, quantization: plan))
+            let got = try Self.run(SAM2ImagePredictor(config: cfg, weights: ModelFileWeights(f), threads: threads))
+            XCTAssertTrue(got.logits.elementsEqual(reference.logits) { $0.bitPattern == $1.bitPattern }, "logits differ")
+            XCTAssertTrue(got.logits2.elementsEqual(reference.logits2) { $0.bitPattern == $1.bitPattern }, "refined logits differ")
+            XCTAssertEqual(got.masks, reference.masks)
+            XCTAssertEqual(got.iou, reference.iou)
+        }
+    }
+
     /// An int8 layer holds no fp32 form of its weights (the RSS goal), an fp32 one no int8 form.
     func testInt8LayerHasNoFloatWeights() throws {
         let cfg = try ModelConfigJSON.load(path: Self.dir + "/config.json")
@@ -144,5 +179,19 @@ final class MicroModelFileTests: XCTestCase {
         for c in ModelConfig.presets + [.micro] {
             XCTAssertEqual(try ModelConfigJSON.decode(Data(try ModelConfigJSON.encode(c).utf8)), c, c.name)
         }
+    }
+}
+
+/// A weight source with the tensors `names` rounded to binary16 and widened back: the values an f16 model
+/// file holds for them, as fp32.
+private final class HalfRounded: WeightSource {
+    let base: WeightSource
+    let names: Set<String>
+    init(_ base: WeightSource, names: Set<String>) { self.base = base; self.names = names }
+    func shape(of name: String) -> [Int]? { base.shape(of: name) }
+    func readFloats(_ name: String, into: UnsafeMutableBufferPointer<Float>) throws {
+        try base.readFloats(name, into: into)
+        guard names.contains(name) else { return }
+        for i in into.indices { into[i] = sam2r_f16_to_f32(sam2r_f32_to_f16(into[i])) }
     }
 }

@@ -1,0 +1,22 @@
+/* f16_to_f32_neon.c — binary16 -> binary32 with FCVTL / FCVTL2 (baseline Advanced SIMD, so every aarch64
+ * level), 16 values per step; the tail goes through the scalar converter (the same bits:
+ * sam2r_gemm_f16w.h). */
+#if defined(__aarch64__)
+#include "sam2r_gemm_f16w.h"
+
+#include <arm_neon.h>
+
+void sam2r_f16_to_f32_n_neon(const uint16_t *x, float *y, size_t n) {
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const float16x8_t h0 = vreinterpretq_f16_u16(vld1q_u16(x + i));
+        const float16x8_t h1 = vreinterpretq_f16_u16(vld1q_u16(x + i + 8));
+        vst1q_f32(y + i, vcvt_f32_f16(vget_low_f16(h0)));
+        vst1q_f32(y + i + 4, vcvt_high_f32_f16(h0));
+        vst1q_f32(y + i + 8, vcvt_f32_f16(vget_low_f16(h1)));
+        vst1q_f32(y + i + 12, vcvt_high_f32_f16(h1));
+    }
+    for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i))));
+    for (; i < n; i++) y[i] = sam2r_f16_to_f32(x[i]);
+}
+#endif
