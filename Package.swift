@@ -128,7 +128,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SAM2RModelTests",
-            dependencies: ["SAM2RModel", "SAM2RHost", "SAM2RCheckpoint", "SAM2RImageIO"],
+            dependencies: ["SAM2RModel", "SAM2RHost", "SAM2RCheckpoint", "SAM2RImageIO", "SAM2RKernels"],
             path: "Tests/SAM2RModelTests"
         ),
         // Other input sizes vs Meta (Tests/Goldens/micro-sizes; tiny at 512 opt-in with SAM2R_TINY512=1).

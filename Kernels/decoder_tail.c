@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fused_quantize_impl.h"
+#include "sam2r_gemm_f16w.h"
 
 enum { MIN_TASK_ELEMS = 32768, TASKS_PER_THREAD = 4 };
 
@@ -27,6 +28,7 @@ static inline void store4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 typedef struct {
     const sam2r_rowops *ops;
     const float *g, *skip, *gamma, *beta, *hyper;
+    const uint16_t *skip_f16;
     const sam2r_tail_gemm *gemm;
     float *y, *logits;
     int8_t *q;
@@ -49,6 +51,13 @@ typedef struct {
  * floats of the output row, one add call each. */
 static void scatter_add(const tail_ctx *c, const piece *pc, float *s) {
     size_t seg = c->k * c->channels;
+    if (c->skip_f16) {
+        /* the piece's skip features widened into s, then the adds in place: add(g, widen(skip)) */
+        sam2r_f16_to_f32_n(c->ops->isa, c->skip_f16 + pc->px * c->channels, s, pc->nx * seg);
+        for (size_t i = 0; i < pc->nx; i++)
+            c->ops->add(pc->grow + (pc->ix0 + i) * c->ldg + pc->ky * seg, s + i * seg, s + i * seg, seg);
+        return;
+    }
     const float *skip = c->skip + pc->px * c->channels;
     for (size_t i = 0; i < pc->nx; i++) {
         const float *gr = pc->grow + (pc->ix0 + i) * c->ldg + pc->ky * seg;
@@ -194,9 +203,10 @@ static void dispatch(tail_ctx *c, sam2r_pool *pool) {
 
 int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
                                     const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels,
-                                    int32_t k, const float *skip, const float *gamma, const float *beta, float eps,
-                                    float *y, int8_t *q, float inv_scale, int32_t zero_point) {
-    tail_ctx c = {.ops = ops, .g = g, .gemm = gemm, .skip = skip, .gamma = gamma, .beta = beta, .y = y, .q = q,
+                                    int32_t k, const float *skip, const uint16_t *skip_f16, const float *gamma,
+                                    const float *beta, float eps, float *y, int8_t *q, float inv_scale,
+                                    int32_t zero_point) {
+    tail_ctx c = {.ops = ops, .g = g, .gemm = gemm, .skip = skip, .skip_f16 = skip_f16, .gamma = gamma, .beta = beta, .y = y, .q = q,
                   .ldg = (size_t)ldg, .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k,
                   .eps = eps, .inv_scale = inv_scale, .zero_point = zero_point};
     atomic_init(&c.first_nan, -1);
@@ -206,9 +216,9 @@ int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, c
 
 void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
                                    const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels,
-                                   int32_t k, const float *skip, float *y, const float *hyper, int32_t masks,
-                                   float *logits, int64_t logit_stride) {
-    tail_ctx c = {.ops = ops, .g = g, .gemm = gemm, .skip = skip, .y = y, .hyper = hyper, .logits = logits,
+                                   int32_t k, const float *skip, const uint16_t *skip_f16, float *y,
+                                   const float *hyper, int32_t masks, float *logits, int64_t logit_stride) {
+    tail_ctx c = {.ops = ops, .g = g, .gemm = gemm, .skip = skip, .skip_f16 = skip_f16, .y = y, .hyper = hyper, .logits = logits,
                   .ldg = (size_t)ldg, .h = (size_t)h, .w = (size_t)w, .channels = (size_t)channels, .k = (size_t)k,
                   .logit_stride = logit_stride, .masks = masks, .logits_loop = logits_for(ops->isa)};
     atomic_init(&c.first_nan, -1);

@@ -8,9 +8,11 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 void sam2r_f16_to_f32_n_f16c(const uint16_t *x, float *y, size_t n);
+void sam2r_f32_to_f16_n_f16c(const float *x, uint16_t *y, size_t n);
 #endif
 #if defined(__aarch64__)
 void sam2r_f16_to_f32_n_neon(const uint16_t *x, float *y, size_t n);
+void sam2r_f32_to_f16_n_neon(const float *x, uint16_t *y, size_t n);
 #endif
 
 float sam2r_f16_to_f32(uint16_t h) {
@@ -66,20 +68,41 @@ static int has_f16c(void) {
 }
 #endif
 
-void sam2r_f16_to_f32_n(sam2r_isa isa, const uint16_t *x, float *y, size_t n) {
+/* Whether `isa`'s converters are the vector ones (F16C on the x86 levels when the CPU has it, FCVTL /
+ * FCVTN on every aarch64 level); the scalar ones otherwise. */
+static int vector_converters(sam2r_isa isa) {
 #if defined(__x86_64__)
-    if ((isa == SAM2R_ISA_AVX2 || isa == SAM2R_ISA_AVXVNNI || isa == SAM2R_ISA_AVX512VNNI) && has_f16c()) {
+    return (isa == SAM2R_ISA_AVX2 || isa == SAM2R_ISA_AVXVNNI || isa == SAM2R_ISA_AVX512VNNI) && has_f16c();
+#elif defined(__aarch64__)
+    return isa == SAM2R_ISA_NEON || isa == SAM2R_ISA_DOTPROD || isa == SAM2R_ISA_I8MM;
+#else
+    (void)isa;
+    return 0;
+#endif
+}
+
+void sam2r_f16_to_f32_n(sam2r_isa isa, const uint16_t *x, float *y, size_t n) {
+    if (vector_converters(isa)) {
+#if defined(__x86_64__)
         sam2r_f16_to_f32_n_f16c(x, y, n);
-        return;
-    }
-#endif
-#if defined(__aarch64__)
-    if (isa == SAM2R_ISA_NEON || isa == SAM2R_ISA_DOTPROD || isa == SAM2R_ISA_I8MM) {
+#elif defined(__aarch64__)
         sam2r_f16_to_f32_n_neon(x, y, n);
+#endif
         return;
     }
-#endif
     for (size_t i = 0; i < n; i++) y[i] = sam2r_f16_to_f32(x[i]);
+}
+
+void sam2r_f32_to_f16_n(sam2r_isa isa, const float *x, uint16_t *y, size_t n) {
+    if (vector_converters(isa)) {
+#if defined(__x86_64__)
+        sam2r_f32_to_f16_n_f16c(x, y, n);
+#elif defined(__aarch64__)
+        sam2r_f32_to_f16_n_neon(x, y, n);
+#endif
+        return;
+    }
+    for (size_t i = 0; i < n; i++) y[i] = sam2r_f32_to_f16(x[i]);
 }
 
 size_t sam2r_pack_f16_size(int32_t n, int32_t k, int32_t nr) {

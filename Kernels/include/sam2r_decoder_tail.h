@@ -9,6 +9,10 @@
  * composition (col2im + add, LayerNorm, GELU, quantize) on every ISA, by construction.
  * Work splits over the pool by whole input rows (iy): bit-identical for any thread count.
  * Skip features and outputs are channels-last [h*k][w*k][C], packed. Needs k*C <= SAM2R_TAIL_SCRATCH_FLOATS.
+ * The skip features come as fp32 (`skip`) or as IEEE binary16 (`skip_f16`, exactly one of the two non-NULL):
+ * binary16 is widened exactly as it is read (sam2r_f16_to_f32_n), so the bits are those of the fp32 path
+ * over the widened values, and the prompt-independent stream the tail reads per prompt is half as long
+ * (12 MB -> 6 MB at SAM2's shape).
  */
 #ifndef SAM2R_DECODER_TAIL_H
 #define SAM2R_DECODER_TAIL_H
@@ -45,7 +49,8 @@ typedef struct sam2r_tail_gemm {
  * index into v of a NaN quantize input (then q is unspecified). */
 int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
                                     const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels,
-                                    int32_t k, const float *skip, const float *gamma, const float *beta, float eps,
+                                    int32_t k, const float *skip, const uint16_t *skip_f16, const float *gamma,
+                                    const float *beta, float eps,
                                     float *y, int8_t *q, float inv_scale, int32_t zero_point);
 
 /* Stage 2: u = gelu(col2im(g) + skip), written to y when y is non-NULL, and the mask logits
@@ -58,7 +63,8 @@ int64_t sam2r_par_upscale_norm_gelu(const sam2r_rowops *ops, sam2r_pool *pool, c
  * masks kept their bits), whatever the vector width; docs/numerics.md "Mask logits". */
 void sam2r_par_upscale_gelu_logits(const sam2r_rowops *ops, sam2r_pool *pool, const float *g,
                                    const sam2r_tail_gemm *gemm, int32_t ldg, int32_t h, int32_t w, int32_t channels,
-                                   int32_t k, const float *skip, float *y, const float *hyper, int32_t masks,
+                                   int32_t k, const float *skip, const uint16_t *skip_f16, float *y,
+                                   const float *hyper, int32_t masks,
                                    float *logits, int64_t logit_stride);
 
 #ifdef __cplusplus

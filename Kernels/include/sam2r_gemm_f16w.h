@@ -54,6 +54,8 @@ uint16_t sam2r_f32_to_f16(float x);
  * allows: F16C under the x86 levels when the CPU has it (cpuid, checked once), FCVTL on aarch64, else
  * scalar. `isa` must be one sam2r_isa_supported accepts. No alignment needed. */
 void sam2r_f16_to_f32_n(sam2r_isa isa, const uint16_t *x, float *y, size_t n);
+/* y[i] = sam2r_f32_to_f16(x[i]), i < n, likewise (F16C vcvtps2ph, FCVTN): the same bits for every input. */
+void sam2r_f32_to_f16_n(sam2r_isa isa, const float *x, uint16_t *y, size_t n);
 
 size_t sam2r_pack_f16_size(int32_t n, int32_t k, int32_t nr);
 /* w row-major [n][k] binary16 bits with row stride ldw (elements). */

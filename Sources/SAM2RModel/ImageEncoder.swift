@@ -93,6 +93,28 @@ struct ImageFeatures {
     var fpn1: Buf? = nil
     /// false: the image embedding is FPN level 2 alone (the refiner's quadrant views).
     var addNoMemEmbed = true
+    /// featS1 and featS0 hold IEEE binary16 (rounded to nearest even once, at setImage; the buffers' floats
+    /// hold two values each): the decoder tail reads them once per prompt as a 12 MB fp32 stream at SAM2's
+    /// shape, which this halves. Set by the predictor for int8 models without a refiner (the refiner's mask
+    /// refinement reads feat_s0 as fp32).
+    var skipHalf = false
+
+    /// feat_s1 / feat_s0 as the decoder tail reads them.
+    var skipS1: SkipFeatures { SkipFeatures(featS1, half: skipHalf) }
+    var skipS0: SkipFeatures { SkipFeatures(featS0, half: skipHalf) }
+
+    /// Floats a skip-feature buffer of `values` values takes.
+    static func skipFloats(_ values: Int, half: Bool) -> Int { half ? (values + 1) / 2 : values }
+}
+
+/// A skip-feature buffer of the decoder tail (sam2r_decoder_tail.h): fp32, or binary16 widened as it is read.
+struct SkipFeatures {
+    let f32: UnsafePointer<Float>?
+    let f16: UnsafePointer<UInt16>?
+    init(_ b: Buf, half: Bool) {
+        f32 = half ? nil : UnsafePointer(b.p)
+        f16 = half ? UnsafePointer(UnsafeRawPointer(b.p).assumingMemoryBound(to: UInt16.self)) : nil
+    }
 }
 
 enum ImageEncoder {
@@ -314,7 +336,7 @@ enum ImageEncoder {
                 let level = stageOut.count - 1
                 if level < 2 {
                     try lateralOnlyLevel(ex, w, level: level, stage: x, into: level == 1 ? out.featS1 : out.featS0,
-                                         keepLateral: level == 1 ? out.fpn1 : nil)
+                                         half: out.skipHalf, keepLateral: level == 1 ? out.fpn1 : nil)
                     // The next (pooling) block still reads this stage output; release it after that block.
                     pendingRelease = x
                 }
@@ -356,11 +378,14 @@ enum ImageEncoder {
 
     /// FPN level 0 or 1 (lateral 1x1 conv only), then conv_s0 / conv_s1, tiled by rows.
     static func lateralOnlyLevel(_ ex: Exec, _ w: ImageEncoderWeights, level: Int, stage: Buf, into dst: Buf,
-                                 keepLateral: Buf? = nil) throws {
+                                 half: Bool = false, keepLateral: Buf? = nil) throws {
         let d = w.config.dModel, side = w.config.patchGrid >> level
         let conv = level == 1 ? w.convS1 : w.convS0
         let rows = side * side, tile = min(rows, rowTile), cin = stage.count / rows
         let t = try ex.ws.alloc(tile * d, "neck.lateral.\(level)")
+        let co = conv.outFeatures, name = level == 1 ? "feat_s1" : "feat_s0"
+        // binary16 storage (ImageFeatures.skipHalf): each tile through fp32, rounded into dst
+        let wide = half ? try ex.ws.alloc(tile * co, "neck.conv_s.\(level)") : nil
         if !ex.planning {
             var r0 = 0
             while r0 < rows {
@@ -368,11 +393,22 @@ enum ImageEncoder {
                 let lat = keepLateral.map { $0.p + r0 * d } ?? t.p
                 try ex.linear(stage.p + r0 * cin, rows: rc, w.lateral[level], lat)
                 ex.tap("neck.fpn.\(level)", lat, rc * d, offset: r0 * d)
-                try ex.linear(lat, rows: rc, conv, dst.p + r0 * conv.outFeatures)
+                if let wide {
+                    try ex.linear(lat, rows: rc, conv, wide.p)
+                    let bits = UnsafeMutableRawPointer(dst.p).assumingMemoryBound(to: UInt16.self) + r0 * co
+                    sam2r_f32_to_f16_n(ex.rowops.table.pointee.isa, wide.p, bits, rc * co)
+                    if ex.observer != nil {
+                        sam2r_f16_to_f32_n(ex.rowops.table.pointee.isa, bits, wide.p, rc * co)
+                        ex.tap(name, wide.p, rc * co, offset: r0 * co)
+                    }
+                } else {
+                    try ex.linear(lat, rows: rc, conv, dst.p + r0 * co)
+                }
                 r0 += rc
             }
-            ex.tap(level == 1 ? "feat_s1" : "feat_s0", dst.p, dst.count)
+            if wide == nil { ex.tap(name, dst.p, dst.count) }
         }
+        if let wide { try ex.ws.release(wide) }
         try ex.ws.release(t)
     }
 }

@@ -320,7 +320,7 @@ enum MaskDecoder {
                                                     count: ne * d)
                 try ex.quantizeInput(keys.p, rows: ne, q1, into: a1)
                 try ex.withTailGemm(q1, a1, rows: ne, scratch: u1.p) { src in
-                    try ex.upscaleNormGelu(nil, gemm: src, ldg: 4 * d4, side: e, channels: d4, skip: f.featS1.p,
+                    try ex.upscaleNormGelu(nil, gemm: src, ldg: 4 * d4, side: e, channels: d4, skip: f.skipS1,
                                            w.upNorm, into: nil, quantized: dc2Input)
                 }
             }
@@ -328,7 +328,7 @@ enum MaskDecoder {
             try ex.linear(keys.p, rows: ne, w.dc1, g1.p)
             if !ex.planning {
                 MaskDecoder.tapScattered(ex, g1.p, ld: 4 * d4, side: e, channels: d4, "decoder.upscale.dc1")
-                try ex.upscaleNormGelu(g1.p, ldg: 4 * d4, side: e, channels: d4, skip: f.featS1.p, w.upNorm,
+                try ex.upscaleNormGelu(g1.p, ldg: 4 * d4, side: e, channels: d4, skip: f.skipS1, w.upNorm,
                                        into: dc2Input == nil ? u1.p : nil, quantized: dc2Input)
                 if dc2Input == nil { ex.tap("decoder.upscale.stage1", u1.p, u1.count) }
             }
@@ -351,12 +351,12 @@ enum MaskDecoder {
             let writeU2 = keepUpscaled || ex.observer != nil
             if let (_, q2, a2) = tailGemm {
                 try ex.withTailGemm(q2, a2, rows: e2 * e2, scratch: g2.p) { src in
-                    try ex.upscaleGeluLogits(nil, gemm: src, ldg: 4 * d8, side: e2, channels: d8, skip: f.featS0.p,
+                    try ex.upscaleGeluLogits(nil, gemm: src, ldg: 4 * d8, side: e2, channels: d8, skip: f.skipS0,
                                              into: writeU2 ? u2.p : nil, hyper: hyperIn.p, masks: nm, logits: masks.p)
                 }
             } else {
                 MaskDecoder.tapScattered(ex, g2.p, ld: 4 * d8, side: e2, channels: d8, "decoder.upscale.dc2")
-                try ex.upscaleGeluLogits(g2.p, ldg: 4 * d8, side: e2, channels: d8, skip: f.featS0.p,
+                try ex.upscaleGeluLogits(g2.p, ldg: 4 * d8, side: e2, channels: d8, skip: f.skipS0,
                                          into: writeU2 ? u2.p : nil, hyper: hyperIn.p, masks: nm, logits: masks.p)
             }
             ex.tap("decoder.upscaled", u2.p, u2.count)

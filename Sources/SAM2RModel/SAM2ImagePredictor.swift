@@ -255,9 +255,12 @@ public final class SAM2ImagePredictor {
 
     private func allocFeatures(_ e: Exec) throws -> ImageFeatures {
         let d = config.dModel, s = config.embedSize
-        let f = ImageFeatures(imageEmbed: try e.ws.alloc(s * s * d, "image_embed"),
-                              featS1: try e.ws.alloc(4 * s * s * (d / 4), "feat_s1"),
-                              featS0: try e.ws.alloc(16 * s * s * (d / 8), "feat_s0"))
+        // binary16 skip features (ImageFeatures.skipHalf) where the model is int8 and has no refiner
+        let half = hasInt8 && refiner == nil
+        var f = ImageFeatures(imageEmbed: try e.ws.alloc(s * s * d, "image_embed"),
+                              featS1: try e.ws.alloc(ImageFeatures.skipFloats(4 * s * s * (d / 4), half: half), "feat_s1"),
+                              featS0: try e.ws.alloc(ImageFeatures.skipFloats(16 * s * s * (d / 8), half: half), "feat_s0"))
+        f.skipHalf = half
         if int8Floats > 0 { e.int8Input = try e.ws.alloc(int8Floats, "int8.gemm_input") }
         return f
     }
@@ -450,7 +453,10 @@ public final class SAM2ImagePredictor {
         if let rf, let rw {
             try RefinerPR.forward(e, rw, sparse: &sparseTokens, coords: coords, labels: labels, capacity: promptCapacity,
                                   imageSize: config.imageSize, refined: rf.refined, lloc2: rf.lloc2, active: active)
-            if active { decoderFeatures = ImageFeatures(imageEmbed: rf.refined, featS1: features.featS1, featS0: features.featS0) }
+            if active {
+                decoderFeatures = ImageFeatures(imageEmbed: rf.refined, featS1: features.featS1, featS0: features.featS0)
+                decoderFeatures.skipHalf = features.skipHalf
+            }
         }
         let out = try MaskDecoder.forward(e, decoder, features: decoderFeatures, sparse: sparseTokens,
                                           promptCapacity: promptCapacity, dense: dense,

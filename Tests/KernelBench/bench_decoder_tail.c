@@ -6,7 +6,8 @@
  * 4096 rows x 256 -> 256, dc2: 16384 x 64 -> 128): the GEMMs into memory followed by the fused tail, against
  * the GEMMs run inside the tail row by row (sam2r_tail_gemm). Each figure is the best of >= 5 runs and >= 1 s
  * after a warm-up: the best run is the least disturbed on a shared machine. A benchmark, never a test:
- * `make bench-decoder-tail`. Usage: [SAM2R_ISA=variant] bench-decoder-tail [threads] */
+ * `make bench-decoder-tail`. The last row reads the skip features as binary16 (ImageFeatures.skipHalf).
+ * Usage: [SAM2R_ISA=variant] bench-decoder-tail [threads] */
 #include "sam2r_kernels.h"
 
 #include "bench_util.h"
@@ -31,6 +32,7 @@ typedef struct {
     int32_t side, channels; /* the unfused col2im task's image */
     const float *g, *skip;
     float *u;
+    const uint16_t *skip1h, *skip2h; /* the skip features as binary16, for the f16 rows */
 } bench_ctx;
 
 /* Unfused col2im + skip add of input row `t` (one add call per input pixel and ky, as the fused op). */
@@ -74,9 +76,9 @@ static void unfused(bench_ctx *c) {
 }
 
 static void fused(bench_ctx *c, int write_u2) {
-    sam2r_par_upscale_norm_gelu(c->ops, c->pool, c->g1, NULL, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, c->gamma, c->beta,
+    sam2r_par_upscale_norm_gelu(c->ops, c->pool, c->g1, NULL, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, NULL, c->gamma, c->beta,
                                 1e-6f, NULL, c->q, 20.0f, 3);
-    sam2r_par_upscale_gelu_logits(c->ops, c->pool, c->g2, NULL, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2,
+    sam2r_par_upscale_gelu_logits(c->ops, c->pool, c->g2, NULL, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2, NULL,
                                   write_u2 ? c->u2 : NULL, c->hyper, MASKS, c->logits,
                                   (int64_t)SIDE2 * K * SIDE2 * K);
 }
@@ -84,20 +86,24 @@ static void fused(bench_ctx *c, int write_u2) {
 /* dc2's input is the int8 q stage 1 writes, as in the decoder. */
 static void gemms_then_fused(bench_ctx *c) {
     sam2r_gemm_s8(c->uk, &c->gemm1, c->pool);
-    sam2r_par_upscale_norm_gelu(c->ops, c->pool, c->g1, NULL, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, c->gamma, c->beta,
+    sam2r_par_upscale_norm_gelu(c->ops, c->pool, c->g1, NULL, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, NULL, c->gamma, c->beta,
                                 1e-6f, NULL, c->q, 20.0f, 3);
     sam2r_gemm_s8(c->uk, &c->gemm2, c->pool);
-    sam2r_par_upscale_gelu_logits(c->ops, c->pool, c->g2, NULL, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2, NULL, c->hyper,
+    sam2r_par_upscale_gelu_logits(c->ops, c->pool, c->g2, NULL, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2, NULL, NULL, c->hyper,
                                   MASKS, c->logits, (int64_t)SIDE2 * K * SIDE2 * K);
 }
 
-static void gemms_inside(bench_ctx *c) {
+static void gemms_inside_skip(bench_ctx *c, int half) {
     const sam2r_tail_gemm s1 = {c->uk, &c->gemm1, c->gscratch}, s2 = {c->uk, &c->gemm2, c->gscratch};
-    sam2r_par_upscale_norm_gelu(c->ops, c->pool, NULL, &s1, 4 * C1, SIDE1, SIDE1, C1, K, c->skip1, c->gamma, c->beta,
-                                1e-6f, NULL, c->q, 20.0f, 3);
-    sam2r_par_upscale_gelu_logits(c->ops, c->pool, NULL, &s2, 4 * C2, SIDE2, SIDE2, C2, K, c->skip2, NULL, c->hyper,
-                                  MASKS, c->logits, (int64_t)SIDE2 * K * SIDE2 * K);
+    sam2r_par_upscale_norm_gelu(c->ops, c->pool, NULL, &s1, 4 * C1, SIDE1, SIDE1, C1, K, half ? NULL : c->skip1,
+                                half ? c->skip1h : NULL, c->gamma, c->beta, 1e-6f, NULL, c->q, 20.0f, 3);
+    sam2r_par_upscale_gelu_logits(c->ops, c->pool, NULL, &s2, 4 * C2, SIDE2, SIDE2, C2, K, half ? NULL : c->skip2,
+                                  half ? c->skip2h : NULL, NULL, c->hyper, MASKS, c->logits,
+                                  (int64_t)SIDE2 * K * SIDE2 * K);
 }
+
+static void gemms_inside(bench_ctx *c) { gemms_inside_skip(c, 0); }
+static void gemms_inside_f16(bench_ctx *c) { gemms_inside_skip(c, 1); }
 
 static void run_unfused(bench_ctx *c) { unfused(c); }
 static void run_fused(bench_ctx *c) { fused(c, 0); }
@@ -170,6 +176,11 @@ int main(int argc, char **argv) {
     printf("with the int8 ConvTranspose GEMMs (%s):\n", c.uk->name);
     printf("  GEMMs, then fused tail  %8.3f\n", best_ms(gemms_then_fused, &c));
     printf("  GEMMs inside the tail   %8.3f\n", best_ms(gemms_inside, &c));
+    uint16_t *h1 = bench_alloc64("bench-decoder-tail", n1 * C1 * 2), *h2 = bench_alloc64("bench-decoder-tail", n2 * C2 * 2);
+    sam2r_f32_to_f16_n(sam2r_isa_active(), s1, h1, n1 * C1);
+    sam2r_f32_to_f16_n(sam2r_isa_active(), s2, h2, n2 * C2);
+    c.skip1h = h1, c.skip2h = h2;
+    printf("  same, binary16 skip     %8.3f\n", best_ms(gemms_inside_f16, &c));
     sam2r_pool_destroy(c.pool);
     return 0;
 }

@@ -14,6 +14,7 @@
  * pixel counts that are not a multiple of the 16-pixel block, a kernel of 1 and 3, ldg > k*k*C, and images
  * large enough to split over 2 and 3 threads. */
 #include "harness.h"
+#include "sam2r_gemm_f16w.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -84,14 +85,14 @@ static void check_shape(const sam2r_rowops *ops, sam2r_pool *pools[3], const tai
     ops->quantize_s8(ref, qref, n, inv_scale, zp);
     for (int t = 0; t < 3; t++) {
         memset(y, 0xff, n * sizeof(float));
-        int64_t r1 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta,
+        int64_t r1 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, NULL, gamma, beta,
                                                  1e-6f, y, NULL, inv_scale, zp);
         double max_abs = 0;
         size_t bad = harness_bitdiff(ref, y, (int32_t)px, s->c, s->c, &max_abs);
         harness_check(r1 == -1 && bad == 0, "decoder_tail stage1 fp32 %s %dx%dx%d k%d threads %d: %zu differ (max %g)",
                       name, s->h, s->w, s->c, s->k, t + 1, bad, max_abs);
         memset(q, 0x55, n);
-        int64_t r2 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta,
+        int64_t r2 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, NULL, gamma, beta,
                                                  1e-6f, NULL, q, inv_scale, zp);
         harness_check(r2 == -1 && memcmp(q, qref, n) == 0, "decoder_tail stage1 int8 %s %dx%dx%d k%d threads %d", name,
                       s->h, s->w, s->c, s->k, t + 1);
@@ -108,7 +109,7 @@ static void check_shape(const sam2r_rowops *ops, sam2r_pool *pools[3], const tai
     for (size_t i = 0; i < n && first < 0; i++)
         if (ref[i] != ref[i]) first = (long long)i;
     for (int t = 0; t < 3; t++) {
-        int64_t r = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta, 1e-6f,
+        int64_t r = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, NULL, gamma, beta, 1e-6f,
                                                 NULL, q, inv_scale, zp);
         harness_check(first >= 0 && r == first, "decoder_tail stage1 NaN %s threads %d: got %lld want %lld", name, t + 1,
                       (long long)r, first);
@@ -124,7 +125,7 @@ static void check_shape(const sam2r_rowops *ops, sam2r_pool *pools[3], const tai
         for (int write = 0; write < 2; write++) {
             memset(y, 0xff, n * sizeof(float));
             memset(lgot, 0xff, px * s->masks * sizeof(float));
-            sam2r_par_upscale_gelu_logits(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, write ? y : NULL, hyper,
+            sam2r_par_upscale_gelu_logits(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, NULL, write ? y : NULL, hyper,
                                           s->masks, lgot, (int64_t)px);
             double max_abs = 0;
             size_t bad = harness_bitdiff(lref, lgot, s->masks, (int32_t)px, (int32_t)px, &max_abs);
@@ -133,6 +134,50 @@ static void check_shape(const sam2r_rowops *ops, sam2r_pool *pools[3], const tai
                           name, s->h, s->w, s->c, s->k, s->masks, t + 1, write, bad, max_abs);
         }
     }
+    /* binary16 skip features: the bits of the fp32 path over the widened values, both stages, every split. */
+    uint16_t *skip16 = harness_alloc(n * sizeof(uint16_t));
+    float *skipw = harness_alloc(n * sizeof(float)), *y2 = harness_alloc(n * sizeof(float));
+    float *l2 = harness_alloc(px * s->masks * sizeof(float));
+    int8_t *q2 = harness_alloc(n);
+    for (size_t i = 0; i < n; i++) skipw[i] = sam2r_f16_to_f32(skip16[i] = sam2r_f32_to_f16(skip[i]));
+    for (int t = 0; t < 3; t++) {
+        sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skipw, NULL, gamma, beta, 1e-6f,
+                                    ref, NULL, inv_scale, zp);
+        sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skipw, NULL, gamma, beta, 1e-6f,
+                                    NULL, qref, inv_scale, zp);
+        memset(y2, 0xff, n * sizeof(float));
+        memset(q2, 0x55, n);
+        int64_t r1 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, NULL, skip16, gamma,
+                                                 beta, 1e-6f, y2, NULL, inv_scale, zp);
+        int64_t r2 = sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, NULL, skip16, gamma,
+                                                 beta, 1e-6f, NULL, q2, inv_scale, zp);
+        double max_abs = 0;
+        size_t bad = harness_bitdiff(ref, y2, (int32_t)px, s->c, s->c, &max_abs);
+        harness_check(r1 == -1 && r2 == -1 && bad == 0 && memcmp(q2, qref, n) == 0,
+                      "decoder_tail stage1 f16 skip %s %dx%dx%d k%d threads %d: %zu differ (max %g)", name, s->h, s->w,
+                      s->c, s->k, t + 1, bad, max_abs);
+        sam2r_par_upscale_gelu_logits(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skipw, NULL, ref, hyper,
+                                      s->masks, lref, (int64_t)px);
+        memset(y2, 0xff, n * sizeof(float));
+        memset(l2, 0xff, px * s->masks * sizeof(float));
+        sam2r_par_upscale_gelu_logits(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, NULL, skip16, y2, hyper,
+                                      s->masks, l2, (int64_t)px);
+        bad = harness_bitdiff(lref, l2, s->masks, (int32_t)px, (int32_t)px, &max_abs) +
+              harness_bitdiff(ref, y2, (int32_t)px, s->c, s->c, &max_abs);
+        harness_check(bad == 0, "decoder_tail stage2 f16 skip %s %dx%dx%d k%d threads %d: %zu differ (max %g)", name, s->h,
+                      s->w, s->c, s->k, t + 1, bad, max_abs);
+    }
+    free(skip16);
+    free(skipw);
+    free(y2);
+    free(l2);
+    free(q2);
+    /* the checks below use the fp32 skip's stage 2 */
+    col2im_add(g, ldg, s, skip, ref);
+    ops->gelu(ref, ref, n);
+    for (int32_t m = 0; m < s->masks; m++)
+        for (size_t p = 0; p < px; p++) lref[(size_t)m * px + p] = logit_ref(hyper + (size_t)m * s->c, ref + p * s->c, s->c);
+
     if (ops->isa == SAM2R_ISA_SCALAR) {
         double num = 0, den = 0;
         for (int32_t m = 0; m < s->masks; m++)
@@ -183,26 +228,26 @@ static void check_gemm_source(const sam2r_rowops *ops, const sam2r_gemm_s8_ukern
     const float inv_scale = 37.5f;
     const int32_t zp = -3;
     for (int t = 0; t < 3; t++) {
-        sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta, 1e-6f, yref,
+        sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, NULL, gamma, beta, 1e-6f, yref,
                                     NULL, inv_scale, zp);
-        sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, gamma, beta, 1e-6f, NULL,
+        sam2r_par_upscale_norm_gelu(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, NULL, gamma, beta, 1e-6f, NULL,
                                     qref, inv_scale, zp);
         memset(y, 0xff, cnt * sizeof(float));
         memset(q, 0x55, cnt);
-        int64_t r1 = sam2r_par_upscale_norm_gelu(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, gamma,
+        int64_t r1 = sam2r_par_upscale_norm_gelu(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, NULL, gamma,
                                                  beta, 1e-6f, y, NULL, inv_scale, zp);
-        int64_t r2 = sam2r_par_upscale_norm_gelu(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, gamma,
+        int64_t r2 = sam2r_par_upscale_norm_gelu(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, NULL, gamma,
                                                  beta, 1e-6f, NULL, q, inv_scale, zp);
         double max_abs = 0;
         size_t bad = harness_bitdiff(yref, y, (int32_t)px, s->c, s->c, &max_abs);
         harness_check(r1 == -1 && r2 == -1 && bad == 0 && memcmp(q, qref, cnt) == 0,
                       "decoder_tail stage1 from GEMM %s + %s %dx%dx%d k%d threads %d: %zu differ (max %g)", ops->name,
                       uk->name, s->h, s->w, s->c, s->k, t + 1, bad, max_abs);
-        sam2r_par_upscale_gelu_logits(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, yref, hyper, s->masks,
+        sam2r_par_upscale_gelu_logits(ops, pools[t], g, NULL, ldg, s->h, s->w, s->c, s->k, skip, NULL, yref, hyper, s->masks,
                                       lref, (int64_t)px);
         memset(y, 0xff, cnt * sizeof(float));
         memset(lgot, 0xff, px * s->masks * sizeof(float));
-        sam2r_par_upscale_gelu_logits(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, y, hyper, s->masks,
+        sam2r_par_upscale_gelu_logits(ops, pools[t], NULL, &src, ldg, s->h, s->w, s->c, s->k, skip, NULL, y, hyper, s->masks,
                                       lgot, (int64_t)px);
         bad = harness_bitdiff(lref, lgot, s->masks, (int32_t)px, (int32_t)px, &max_abs) +
               harness_bitdiff(yref, y, (int32_t)px, s->c, s->c, &max_abs);

@@ -202,6 +202,49 @@ static void test_widen_n(void) {
     free(x); free(ref); free(y);
 }
 
+/* Every ISA's narrowing converter against the scalar one: random bit patterns (NaNs, infinities, every
+ * exponent) plus the halfway points between adjacent binary16 values, then short misaligned runs. */
+static void test_narrow_n(void) {
+    const size_t total = 1 << 18;
+    float *x = (float *)harness_alloc(total * sizeof(float));
+    uint16_t *ref = (uint16_t *)harness_alloc(total * sizeof(uint16_t));
+    uint16_t *y = (uint16_t *)harness_alloc((total + 16) * sizeof(uint16_t));
+    harness_rng rng = {0x6e61726fu};
+    for (size_t i = 0; i < total; i++) {
+        uint32_t u = harness_next(&rng);
+        if (i % 2) {   /* the midpoint above binary16 value h: a tie, rounded to even */
+            const uint16_t h = (uint16_t)(u & 0x7bffu);
+            const float lo = sam2r_f16_to_f32(h), hi = sam2r_f16_to_f32((uint16_t)(h + 1));
+            const float mid = lo + (hi - lo) / 2;
+            memcpy(&u, &mid, sizeof u);
+            u |= (uint32_t)(harness_next(&rng) & 1) << 31;
+        }
+        memcpy(&x[i], &u, sizeof u);
+        ref[i] = sam2r_f32_to_f16(x[i]);
+    }
+    for (int isa = 0; isa < SAM2R_ISA_COUNT; isa++) {
+        if (!sam2r_isa_supported((sam2r_isa)isa)) continue;
+        sam2r_f32_to_f16_n((sam2r_isa)isa, x, y, total);
+        harness_check(memcmp(y, ref, total * sizeof(uint16_t)) == 0, "f32_to_f16_n %s: values differ from scalar",
+                      sam2r_isa_name((sam2r_isa)isa));
+        long bad = 0, runs = 0;
+        for (size_t off = 0; off < 8; off++)
+            for (size_t len = 0; len <= 40; len++) {
+                const size_t xo = off * 977 + len, yo = (off * 3) % 8;
+                for (size_t i = 0; i < len + 16; i++) y[i] = 0xabcd;
+                sam2r_f32_to_f16_n((sam2r_isa)isa, x + xo, y + yo, len);
+                int ok = memcmp(y + yo, ref + xo, len * sizeof(uint16_t)) == 0;
+                for (size_t i = 0; i < yo; i++) ok &= y[i] == 0xabcd;
+                for (size_t i = yo + len; i < len + 16; i++) ok &= y[i] == 0xabcd;
+                bad += !ok;
+                runs++;
+            }
+        harness_check(bad == 0, "f32_to_f16_n %s: %ld of %ld short misaligned runs wrong or wrote outside",
+                      sam2r_isa_name((sam2r_isa)isa), bad, runs);
+    }
+    free(x); free(ref); free(y);
+}
+
 static int padding_intact(const float *c, int32_t m, int32_t n, int32_t ldc) {
     for (int32_t i = 0; i < m; i++)
         for (int32_t j = n; j < ldc; j++)
@@ -273,6 +316,7 @@ void test_gemm_f16w(void) {
     test_widen();
     test_narrow();
     test_widen_n();
+    test_narrow_n();
 
     harness_rng rng = {0x66313677656d6dull};
     sam2r_pool *pools[3] = {NULL, sam2r_pool_create(2), sam2r_pool_create(3)};

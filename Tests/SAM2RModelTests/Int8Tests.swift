@@ -6,6 +6,7 @@
 
 import Foundation
 import SAM2REngine
+import SAM2RKernels
 import SAM2RHost
 import SAM2RModel
 import XCTest
@@ -169,6 +170,35 @@ final class Int8Tests: XCTestCase {
         XCTAssertFalse(f.patch.isEmpty)
         XCTAssertEqual(d.patch, f.patch)
         XCTAssertNotEqual(d.embed, f.embed, "other layers still int8")
+    }
+
+    /// An int8 model keeps feat_s0 / feat_s1 as binary16 (ImageFeatures.skipHalf): every value the decoder
+    /// reads is a binary16 value, and their arena buffers take half the bytes; an fp32 model keeps them fp32
+    /// (its values are not all binary16). The tail's bits over binary16 skip features are the harness's
+    /// (test_decoder_tail.c: the fp32 path over the widened values).
+    func testInt8SkipFeaturesAreBinary16() throws {
+        let ckpt = try Goldens.store("checkpoint.safetensors")
+        let cfg = try ModelConfigJSON.load(path: Goldens.dir + "/config.json")
+        let img = try Goldens.image("coffee")
+        for plan in [try Self.plan(), nil] {
+            let p = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: 2, quantization: plan)
+            let rec = TapRecorder()
+            p.observer = rec.observer
+            try p.setImage(rgb: img.pixels, width: img.width, height: img.height)
+            for name in ["feat_s0", "feat_s1"] {
+                let v = try XCTUnwrap(rec.tensors[name])
+                XCTAssertFalse(v.isEmpty)
+                let binary16 = v.allSatisfy { sam2r_f16_to_f32(sam2r_f32_to_f16($0)) == $0 }
+                XCTAssertEqual(binary16, plan != nil, "\(name): binary16 values iff int8")
+            }
+        }
+        let e = cfg.embedSize, d = cfg.dModel
+        for (name, values) in [("feat_s0", 16 * e * e * (d / 8)), ("feat_s1", 4 * e * e * (d / 4))] {
+            for int8 in [false, true] {
+                let plan = try SAM2ImagePredictor.arenaPlan(config: cfg, height: cfg.imageSize, width: cfg.imageSize, int8: int8)
+                XCTAssertEqual(plan.tensors.first { $0.name == name }?.size, int8 ? 2 * values : 4 * values, name)
+            }
+        }
     }
 
     func testEmptyPlanIsFP32() throws {

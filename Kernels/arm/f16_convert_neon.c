@@ -1,5 +1,6 @@
-/* f16_to_f32_neon.c — binary16 -> binary32 with FCVTL / FCVTL2 (baseline Advanced SIMD, so every aarch64
- * level), 16 values per step; the tail goes through the scalar converter (the same bits:
+/* f16_convert_neon.c — binary16 <-> binary32 with FCVTL / FCVTL2 and FCVTN (baseline Advanced SIMD, so
+ * every aarch64 level; FCVTN rounds by FPCR, nearest even unless a caller changed it, which sam2r never
+ * does), 16 / 4 values per step; the tails go through the scalar converters (the same bits:
  * sam2r_gemm_f16w.h). */
 #if defined(__aarch64__)
 #include "sam2r_gemm_f16w.h"
@@ -18,5 +19,11 @@ void sam2r_f16_to_f32_n_neon(const uint16_t *x, float *y, size_t n) {
     }
     for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(x + i))));
     for (; i < n; i++) y[i] = sam2r_f16_to_f32(x[i]);
+}
+
+void sam2r_f32_to_f16_n_neon(const float *x, uint16_t *y, size_t n) {
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) vst1_u16(y + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(x + i))));
+    for (; i < n; i++) y[i] = sam2r_f32_to_f16(x[i]);
 }
 #endif
