@@ -36,6 +36,8 @@
 #include <float.h>
 #include <string.h>
 
+#include "sam2r_gemm_f16w.h"
+
 #define FA_QT (FA_NQV * FA_VL)
 /* The S tiles of a key block fill St [KB][QN] whole: a partial last tile would write past it. */
 _Static_assert(FA_KB % FA_JT == 0, "FA_JT must divide the key block");
@@ -204,6 +206,20 @@ static FA_TGT void fa_copy_rows(const float *src, size_t ld, int32_t kv, int32_t
     }
 }
 
+/* kp[kv][dk] = the key block + the widened k_add_f16 block: each row widened into kp, then the adds in place. */
+static FA_TGT void fa_pack_keys_added_f16(const float *kblk, const uint16_t *ablk, size_t ldk, int32_t kv, int32_t dk,
+                                          float *kp) {
+    const sam2r_isa isa = sam2r_isa_active();
+    for (int32_t j = 0; j < kv; j++) {
+        const float *kr = kblk + (size_t)j * ldk;
+        float *kd = kp + (size_t)j * dk;
+        sam2r_f16_to_f32_n(isa, ablk + (size_t)j * ldk, kd, (size_t)dk);
+        int32_t e = 0;
+        for (; e + FA_VL <= dk; e += FA_VL) FA_STORE(kd + e, FA_ADD(FA_LOAD(kr + e), FA_LOAD(kd + e)));
+        for (; e < dk; e++) kd[e] = kr[e] + kd[e];
+    }
+}
+
 /* kp[kv][dk] = the key block + the k_add block (sam2r_attention_f32_args.k_add), one fp32 add per element. */
 static FA_TGT void fa_pack_keys_added(const float *kblk, const float *ablk, size_t ldk, int32_t kv, int32_t dk,
                                       float *kp) {
@@ -262,6 +278,7 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
     const float *Q = a->q + (size_t)b * a->q_batch_stride + (size_t)h * dk;
     const float *K = a->k + (size_t)b * a->k_batch_stride + (size_t)h * dk;
     const float *KA = a->k_add ? a->k_add + (size_t)b * a->k_batch_stride + (size_t)h * dk : NULL;
+    const uint16_t *KH = a->k_add_f16 ? a->k_add_f16 + (size_t)b * a->k_batch_stride + (size_t)h * dk : NULL;
     const float *V = a->v + (size_t)b * a->v_batch_stride + (size_t)h * dv;
     float *O = a->o + (size_t)b * a->o_batch_stride + (size_t)h * dv;
     const size_t ldq = (size_t)a->ldq, ldk = (size_t)a->ldk, ldv = (size_t)a->ldv, ldo = (size_t)a->ldo;
@@ -303,6 +320,9 @@ static FA_TGT void fa_rows(const sam2r_attention_f32_args *a, int32_t b, int32_t
         const float *kb_rows = K + (size_t)kb * ldk, *vb_rows = V + (size_t)kb * ldv;
         if (KA) {
             fa_pack_keys_added(kb_rows, KA + (size_t)kb * ldk, ldk, kv, dk, kp);
+            kb_rows = kp;
+        } else if (KH) {
+            fa_pack_keys_added_f16(kb_rows, KH + (size_t)kb * ldk, ldk, kv, dk, kp);
             kb_rows = kp;
         } else if (ldk != (size_t)dk) {
             fa_copy_rows(kb_rows, ldk, kv, dk, kp);

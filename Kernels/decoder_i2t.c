@@ -1,6 +1,7 @@
 /* decoder_i2t.c — sam2r_decoder_i2t.h. */
 #include "sam2r_decoder_i2t.h"
 #include "sam2r_rowops_par.h"
+#include "sam2r_gemm_f16w.h"
 
 /* At most MAX_BLOCK_ROWS image rows per block (the stack blocks' height), a whole number of the GEMM's
  * micro-tiles: MR 8 (NEON, AVX-512) takes 16, MR 6 (AVX2, AVX-512 n64) 12; a remainder tile costs nearly as
@@ -28,6 +29,16 @@ static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
         for (int32_t i = 0; i < n; i++)
             j->ops->add(arows + (size_t)i * (size_t)lda, a->a_add + (size_t)(r0 + i) * (size_t)lda, o + (size_t)i * (size_t)k,
                         (size_t)k);
+        arows = o;
+        lda = k;
+    } else if (a->a_add_f16) {
+        /* the PE rows widened into `o`, then the queries added in place: add(a, widen(a_add_f16)) */
+        const int32_t k = a->w_s->k;
+        for (int32_t i = 0; i < n; i++) {
+            float *oi = o + (size_t)i * (size_t)k;
+            sam2r_f16_to_f32_n(j->ops->isa, a->a_add_f16 + (size_t)(r0 + i) * (size_t)lda, oi, (size_t)k);
+            j->ops->add(arows + (size_t)i * (size_t)lda, oi, oi, (size_t)k);
+        }
         arows = o;
         lda = k;
     }
@@ -59,7 +70,7 @@ static void i2t_task(void *ctx, int32_t t, int32_t worker) {
 int sam2r_decoder_i2t(const sam2r_gemm_f32_ukernel *gemm, const sam2r_rowops *ops,
                       sam2r_softmax_short_fn softmax_short, const sam2r_decoder_i2t_args *a, sam2r_pool *pool) {
     if ((int64_t)a->heads * a->tokens > SAM2R_DECODER_I2T_MAX_SCORES || a->dim > SAM2R_DECODER_I2T_MAX_DIM ||
-        (a->a_add && a->w_s->k > SAM2R_DECODER_I2T_MAX_DIM))
+        ((a->a_add || a->a_add_f16) && a->w_s->k > SAM2R_DECODER_I2T_MAX_DIM))
         return -1;
     const int32_t br = gemm->mr < MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS / gemm->mr * gemm->mr : MAX_BLOCK_ROWS;
     const int32_t blocks = (a->rows + br - 1) / br;

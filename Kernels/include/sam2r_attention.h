@@ -49,6 +49,9 @@ typedef struct sam2r_attention_f32_args {
      * bits are those of the sum written to memory first. Why: the mask decoder's keys are image rows + PE;
      * adding the PE as a key block is read saves writing and re-reading a 4 MB keys + PE tensor per attention. */
     const float *k_add;
+    /* Optional, as k_add but IEEE binary16 (at most one of the two): widened exactly as a key block is read,
+     * so the bits of k_add holding the widened values; half the bytes of the 4 MB PE stream. */
+    const uint16_t *k_add_f16;
 } sam2r_attention_f32_args;
 
 /* Computes query rows [q0, q1) of (batch b, head h). `scratch` holds scratch_floats floats. */

@@ -41,6 +41,8 @@ typedef struct sam2r_decoder_i2t_args {
     float eps;
     const float *pe;               /* [rows][dim] (read only for y_pe) */
     float *y, *y_pe;               /* [rows][dim] each; y_pe may be NULL (not written) */
+    const uint16_t *a_add_f16;     /* NULL, or a_add as IEEE binary16 (at most one of the two), widened exactly as
+                                      each block is read: the bits of a_add holding the widened values */
 } sam2r_decoder_i2t_args;
 
 /* Returns 0, or -1 when heads * tokens or dim (or, with a_add, w_s->k) exceed the block (nothing written). `softmax_short` may be

@@ -13,6 +13,7 @@
  *   o[d] = acc[d] * (1 / l)                                     (IEEE division, then one multiply)
  * Scratch: dk + dv + SAM2R_ATTENTION_KEY_BLOCK floats. */
 #include "sam2r_attention.h"
+#include "sam2r_gemm_f16w.h"
 #include "numerics_scalar.h"
 
 #include <float.h>
@@ -26,6 +27,7 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
     float *qs = scratch, *acc = scratch + dk, *s = acc + dv;
     const float *K = a->k + (size_t)b * a->k_batch_stride + (size_t)h * dk;
     const float *KA = a->k_add ? a->k_add + (size_t)b * a->k_batch_stride + (size_t)h * dk : NULL;
+    const uint16_t *KH = a->k_add_f16 ? a->k_add_f16 + (size_t)b * a->k_batch_stride + (size_t)h * dk : NULL;
     const float *V = a->v + (size_t)b * a->v_batch_stride + (size_t)h * dv;
     const float c = a->scale * 1.44269504088896340736f;
     for (int32_t i = q0; i < q1; i++) {
@@ -40,8 +42,10 @@ static void attention_rows_scalar(const sam2r_attention_f32_args *a, int32_t b, 
             for (int32_t j = 0; j < kv; j++) {
                 const float *kr = K + (size_t)(kb + j) * a->ldk;
                 const float *ar = KA ? KA + (size_t)(kb + j) * a->ldk : NULL;
+                const uint16_t *hr = KH ? KH + (size_t)(kb + j) * a->ldk : NULL;
                 float dot = 0.0f;
-                for (int32_t e = 0; e < dk; e++) dot = fmaf(ar ? kr[e] + ar[e] : kr[e], qs[e], dot);
+                for (int32_t e = 0; e < dk; e++)
+                    dot = fmaf(ar ? kr[e] + ar[e] : hr ? kr[e] + sam2r_f16_to_f32(hr[e]) : kr[e], qs[e], dot);
                 s[j] = dot;
                 mx = dot > mx ? dot : mx;
             }

@@ -70,7 +70,7 @@ public struct AttentionS8Kernel: @unchecked Sendable {
             q: qp, ldq: Int32(ldq), q_batch_stride: Int64(qBatchStride),
             k: kp, ldk: Int32(ldk), k_batch_stride: Int64(kBatchStride),
             v: vp, ldv: Int32(ldv), v_batch_stride: Int64(vBatchStride),
-            o: op, ldo: Int32(ldo), o_batch_stride: Int64(oBatchStride), scale: scale, ml: nil, k_add: nil)
+            o: op, ldo: Int32(ldo), o_batch_stride: Int64(oBatchStride), scale: scale, ml: nil, k_add: nil, k_add_f16: nil)
         sam2r_attention_s8(ukernel, &args, pool?.handle, sp)
     }
 

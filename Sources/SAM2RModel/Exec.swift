@@ -247,7 +247,7 @@ final class Exec {
             k: k, ldk: Int32(ldk), k_batch_stride: Int64(kStride),
             v: v, ldv: Int32(ldv), v_batch_stride: Int64(vStride),
             o: o, ldo: Int32(ldo), o_batch_stride: Int64(oStride),
-            scale: 1 / Float(dk).squareRoot(), ml: nil, k_add: nil)
+            scale: 1 / Float(dk).squareRoot(), ml: nil, k_add: nil, k_add_f16: nil)
         if int8 {
             precondition(UInt(bitPattern: scratch.p) % 64 == 0, "attention_s8 scratch must be 64-byte aligned")
             sam2r_attention_s8(attentionS8Kernel, &args, pool?.handle, scratch.p)

@@ -90,6 +90,14 @@ struct FoldedAttentionWeights {
     }
 }
 
+/// Rows added to the image rows as an attention reads them (the decoder's dense PE): none, fp32, or IEEE
+/// binary16 widened exactly as read (sam2r_attention_f32_args.k_add / k_add_f16, sam2r_decoder_i2t_args).
+struct AddedRows {
+    let f32: UnsafePointer<Float>?
+    let f16: UnsafePointer<UInt16>?
+    static var none: AddedRows { AddedRows(f32: nil, f16: nil) }
+}
+
 /// Where an image → token attention's output goes: y = norm(x (+ row) + out), yPE = y + pe, all [rows][dim]
 /// (the two-way block's "keys = norm4(keys + attn_out)" and the next attention's keys + PE; yPE nil when the
 /// readers add the PE themselves).
@@ -155,7 +163,7 @@ enum FoldedAttention {
     /// image rows `x` (keys, with PE, or x + xAdd when xAdd is given) and `y` (values), `n` rows each. `proj`
     /// holds ≥ t·di floats, `headOut` ≥ t·di; `scratch` is attention scratch for dk = dv = dim.
     static func tokenToImage(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
-                             q: UnsafePointer<Float>, t: Int, x: UnsafePointer<Float>, xAdd: UnsafePointer<Float>? = nil,
+                             q: UnsafePointer<Float>, t: Int, x: UnsafePointer<Float>, xAdd: AddedRows = .none,
                              y: UnsafePointer<Float>, n: Int,
                              b: FoldedAttentionBuffers, proj: Buf, headOut: Buf, scratch: Buf,
                              out: UnsafeMutablePointer<Float>) throws {
@@ -179,7 +187,7 @@ enum FoldedAttention {
             q: b.folded.p, ldq: Int32(d), q_batch_stride: 0, k: x, ldk: Int32(d), k_batch_stride: Int64(nh * d),
             v: y, ldv: Int32(d), v_batch_stride: Int64(nh * d), o: b.rows.p, ldo: Int32(d),
             o_batch_stride: Int64(b.halfRows.p - b.rows.p), scale: 1 / Float(hd).squareRoot(),
-            ml: halves == 2 ? b.stats.p : nil, k_add: xAdd)
+            ml: halves == 2 ? b.stats.p : nil, k_add: xAdd.f32, k_add_f16: xAdd.f16)
         sam2r_attention_f32(ex.attentionKernel, &args, ex.pool?.handle, scratch.p)
         if halves == 2 { mergeHalves(b.rows.p, b.halfRows.p, stats: b.stats.p, rows: ht, cols: d) }
         for h in 0..<f.heads {
@@ -212,7 +220,7 @@ enum FoldedAttention {
     /// is given) against the t token rows `k` (keys, with PE) and `v` (values), its output [n][dim] going
     /// straight into `residual`. `kProj`, `vProj` hold ≥ t·di floats.
     static func imageToToken(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
-                             x: UnsafePointer<Float>, xAdd: UnsafePointer<Float>? = nil, n: Int, k: UnsafePointer<Float>,
+                             x: UnsafePointer<Float>, xAdd: AddedRows = .none, n: Int, k: UnsafePointer<Float>,
                              v: UnsafePointer<Float>, t: Int,
                              b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf, residual: ResidualNorm) throws {
         let d = f.dim, hd = f.headDim, di = hd * f.heads, ht = f.heads * t
@@ -260,7 +268,7 @@ enum FoldedAttention {
         var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(di), nr: Int32(nr), data: b.packedKeys.p)
         try checkFits(pk, b.packedKeys)
         sam2r_pack_f32(w, Int32(di), Int32(ht), Int32(di), Int32(nr), &pk)
-        try attendTokens(ex, a, f, queries: q, queriesAdd: nil, lda: di, scoreWeights: pk, scoreBias: nil, n: n, t: t,
+        try attendTokens(ex, a, f, queries: q, queriesAdd: .none, lda: di, scoreWeights: pk, scoreBias: nil, n: n, t: t,
                          b: b, residual: residual)
     }
 
@@ -282,7 +290,7 @@ enum FoldedAttention {
     /// LayerNorm, per block of image rows in one pooled pass (sam2r_decoder_i2t.h: the scores and the attention
     /// output never reach memory).
     private static func attendTokens(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
-                                     queries: UnsafePointer<Float>, queriesAdd: UnsafePointer<Float>?, lda: Int,
+                                     queries: UnsafePointer<Float>, queriesAdd: AddedRows, lda: Int,
                                      scoreWeights: sam2r_packed_f32,
                                      scoreBias: UnsafePointer<Float>?, n: Int, t: Int, b: FoldedAttentionBuffers,
                                      residual r: ResidualNorm) throws {
@@ -298,9 +306,9 @@ enum FoldedAttention {
                         r.norm.beta.withUnsafeBufferPointer { be in
                             var args = sam2r_decoder_i2t_args(
                                 rows: Int32(n), heads: Int32(f.heads), tokens: Int32(t), dim: Int32(d), a: queries,
-                                lda: Int32(lda), a_add: queriesAdd, w_s: pk, bias_s: scoreBias, w_o: pvp, bias_o: bo.baseAddress, x: r.x,
+                                lda: Int32(lda), a_add: queriesAdd.f32, w_s: pk, bias_s: scoreBias, w_o: pvp, bias_o: bo.baseAddress, x: r.x,
                                 row: r.row, gamma: g.baseAddress, beta: be.baseAddress, eps: r.norm.eps, pe: r.pe,
-                                y: r.y, y_pe: r.yPE)
+                                y: r.y, y_pe: r.yPE, a_add_f16: queriesAdd.f16)
                             return sam2r_decoder_i2t(f.i2tKernel.ukernel, ex.rowops.table,
                                                      sam2r_softmax_short_for(ISA.active.cValue), &args, ex.pool?.handle)
                         }

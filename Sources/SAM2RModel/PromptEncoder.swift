@@ -2,6 +2,7 @@
 // dense positional encoding of the e x e grid (precomputed at load), the no-mask embedding or the
 // mask-input downscaling (conv 2x2/2, LN2d, GELU, conv 2x2/2, LN2d, GELU, conv 1x1).
 
+import SAM2REngine
 import SAM2RKernels
 #if canImport(Glibc)
 import Glibc
@@ -24,10 +25,13 @@ struct PromptEncoderWeights {
     let down1: Linear, norm1: Norm
     let down2: Linear, norm2: Norm
     let down3: Linear
-    /// [e][e][dim]: get_dense_pe(), channels-last.
+    /// [e][e][dim]: get_dense_pe(), channels-last; with halfPE, rounded to binary16 values.
     let densePE: [Float]
+    /// With halfPE: densePE's binary16 bits, which the decoder's folded attentions read (half the bytes of the
+    /// 4 MB PE they add to the keys three times per prompt at 1024²); every reader then sees the same numbers.
+    let densePEHalf: [UInt16]?
 
-    init(_ src: WeightSource, _ cfg: ModelConfig) throws {
+    init(_ src: WeightSource, _ cfg: ModelConfig, halfPE: Bool = false) throws {
         let p = "sam_prompt_encoder.", d = cfg.dModel
         dim = d
         imageSize = cfg.imageSize
@@ -52,6 +56,18 @@ struct PromptEncoderWeights {
                     PromptEncoderWeights.fourier(x, y, gaussian, d, into: out, at: (i * e + j) * d)
                 }
             }
+        }
+        if halfPE {
+            var bits = [UInt16](repeating: 0, count: pe.count)
+            pe.withUnsafeBufferPointer { p in
+                bits.withUnsafeMutableBufferPointer { sam2r_f32_to_f16_n(ISA.active.cValue, p.baseAddress, $0.baseAddress, p.count) }
+            }
+            pe.withUnsafeMutableBufferPointer { p in
+                bits.withUnsafeBufferPointer { sam2r_f16_to_f32_n(ISA.active.cValue, $0.baseAddress, p.baseAddress, p.count) }
+            }
+            densePEHalf = bits
+        } else {
+            densePEHalf = nil
         }
         densePE = pe
     }

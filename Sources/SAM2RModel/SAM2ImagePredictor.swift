@@ -149,12 +149,13 @@ public final class SAM2ImagePredictor {
         }
         self.config = config
         self.promptCapacity = promptCapacity
-        encoder = try ImageEncoderWeights(weights, config)
-        promptEncoder = try PromptEncoderWeights(weights, config)
-        decoder = try MaskDecoderWeights(weights, config)
-        refiner = try config.refiner.map { try RefinerWeights(weights, config, $0) }
         hasInt8 = int8 || !((weights as? QuantizedWeightSource)?.plan.isEmpty ?? true)
             || ((weights as? Int8LayerSource)?.hasInt8Layers ?? false)
+        encoder = try ImageEncoderWeights(weights, config)
+        // int8 models without a refiner keep the decoder's prompt-independent streams in binary16 (ImageFeatures.skipHalf)
+        promptEncoder = try PromptEncoderWeights(weights, config, halfPE: hasInt8 && config.refiner == nil)
+        decoder = try MaskDecoderWeights(weights, config)
+        refiner = try config.refiner.map { try RefinerWeights(weights, config, $0) }
         pool = threads > 1 ? try ThreadPool(threads: threads) : nil
         planned = (config.imageSize, config.imageSize)
         ws = Workspace()
@@ -460,7 +461,8 @@ public final class SAM2ImagePredictor {
         }
         let out = try MaskDecoder.forward(e, decoder, features: decoderFeatures, sparse: sparseTokens,
                                           promptCapacity: promptCapacity, dense: dense,
-                                          densePE: promptEncoder.densePE, cache: cache, fillCache: fillCache,
+                                          densePE: promptEncoder.densePE, densePEHalf: promptEncoder.densePEHalf,
+                                          cache: cache, fillCache: fillCache,
                                           keepUpscaled: rw != nil)
         if fillCache { decoderCacheEmbed = decoderEmbed }
         try e.ws.release(dense)

@@ -15,6 +15,7 @@
  *  - elements of O outside the output (ldo padding, batch-stride gaps) keep their sentinel;
  *  - the scratch size the kernel reports is enough (sentinel just past one worker's scratch). */
 #include "harness.h"
+#include "sam2r_gemm_f16w.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -93,7 +94,7 @@ static void run_case(const attn_case *c, harness_rng *rng, sam2r_pool *pools[3])
     const float big = c->large == 2 ? 300.0f : 50.0f;
     const float scale = c->large ? big / (3.0f * sqrtf((float)c->dk / 9.0f)) : 1.0f / sqrtf((float)c->dk);
     sam2r_attention_f32_args a = {c->batch, c->heads, c->nq, c->nk, c->dk, c->dv, q, ldq, qbs, k, ldk, kbs,
-                                  v, ldv, vbs, o, ldo, obs, scale, NULL, NULL};
+                                  v, ldv, vbs, o, ldo, obs, scale, NULL, NULL, NULL};
     const size_t nlive = (size_t)c->batch * c->nq * c->heads * c->dv;
     float *ref = harness_alloc(nlive * sizeof(float)), *sref = harness_alloc(nlive * sizeof(float));
     float *got = harness_alloc(nlive * sizeof(float)), *got1 = harness_alloc(nlive * sizeof(float));
@@ -158,22 +159,27 @@ static void run_split_case(harness_rng *rng, sam2r_pool *pools[3], int32_t nq, i
     for (size_t i = 0; i < (size_t)nk * d; i++) k[i] = harness_float(rng, -1, 1), v[i] = harness_float(rng, -1, 1);
     /* with_add: the kernels get keys kk + kadd (k_add, the decoder's image rows + PE); the reference runs on k,
      * their sum written to memory first, and every variant must give its bits */
+    /* kadd holds binary16 values, so k_add_f16 (its binary16 bits, widened as read) must give the same bits */
+    uint16_t *kadd16 = harness_alloc((size_t)nk * d * 2);
     for (size_t i = 0; i < (size_t)nk * d; i++) {
         kk[i] = with_add ? harness_float(rng, -1, 1) : k[i];
-        kadd[i] = harness_float(rng, -0.5f, 0.5f);
+        kadd16[i] = sam2r_f32_to_f16(harness_float(rng, -0.5f, 0.5f));
+        kadd[i] = sam2r_f16_to_f32(kadd16[i]);
         if (with_add) k[i] = kk[i] + kadd[i];
     }
     const float scale = 3.0f / sqrtf((float)d);
     float *full = harness_alloc((size_t)nq * d * 4);
-    sam2r_attention_f32_args fa = {1, 1, nq, nk, d, d, q, d, 0, k, d, 0, v, d, 0, full, d, 0, scale, NULL, NULL};
+    sam2r_attention_f32_args fa = {1, 1, nq, nk, d, d, q, d, 0, k, d, 0, v, d, 0, full, d, 0, scale, NULL, NULL, NULL};
     reference_double(&fa, full);
     float *o = harness_alloc((size_t)2 * nq * d * 4), *ml = harness_alloc((size_t)4 * nq * 4);
     float *so = harness_alloc((size_t)2 * nq * d * 4), *sml = harness_alloc((size_t)4 * nq * 4);
     sam2r_attention_f32_args a = {2, 1, nq, half, d, d, q, d, 0, k, d, (int64_t)half * d, v, d, (int64_t)half * d,
-                                  o, d, (int64_t)nq * d, scale, ml, NULL};
-    sam2r_attention_f32_args aa = a;
+                                  o, d, (int64_t)nq * d, scale, ml, NULL, NULL};
+    sam2r_attention_f32_args aa = a, ah = a;
     aa.k = kk;
     aa.k_add = with_add ? kadd : NULL;
+    ah.k = kk;
+    ah.k_add_f16 = with_add ? kadd16 : NULL;
     sam2r_isa isas[SAM2R_ISA_COUNT + 1];
     isas[0] = SAM2R_ISA_SCALAR;
     const int nv = harness_variants(isas + 1) + 1;
@@ -191,6 +197,11 @@ static void run_split_case(harness_rng *rng, sam2r_pool *pools[3], int32_t nq, i
             harness_check(memcmp(so, o, (size_t)2 * nq * d * 4) == 0 && memcmp(sml, ml, (size_t)4 * nq * 4) == 0,
                           "attention %s split nq%d nk%d d%d k_add %d threads %d: o or ml differ from scalar%s", uk->name,
                           nq, nk, d, with_add, t + 1, with_add ? " on the keys + k_add written first" : "");
+            if (!with_add) continue;
+            sam2r_attention_f32(uk, &ah, pools[t], scratch);
+            harness_check(memcmp(so, o, (size_t)2 * nq * d * 4) == 0 && memcmp(sml, ml, (size_t)4 * nq * 4) == 0,
+                          "attention %s split nq%d nk%d d%d k_add_f16 threads %d: o or ml differ from scalar on the "
+                          "keys + widened k_add written first", uk->name, nq, nk, d, t + 1);
         }
         free(scratch);
     }
@@ -204,7 +215,7 @@ static void run_split_case(harness_rng *rng, sam2r_pool *pools[3], int32_t nq, i
     const double e = harness_nmse(full, so, (size_t)nq * d);
     harness_check(e <= ATTN_NMSE_BOUND, "attention split nq%d nk%d d%d: merged halves vs one attention NMSE %.3g", nq, nk,
                   d, e);
-    free(q); free(k); free(v); free(kk); free(kadd); free(full); free(o); free(ml); free(so); free(sml);
+    free(q); free(k); free(v); free(kk); free(kadd); free(kadd16); free(full); free(o); free(ml); free(so); free(sml);
 }
 
 void test_attention(void) {

@@ -89,7 +89,7 @@ static void run_case(const attn_s8_case *c, harness_rng *rng, sam2r_pool *pools[
     const double dot_std = sqrt(ss * kk / (c->dk > 0 ? c->dk : 1)) + 1e-12;
     const float scale = (float)(c->logit_std / dot_std);
     sam2r_attention_s8_args a = {c->batch, c->heads, c->nq, c->nk, c->dk, c->dv, q, ldq, qbs, k, ldk, kbs,
-                                 v, ldv, vbs, o, ldo, obs, scale, NULL, NULL};
+                                 v, ldv, vbs, o, ldo, obs, scale, NULL, NULL, NULL};
     const size_t nlive = (size_t)c->batch * c->nq * c->heads * c->dv;
     float *f32 = harness_alloc(nlive * sizeof(float)), *sref = harness_alloc(nlive * sizeof(float));
     float *got = harness_alloc(nlive * sizeof(float)), *got1 = harness_alloc(nlive * sizeof(float));

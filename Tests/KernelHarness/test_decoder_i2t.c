@@ -4,6 +4,7 @@
  * with and without the broadcast row and the score bias, in place (y = x, y_pe = a) as the decoder calls it, and
  * with the queries given as a + a_add and no y_pe (the bits of the same calls on the sum written first). */
 #include "harness.h"
+#include "sam2r_gemm_f16w.h"
 #include "sam2r_decoder_i2t.h"
 #include "sam2r_rowops_par.h"
 
@@ -49,7 +50,7 @@ static void one_case(harness_rng *rng, sam2r_isa isa, const sam2r_gemm_f32_ukern
         memcpy(a2, a, (size_t)rows * kdim * 4);
         float *ype_out = kdim == dim ? a2 : ype;
         const sam2r_decoder_i2t_args args = {rows, heads, tokens, dim, a2, kdim, NULL, &pws, with_bias ? bs : NULL, &pwo,
-                                             bo, y, with_row ? row : NULL, gamma, beta, 1e-5f, pe, y, ype_out};
+                                             bo, y, with_row ? row : NULL, gamma, beta, 1e-5f, pe, y, ype_out, NULL};
         const int rc = sam2r_decoder_i2t(uk, ops, sm, &args, pools[t]);
         double m1 = 0, m2 = 0;
         const size_t n1 = harness_bitdiff(y_ref, y, rows, dim, dim, &m1), n2 = harness_bitdiff(ype_ref, ype_out, rows, dim, dim, &m2);
@@ -63,9 +64,12 @@ static void one_case(harness_rng *rng, sam2r_isa isa, const sam2r_gemm_f32_ukern
         /* the queries as a_part + a_add (a = their sum, written first for the reference above), y_pe not written */
         float *ap = harness_alloc((size_t)rows * kdim * 4), *aa = harness_alloc((size_t)rows * kdim * 4);
         float *y = harness_alloc((size_t)rows * dim * 4);
+        /* aa holds binary16 values: a_add_f16 (its bits, widened as read) must give the same bits */
+        uint16_t *aa16 = harness_alloc((size_t)rows * kdim * 2);
         for (size_t i = 0; i < (size_t)rows * kdim; i++) {
             ap[i] = harness_float(rng, -2, 2);
-            aa[i] = harness_float(rng, -1, 1);
+            aa16[i] = sam2r_f32_to_f16(harness_float(rng, -1, 1));
+            aa[i] = sam2r_f16_to_f32(aa16[i]);
         }
         float *asum = harness_alloc((size_t)rows * kdim * 4);
         for (size_t i = 0; i < (size_t)rows * kdim; i++) asum[i] = ap[i] + aa[i];
@@ -80,16 +84,23 @@ static void one_case(harness_rng *rng, sam2r_isa isa, const sam2r_gemm_f32_ukern
         for (int t = 0; t < 3; t++) {
             memcpy(y, x, (size_t)rows * dim * 4);
             const sam2r_decoder_i2t_args args = {rows, heads, tokens, dim, ap, kdim, aa, &pws, with_bias ? bs : NULL, &pwo,
-                                                 bo, y, with_row ? row : NULL, gamma, beta, 1e-5f, pe, y, NULL};
+                                                 bo, y, with_row ? row : NULL, gamma, beta, 1e-5f, pe, y, NULL, NULL};
             const int rc = sam2r_decoder_i2t(uk, ops, sm, &args, pools[t]);
             double m1 = 0;
-            const size_t n1 = harness_bitdiff(y_ref, y, rows, dim, dim, &m1);
+            size_t n1 = harness_bitdiff(y_ref, y, rows, dim, dim, &m1);
+            /* the same with the PE as binary16 */
+            sam2r_decoder_i2t_args h = args;
+            h.a_add = NULL;
+            h.a_add_f16 = aa16;
+            memcpy(y, x, (size_t)rows * dim * 4);
+            const int rch = sam2r_decoder_i2t(uk, ops, sm, &h, pools[t]);
+            n1 += harness_bitdiff(y_ref, y, rows, dim, dim, &m1) + (rch != 0);
             harness_check(rc == 0 && n1 == 0,
                           "decoder_i2t a_add %s %s rows=%d heads=%d tokens=%d dim=%d k=%d row=%d bias=%d threads=%d: rc %d, "
                           "%zu values differ from the unfused calls on the sum (max %.3g)", sam2r_isa_name(isa), uk->name,
                           rows, heads, tokens, dim, kdim, with_row, with_bias, t + 1, rc, n1, m1);
         }
-        free(ap); free(aa); free(asum); free(y);
+        free(ap); free(aa); free(aa16); free(asum); free(y);
     }
     free(a); free(ws); free(wo); free(bs); free(bo); free(x); free(row); free(pe); free(gamma); free(beta);
     free(pws.data); free(pwo.data); free(s); free(o); free(y_ref); free(ype_ref);
@@ -118,7 +129,7 @@ void test_decoder_i2t(void) {
         }
     /* too many scores for the block: refused, nothing written */
     const sam2r_decoder_i2t_args big = {1, 64, 16, 16, NULL, 16, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 0,
-                                        NULL, NULL, NULL};
+                                        NULL, NULL, NULL, NULL};
     harness_check(sam2r_decoder_i2t(sam2r_gemm_f32_ukernel_for(SAM2R_ISA_SCALAR), sam2r_rowops_for(SAM2R_ISA_SCALAR), NULL,
                                     &big, NULL) == -1, "decoder_i2t: 1024 scores per row must be refused");
     sam2r_pool_destroy(pools[1]);

@@ -160,6 +160,22 @@ final class MicroModelFileTests: XCTestCase {
         }
     }
 
+    /// An int8 model without a refiner keeps the decoder's dense PE as binary16 too (the folded attentions add
+    /// it to the keys as they read them): the fp32 copy the other readers use holds the same numbers. An fp32
+    /// model keeps the exact PE.
+    func testInt8DensePEIsBinary16() throws {
+        let cfg = try ModelConfigJSON.load(path: Self.dir + "/config.json")
+        let ckpt = try Checkpoint(path: Self.dir + "/checkpoint.safetensors")
+        let q = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: 1, quantization: try Self.plan())
+        let half = try XCTUnwrap(q.promptEncoder.densePEHalf)
+        XCTAssertEqual(half.count, q.promptEncoder.densePE.count)
+        XCTAssertTrue(zip(half, q.promptEncoder.densePE).allSatisfy { sam2r_f16_to_f32($0) == $1 })
+        let f = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: 1)
+        XCTAssertNil(f.promptEncoder.densePEHalf)
+        XCTAssertFalse(f.promptEncoder.densePE.allSatisfy { sam2r_f16_to_f32(sam2r_f32_to_f16($0)) == $0 })
+        XCTAssertTrue(zip(half, f.promptEncoder.densePE).allSatisfy { sam2r_f16_to_f32($0) == sam2r_f16_to_f32(sam2r_f32_to_f16($1)) })
+    }
+
     /// An int8 layer holds no fp32 form of its weights (the RSS goal), an fp32 one no int8 form.
     func testInt8LayerHasNoFloatWeights() throws {
         let cfg = try ModelConfigJSON.load(path: Self.dir + "/config.json")

@@ -201,7 +201,7 @@ func attentionHash(_ isa: ISA) -> UInt64? {
                                         k: UnsafePointer(k.baseAddress), ldk: heads * dk, k_batch_stride: 0,
                                         v: UnsafePointer(v.baseAddress), ldv: heads * dv, v_batch_stride: 0,
                                         o: o.baseAddress, ldo: heads * dv, o_batch_stride: 0, scale: 0.2041241452,
-                                        ml: nil, k_add: nil)
+                                        ml: nil, k_add: nil, k_add_f16: nil)
     sam2r_attention_f32(uk, &args, nil, scratch.baseAddress)
     return fnv(o)
 }
