@@ -96,7 +96,7 @@ struct ImageFeatures {
     /// featS1 and featS0 hold IEEE binary16 (rounded to nearest even once, at setImage; the buffers' floats
     /// hold two values each): the decoder tail reads them once per prompt as a 12 MB fp32 stream at SAM2's
     /// shape, which this halves. Set by the predictor for int8 models without a refiner (the refiner's mask
-    /// refinement reads feat_s0 as fp32).
+    /// refinement reads feat_s0 as fp32), as is the binary16 dense PE (PromptEncoderWeights.densePEHalf).
     var skipHalf = false
 
     /// feat_s1 / feat_s0 as the decoder tail reads them.
