@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < (size_t)nq * w; i++) q[i] = (float)((r = r * 6364136223846793005ull + 1) >> 40) / 16777216.0f - 0.5f;
     for (size_t i = 0; i < (size_t)nk * w; i++) k[i] = (float)((r = r * 6364136223846793005ull + 1) >> 40) / 16777216.0f - 0.5f;
     for (size_t i = 0; i < (size_t)nk * w; i++) v[i] = (float)((r = r * 6364136223846793005ull + 1) >> 40) / 16777216.0f - 0.5f;
-    sam2r_attention_f32_args a = {1, heads, nq, nk, d, d, q, w, 0, k, w, 0, v, w, 0, o, w, 0, 0.1f, NULL, NULL};
+    sam2r_attention_f32_args a = {1, heads, nq, nk, d, d, q, w, 0, k, w, 0, v, w, 0, o, w, 0, 0.1f, NULL, NULL, NULL};
     sam2r_pool *pool = threads > 1 ? sam2r_pool_create(threads) : NULL;
     const double macs = (double)heads * nq * nk * (2.0 * d);
     printf("attention nq %d nk %d heads %d dk = dv %d, %d thread(s); %.2f GMAC per call\n", nq, nk, heads, d, threads,

@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
             if (!uk) continue;
             sam2r_packed_f32 pws = packed(uk, ws, ht, k), pwo = packed(uk, wo, DIM, ht);
             const sam2r_decoder_i2t_args args = {ROWS, HEADS, TOKENS, DIM, a, k, NULL, &pws, NULL, &pwo, NULL,
-                                                 x, NULL, gamma, beta, 1e-5f, pe, y, NULL};
+                                                 x, NULL, gamma, beta, 1e-5f, pe, y, NULL, NULL};
             const double t = best_seconds(uk, sam2r_rowops_for(isa), sam2r_softmax_short_for(isa), &args, pool);
             printf("%-11s %-30s %8.3f ms %6.1f GMAC/s\n", sam2r_isa_name(isa), uk->name, t * 1e3, macs / t / 1e9);
             fflush(stdout);
