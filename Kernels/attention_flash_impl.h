@@ -36,7 +36,7 @@
 #include <float.h>
 #include <string.h>
 
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 
 #define FA_QT (FA_NQV * FA_VL)
 /* The S tiles of a key block fill St [KB][QN] whole: a partial last tile would write past it. */
@@ -206,20 +206,6 @@ static FA_TGT void fa_copy_rows(const float *src, size_t ld, int32_t kv, int32_t
     }
 }
 
-/* kp[kv][dk] = the key block + the widened k_add_f16 block: each row widened into kp, then the adds in place. */
-static FA_TGT void fa_pack_keys_added_f16(const float *kblk, const uint16_t *ablk, size_t ldk, int32_t kv, int32_t dk,
-                                          float *kp) {
-    const sam2r_isa isa = sam2r_isa_active();
-    for (int32_t j = 0; j < kv; j++) {
-        const float *kr = kblk + (size_t)j * ldk;
-        float *kd = kp + (size_t)j * dk;
-        sam2r_f16_to_f32_n(isa, ablk + (size_t)j * ldk, kd, (size_t)dk);
-        int32_t e = 0;
-        for (; e + FA_VL <= dk; e += FA_VL) FA_STORE(kd + e, FA_ADD(FA_LOAD(kr + e), FA_LOAD(kd + e)));
-        for (; e < dk; e++) kd[e] = kr[e] + kd[e];
-    }
-}
-
 /* kp[kv][dk] = the key block + the k_add block (sam2r_attention_f32_args.k_add), one fp32 add per element. */
 static FA_TGT void fa_pack_keys_added(const float *kblk, const float *ablk, size_t ldk, int32_t kv, int32_t dk,
                                       float *kp) {
@@ -229,6 +215,17 @@ static FA_TGT void fa_pack_keys_added(const float *kblk, const float *ablk, size
         int32_t e = 0;
         for (; e + FA_VL <= dk; e += FA_VL) FA_STORE(kd + e, FA_ADD(FA_LOAD(kr + e), FA_LOAD(ar + e)));
         for (; e < dk; e++) kd[e] = kr[e] + ar[e];
+    }
+}
+
+/* The same with k_add_f16: each row widened into kp, then the add above in place. */
+static FA_TGT void fa_pack_keys_added_f16(const float *kblk, const uint16_t *ablk, size_t ldk, int32_t kv, int32_t dk,
+                                          float *kp) {
+    const sam2r_isa isa = sam2r_isa_active();
+    for (int32_t j = 0; j < kv; j++) {
+        float *kd = kp + (size_t)j * dk;
+        sam2r_f16_to_f32_n(isa, ablk + (size_t)j * ldk, kd, (size_t)dk);
+        fa_pack_keys_added(kblk + (size_t)j * ldk, kd, ldk, 1, dk, kd);
     }
 }
 

@@ -1,7 +1,7 @@
 /* decoder_i2t.c — sam2r_decoder_i2t.h. */
 #include "sam2r_decoder_i2t.h"
 #include "sam2r_rowops_par.h"
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 
 /* At most MAX_BLOCK_ROWS image rows per block (the stack blocks' height), a whole number of the GEMM's
  * micro-tiles: MR 8 (NEON, AVX-512) takes 16, MR 6 (AVX2, AVX-512 n64) 12; a remainder tile costs nearly as

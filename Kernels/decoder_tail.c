@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "fused_quantize_impl.h"
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 
 enum { MIN_TASK_ELEMS = 32768, TASKS_PER_THREAD = 4 };
 

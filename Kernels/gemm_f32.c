@@ -45,24 +45,19 @@ const sam2r_gemm_f32_ukernel *sam2r_gemm_f32_n64_ukernel_for(sam2r_isa isa) {
     }
 }
 
-size_t sam2r_pack_f32_size(int32_t n, int32_t k, int32_t nr) {
-    const size_t panels = ((size_t)n + (size_t)nr - 1) / (size_t)nr;
-    return panels * (size_t)k * (size_t)nr * sizeof(float);
-}
+#define PACK_T float
+#define PACK_NAME pack_panels_f32
+#include "pack_panels_impl.h"
+#undef PACK_T
+#undef PACK_NAME
+
+size_t sam2r_pack_f32_size(int32_t n, int32_t k, int32_t nr) { return pack_panels_elems(n, k, nr) * sizeof(float); }
 
 void sam2r_pack_f32(const float *w, int32_t ldw, int32_t n, int32_t k, int32_t nr, sam2r_packed_f32 *out) {
     out->n = n;
     out->k = k;
     out->nr = nr;
-    float *d = out->data;
-    for (int32_t nb = 0; nb < n; nb += nr) {
-        const int32_t nv = n - nb < nr ? n - nb : nr;
-        for (int32_t kk = 0; kk < k; kk++) {
-            for (int32_t j = 0; j < nv; j++) d[j] = w[(size_t)(nb + j) * (size_t)ldw + (size_t)kk];
-            for (int32_t j = nv; j < nr; j++) d[j] = 0.0f;
-            d += nr;
-        }
-    }
+    pack_panels_f32(w, ldw, n, k, nr, out->data);
 }
 
 typedef struct {

@@ -1,9 +1,9 @@
 /* f16_convert_neon.c — binary16 <-> binary32 with FCVTL / FCVTL2 and FCVTN (baseline Advanced SIMD, so
  * every aarch64 level; FCVTN rounds by FPCR, nearest even unless a caller changed it, which sam2r never
  * does), 16 / 4 values per step; the tails go through the scalar converters (the same bits:
- * sam2r_gemm_f16w.h). */
+ * sam2r_f16.h). */
 #if defined(__aarch64__)
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 
 #include <arm_neon.h>
 

@@ -45,8 +45,8 @@ typedef struct sam2r_decoder_i2t_args {
                                       each block is read: the bits of a_add holding the widened values */
 } sam2r_decoder_i2t_args;
 
-/* Returns 0, or -1 when heads * tokens or dim (or, with a_add, w_s->k) exceed the block (nothing written). `softmax_short` may be
- * NULL (rows go through ops->softmax: the same bits). */
+/* Returns 0, or -1 when heads * tokens or dim (or, with a_add or a_add_f16, w_s->k) exceed the block
+ * (nothing written). `softmax_short` may be NULL (rows go through ops->softmax: the same bits). */
 int sam2r_decoder_i2t(const sam2r_gemm_f32_ukernel *gemm, const sam2r_rowops *ops,
                       sam2r_softmax_short_fn softmax_short, const sam2r_decoder_i2t_args *args, sam2r_pool *pool);
 

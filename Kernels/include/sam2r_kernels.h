@@ -6,6 +6,7 @@
 #include "sam2r_requant.h"
 #include "sam2r_gemm_s8.h"
 #include "sam2r_gemm_f32.h"
+#include "sam2r_f16.h"
 #include "sam2r_gemm_f16w.h"
 #include "sam2r_rowops.h"
 #include "sam2r_rowops_par.h"

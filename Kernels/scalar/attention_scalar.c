@@ -13,7 +13,7 @@
  *   o[d] = acc[d] * (1 / l)                                     (IEEE division, then one multiply)
  * Scratch: dk + dv + SAM2R_ATTENTION_KEY_BLOCK floats. */
 #include "sam2r_attention.h"
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 #include "numerics_scalar.h"
 
 #include <float.h>

@@ -1,7 +1,7 @@
 /* f16_convert_f16c.c — binary16 <-> binary32 with F16C (vcvtph2ps; vcvtps2ph rounding to nearest even),
- * 16 values per step; the tails go through the scalar converters (the same bits: sam2r_gemm_f16w.h). */
+ * 16 values per step; the tails go through the scalar converters (the same bits: sam2r_f16.h). */
 #if defined(__x86_64__)
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 
 #include <immintrin.h>
 

@@ -15,7 +15,7 @@
  *  - elements of O outside the output (ldo padding, batch-stride gaps) keep their sentinel;
  *  - the scratch size the kernel reports is enough (sentinel just past one worker's scratch). */
 #include "harness.h"
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
  * with and without the broadcast row and the score bias, in place (y = x, y_pe = a) as the decoder calls it, and
  * with the queries given as a + a_add and no y_pe (the bits of the same calls on the sum written first). */
 #include "harness.h"
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 #include "sam2r_decoder_i2t.h"
 #include "sam2r_rowops_par.h"
 

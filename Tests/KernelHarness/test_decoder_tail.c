@@ -14,7 +14,7 @@
  * pixel counts that are not a multiple of the 16-pixel block, a kernel of 1 and 3, ldg > k*k*C, and images
  * large enough to split over 2 and 3 threads. */
 #include "harness.h"
-#include "sam2r_gemm_f16w.h"
+#include "sam2r_f16.h"
 
 #include <math.h>
 #include <stdio.h>

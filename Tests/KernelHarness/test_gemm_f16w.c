@@ -163,56 +163,69 @@ static void test_narrow(void) {
     if (hw) tally_report(hw);
 }
 
-/* Every ISA's converter against the scalar one: all 65536 inputs, then short runs from every start
- * offset (tails, misaligned loads and stores) with sentinels either side of the output. */
+/* One vector-converter contract for both directions: y = f(x) elementwise, `out` bytes per output. */
+typedef void (*convert_fn)(sam2r_isa isa, const void *x, void *y, size_t n);
+static void widen_n(sam2r_isa isa, const void *x, void *y, size_t n) { sam2r_f16_to_f32_n(isa, x, y, n); }
+static void narrow_n(sam2r_isa isa, const void *x, void *y, size_t n) { sam2r_f32_to_f16_n(isa, x, y, n); }
+
+/* Every supported ISA's converter against the scalar results `ref` of the `total` inputs x: all at once,
+ * then short runs from 8 start offsets (tails, misaligned loads and stores) with sentinel bytes either side
+ * of the output that must stay untouched. */
+static void check_converter(const char *name, convert_fn f, const void *x, size_t in, const void *ref, size_t out,
+                            size_t total) {
+    unsigned char *y = (unsigned char *)harness_alloc((total + 16) * out);
+    const unsigned char *xb = (const unsigned char *)x, *rb = (const unsigned char *)ref;
+    for (int isa = 0; isa < SAM2R_ISA_COUNT; isa++) {
+        if (!sam2r_isa_supported((sam2r_isa)isa)) continue;
+        f((sam2r_isa)isa, x, y, total);
+        harness_check(memcmp(y, ref, total * out) == 0, "%s %s: %zu values differ from scalar", name,
+                      sam2r_isa_name((sam2r_isa)isa), total);
+        long bad = 0, runs = 0;
+        for (size_t off = 0; off < 8; off++)
+            for (size_t len = 0; len <= 80; len += (len < 40 ? 1 : 7)) {
+                const size_t xo = off * 977 + len, yo = (off * 3) % 8;
+                memset(y, 0xab, (len + 16) * out);
+                f((sam2r_isa)isa, xb + xo * in, y + yo * out, len);
+                int ok = memcmp(y + yo * out, rb + xo * out, len * out) == 0;
+                for (size_t i = 0; i < yo * out; i++) ok &= y[i] == 0xab;
+                for (size_t i = (yo + len) * out; i < (len + 16) * out; i++) ok &= y[i] == 0xab;
+                bad += !ok;
+                runs++;
+            }
+        harness_check(bad == 0, "%s %s: %ld of %ld short misaligned runs wrong or wrote outside", name,
+                      sam2r_isa_name((sam2r_isa)isa), bad, runs);
+    }
+    free(y);
+}
+
+/* Widening: all 65536 inputs, shuffled so every run mixes classes. */
 static void test_widen_n(void) {
     const size_t total = 65536;
     uint16_t *x = (uint16_t *)harness_alloc(total * sizeof(uint16_t));
     float *ref = (float *)harness_alloc(total * sizeof(float));
-    float *y = (float *)harness_alloc((total + 16) * sizeof(float));
     harness_rng rng = {0x7769646eu};
     for (size_t i = 0; i < total; i++) x[i] = (uint16_t)i;
-    for (size_t i = total - 1; i > 0; i--) {   /* shuffled, so every run mixes classes */
+    for (size_t i = total - 1; i > 0; i--) {
         const size_t j = (size_t)harness_next(&rng) % (i + 1);
         const uint16_t t = x[i];
         x[i] = x[j];
         x[j] = t;
     }
     for (size_t i = 0; i < total; i++) ref[i] = sam2r_f16_to_f32(x[i]);
-    for (int isa = 0; isa < SAM2R_ISA_COUNT; isa++) {
-        if (!sam2r_isa_supported((sam2r_isa)isa)) continue;
-        sam2r_f16_to_f32_n((sam2r_isa)isa, x, y, total);
-        harness_check(memcmp(y, ref, total * sizeof(float)) == 0, "f16_to_f32_n %s: 65536 values differ from scalar",
-                      sam2r_isa_name((sam2r_isa)isa));
-        long bad = 0, runs = 0;
-        for (size_t off = 0; off < 8; off++)
-            for (size_t len = 0; len <= 80; len += (len < 40 ? 1 : 7)) {
-                const size_t xo = off * 977 + len, yo = (off * 3) % 8;
-                for (size_t i = 0; i < len + 16; i++) y[i] = SENTINEL;
-                sam2r_f16_to_f32_n((sam2r_isa)isa, x + xo, y + yo, len);
-                int ok = memcmp(y + yo, ref + xo, len * sizeof(float)) == 0;
-                for (size_t i = 0; i < yo; i++) ok &= y[i] == SENTINEL;
-                for (size_t i = yo + len; i < len + 16; i++) ok &= y[i] == SENTINEL;
-                bad += !ok;
-                runs++;
-            }
-        harness_check(bad == 0, "f16_to_f32_n %s: %ld of %ld short misaligned runs wrong or wrote outside",
-                      sam2r_isa_name((sam2r_isa)isa), bad, runs);
-    }
-    free(x); free(ref); free(y);
+    check_converter("f16_to_f32_n", widen_n, x, sizeof *x, ref, sizeof *ref, total);
+    free(x); free(ref);
 }
 
-/* Every ISA's narrowing converter against the scalar one: random bit patterns (NaNs, infinities, every
- * exponent) plus the halfway points between adjacent binary16 values, then short misaligned runs. */
+/* Narrowing: random bit patterns (NaNs, infinities, every exponent) alternating with the halfway points
+ * between adjacent binary16 values (ties, rounded to even). */
 static void test_narrow_n(void) {
     const size_t total = 1 << 18;
     float *x = (float *)harness_alloc(total * sizeof(float));
     uint16_t *ref = (uint16_t *)harness_alloc(total * sizeof(uint16_t));
-    uint16_t *y = (uint16_t *)harness_alloc((total + 16) * sizeof(uint16_t));
     harness_rng rng = {0x6e61726fu};
     for (size_t i = 0; i < total; i++) {
         uint32_t u = harness_next(&rng);
-        if (i % 2) {   /* the midpoint above binary16 value h: a tie, rounded to even */
+        if (i % 2) {
             const uint16_t h = (uint16_t)(u & 0x7bffu);
             const float lo = sam2r_f16_to_f32(h), hi = sam2r_f16_to_f32((uint16_t)(h + 1));
             const float mid = lo + (hi - lo) / 2;
@@ -222,27 +235,8 @@ static void test_narrow_n(void) {
         memcpy(&x[i], &u, sizeof u);
         ref[i] = sam2r_f32_to_f16(x[i]);
     }
-    for (int isa = 0; isa < SAM2R_ISA_COUNT; isa++) {
-        if (!sam2r_isa_supported((sam2r_isa)isa)) continue;
-        sam2r_f32_to_f16_n((sam2r_isa)isa, x, y, total);
-        harness_check(memcmp(y, ref, total * sizeof(uint16_t)) == 0, "f32_to_f16_n %s: values differ from scalar",
-                      sam2r_isa_name((sam2r_isa)isa));
-        long bad = 0, runs = 0;
-        for (size_t off = 0; off < 8; off++)
-            for (size_t len = 0; len <= 40; len++) {
-                const size_t xo = off * 977 + len, yo = (off * 3) % 8;
-                for (size_t i = 0; i < len + 16; i++) y[i] = 0xabcd;
-                sam2r_f32_to_f16_n((sam2r_isa)isa, x + xo, y + yo, len);
-                int ok = memcmp(y + yo, ref + xo, len * sizeof(uint16_t)) == 0;
-                for (size_t i = 0; i < yo; i++) ok &= y[i] == 0xabcd;
-                for (size_t i = yo + len; i < len + 16; i++) ok &= y[i] == 0xabcd;
-                bad += !ok;
-                runs++;
-            }
-        harness_check(bad == 0, "f32_to_f16_n %s: %ld of %ld short misaligned runs wrong or wrote outside",
-                      sam2r_isa_name((sam2r_isa)isa), bad, runs);
-    }
-    free(x); free(ref); free(y);
+    check_converter("f32_to_f16_n", narrow_n, x, sizeof *x, ref, sizeof *ref, total);
+    free(x); free(ref);
 }
 
 static int padding_intact(const float *c, int32_t m, int32_t n, int32_t ldc) {
