@@ -52,13 +52,7 @@ public final class PackedWeightsF16: @unchecked Sendable {
 
     /// The row-major [n][k] weights, widened (exact).
     public func widened() -> [Float] {
-        let nr = kernel.nr, data = descriptor.pointee.data!
-        var w = [Float](repeating: 0, count: n * k)
-        for i in 0..<n {
-            let panel = data + (i / nr) * k * nr + i % nr
-            for j in 0..<k { w[i * k + j] = sam2r_f16_to_f32(panel[j * nr]) }
-        }
-        return w
+        Check.unpackPanels(descriptor.pointee.data!, n: n, k: k, nr: kernel.nr) { sam2r_f16_to_f32($0) }
     }
 }
 
@@ -103,9 +97,7 @@ public func gemmF16W(m: Int, n: Int, k: Int,
     guard needed <= scratch.floats else {
         throw EngineError.bufferTooSmall(operand: "f16 weight scratch (floats)", needed: needed, available: scratch.floats)
     }
-    try Check.matrix(rows: m, cols: k, ld: lda, count: a.count, "A")
-    try Check.matrix(rows: m, cols: n, ld: ldc, count: c.count, "C")
-    if let bias { try Check.count(bias.count, n, "bias") }
+    try Check.gemmBuffers(m: m, n: n, k: k, aCount: a.count, lda: lda, cCount: c.count, ldc: ldc, biasCount: bias?.count)
     var args = sam2r_gemm_f16w_args(
         m: Int32(m), n: Int32(n), k: Int32(k), a: a.baseAddress, lda: Int32(lda),
         w: UnsafePointer(weights.descriptor), bias: bias?.baseAddress,

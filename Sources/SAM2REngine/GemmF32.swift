@@ -96,6 +96,9 @@ public final class PackedWeightsF32: @unchecked Sendable {
         descriptor.deallocate()
     }
 
+    /// The row-major [n][k] weights.
+    public func unpacked() -> [Float] { Check.unpackPanels(descriptor.pointee.data!, n: n, k: k, nr: kernel.nr) { $0 } }
+
     static func validate(weights: UnsafeBufferPointer<Float>, n: Int, k: Int, ldw: Int) throws {
         try Check.positive(n, "weights N")
         try Check.positive(k, "weights K")
@@ -128,9 +131,7 @@ public func gemmF32(m: Int, n: Int, k: Int,
     }
     guard let data = d.data else { throw EngineError.zeroSize(operand: "packed weight data") }
     try Check.aligned(data, PackedWeightsF32.dataAlignment, "packed fp32 weight data")
-    try Check.matrix(rows: m, cols: k, ld: lda, count: a.count, "A")
-    try Check.matrix(rows: m, cols: n, ld: ldc, count: c.count, "C")
-    if let bias { try Check.count(bias.count, n, "bias") }
+    try Check.gemmBuffers(m: m, n: n, k: k, aCount: a.count, lda: lda, cCount: c.count, ldc: ldc, biasCount: bias?.count)
     var args = sam2r_gemm_f32_args(
         m: Int32(m), n: Int32(n), k: Int32(k), a: a.baseAddress, lda: Int32(lda),
         w: UnsafePointer(weights.descriptor), bias: bias?.baseAddress,

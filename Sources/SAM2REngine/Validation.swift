@@ -24,6 +24,26 @@ enum Check {
         }
     }
 
+    /// The caller's buffers of a float GEMM C[m, n] = bias + A[m, k] W^T, checked after the dimensions and the
+    /// weights: A and C matrices inside their buffers, bias of n entries.
+    static func gemmBuffers(m: Int, n: Int, k: Int, aCount: Int, lda: Int, cCount: Int, ldc: Int,
+                            biasCount: Int?) throws {
+        try matrix(rows: m, cols: k, ld: lda, count: aCount, "A")
+        try matrix(rows: m, cols: n, ld: ldc, count: cCount, "C")
+        if let biasCount { try count(biasCount, n, "bias") }
+    }
+
+    /// The row-major [n][k] matrix behind weights packed in panels data[(n / nr)][k][n % nr]
+    /// (sam2r_pack_f32, sam2r_pack_f16), each element mapped by `value`.
+    static func unpackPanels<T>(_ data: UnsafePointer<T>, n: Int, k: Int, nr: Int, _ value: (T) -> Float) -> [Float] {
+        var w = [Float](repeating: 0, count: n * k)
+        for i in 0..<n {
+            let panel = data + (i / nr) * k * nr + i % nr
+            for j in 0..<k { w[i * k + j] = value(panel[j * nr]) }
+        }
+        return w
+    }
+
     static func count(_ actual: Int, _ expected: Int, _ name: StaticString) throws {
         guard actual == expected else {
             throw EngineError.countMismatch(operand: "\(name)", expected: expected, actual: actual)

@@ -39,14 +39,14 @@ final class Exec {
     /// Arena buffer the int8 GEMMs quantize their input rows into (int8 view of the floats), planned
     /// by the predictor when it has an int8 plan (SAM2ImagePredictor.replan).
     var int8Input: Buf?
-    /// Where the binary16-weight GEMMs widen their panels (untouched, hence not resident, without such layers).
+    /// Where the binary16-weight GEMMs widen their panels: the predictor's, shared by every Exec it makes.
     let f16Scratch: F16WScratch
 
-    init(ws: Workspace, pool: ThreadPool?) throws {
+    init(ws: Workspace, pool: ThreadPool?, f16Scratch: F16WScratch) throws {
         self.ws = ws
         self.pool = pool
+        self.f16Scratch = f16Scratch
         rowops = try RowOps()
-        f16Scratch = try F16WScratch(threads: pool?.threadCount ?? 1)
         guard let uk = sam2r_attention_f32_ukernel_for(ISA.active.cValue) else {
             throw EngineError.kernelUnavailable(family: "attention_f32", isa: ISA.active.name)
         }

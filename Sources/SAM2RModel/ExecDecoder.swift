@@ -94,7 +94,7 @@ extension Exec {
     /// `quantized.a`: the bits of writing v and quantizing it, as `linear` would. Throws on a NaN quantize
     /// input like that quantize. With `gemm` (withTailGemm) instead of g, g is computed row by row inside.
     func upscaleNormGelu(_ g: UnsafePointer<Float>?, gemm: UnsafePointer<sam2r_tail_gemm>? = nil, ldg: Int, side: Int,
-                         channels: Int, skip: SkipFeatures, _ n: Norm, into y: UnsafeMutablePointer<Float>?,
+                         channels: Int, skip: AddedRows, _ n: Norm, into y: UnsafeMutablePointer<Float>?,
                          quantized: (q: Int8Linear, a: UnsafeMutableBufferPointer<Int8>)?) throws {
         guard !planning, side > 0 else { return }
         try Exec.checkTail(channels: channels, ldg: ldg, g: g, gemm: gemm)
@@ -120,7 +120,7 @@ extension Exec {
     /// `y` when given; logits[m][p] = Σ_c hyper[m][c]·u[p][c] in the header's order (docs/numerics.md "Mask
     /// logits"), mask m at logits + m·(2·side)². With `gemm` instead of g, as in upscaleNormGelu.
     func upscaleGeluLogits(_ g: UnsafePointer<Float>?, gemm: UnsafePointer<sam2r_tail_gemm>? = nil, ldg: Int, side: Int,
-                           channels: Int, skip: SkipFeatures, into y: UnsafeMutablePointer<Float>?,
+                           channels: Int, skip: AddedRows, into y: UnsafeMutablePointer<Float>?,
                            hyper: UnsafePointer<Float>, masks: Int, logits: UnsafeMutablePointer<Float>) throws {
         guard !planning, side > 0 else { return }
         try Exec.checkTail(channels: channels, ldg: ldg, g: g, gemm: gemm)

@@ -90,14 +90,6 @@ struct FoldedAttentionWeights {
     }
 }
 
-/// Rows added to the image rows as an attention reads them (the decoder's dense PE): none, fp32, or IEEE
-/// binary16 widened exactly as read (sam2r_attention_f32_args.k_add / k_add_f16, sam2r_decoder_i2t_args).
-struct AddedRows {
-    let f32: UnsafePointer<Float>?
-    let f16: UnsafePointer<UInt16>?
-    static var none: AddedRows { AddedRows(f32: nil, f16: nil) }
-}
-
 /// Where an image → token attention's output goes: y = norm(x (+ row) + out), yPE = y + pe, all [rows][dim]
 /// (the two-way block's "keys = norm4(keys + attn_out)" and the next attention's keys + PE; yPE nil when the
 /// readers add the PE themselves).

@@ -96,25 +96,15 @@ struct ImageFeatures {
     /// featS1 and featS0 hold IEEE binary16 (rounded to nearest even once, at setImage; the buffers' floats
     /// hold two values each): the decoder tail reads them once per prompt as a 12 MB fp32 stream at SAM2's
     /// shape, which this halves. Set by the predictor for int8 models without a refiner (the refiner's mask
-    /// refinement reads feat_s0 as fp32), as is the binary16 dense PE (PromptEncoderWeights.densePEHalf).
+    /// refinement reads feat_s0 as fp32), as is the binary16 dense PE (DensePE).
     var skipHalf = false
 
     /// feat_s1 / feat_s0 as the decoder tail reads them.
-    var skipS1: SkipFeatures { SkipFeatures(featS1, half: skipHalf) }
-    var skipS0: SkipFeatures { SkipFeatures(featS0, half: skipHalf) }
+    var skipS1: AddedRows { AddedRows(featS1, half: skipHalf) }
+    var skipS0: AddedRows { AddedRows(featS0, half: skipHalf) }
 
     /// Floats a skip-feature buffer of `values` values takes.
     static func skipFloats(_ values: Int, half: Bool) -> Int { half ? (values + 1) / 2 : values }
-}
-
-/// A skip-feature buffer of the decoder tail (sam2r_decoder_tail.h): fp32, or binary16 widened as it is read.
-struct SkipFeatures {
-    let f32: UnsafePointer<Float>?
-    let f16: UnsafePointer<UInt16>?
-    init(_ b: Buf, half: Bool) {
-        f32 = half ? nil : UnsafePointer(b.p)
-        f16 = half ? UnsafePointer(UnsafeRawPointer(b.p).assumingMemoryBound(to: UInt16.self)) : nil
-    }
 }
 
 enum ImageEncoder {

@@ -10,7 +10,7 @@ struct Linear {
     /// The fp32 form; nil for an int8 layer or one whose weights are stored in binary16.
     let packed: PackedWeightsF32?
     /// The binary16-stored form (a model file's `float16` tensor, widened exactly in the GEMM), or nil.
-    var half: PackedWeightsF16? = nil
+    let half: PackedWeightsF16?
     /// fp32 bias (fp32 layers; empty for an int8 layer, whose bias is in `int8`).
     let bias: [Float]
     /// The weight's state_dict prefix (e.g. `image_encoder.trunk.blocks.3.attn.qkv`); the name under
@@ -24,6 +24,7 @@ struct Linear {
     /// From a row-major [n, k] matrix (fp32).
     init(weights w: [Float], bias: [Float], n: Int, k: Int) throws {
         packed = try w.withUnsafeBufferPointer { try PackedWeightsF32(weights: $0, n: n, k: k) }
+        half = nil
         self.bias = bias
         int8 = nil
         outFeatures = n
@@ -40,6 +41,7 @@ struct Linear {
         (src as? ShapeRecorder)?.gemms.append(GemmLayer(name: name, kind: kind, inFeatures: k, outFeatures: n))
         if let file = src as? Int8LayerSource, let q = try file.int8Layer(name, n: n, k: k) {
             packed = nil
+            half = nil
             bias = []
             int8 = q
             return
@@ -51,6 +53,7 @@ struct Linear {
             int8 = nil
             return
         }
+        half = nil
         let (w, b) = try matrix()
         if src is ShapeRecorder {
             // Shape-only pass (expectedWeights, gemmLayers, arenaPlan): the requests are recorded, and
@@ -74,17 +77,7 @@ struct Linear {
 
     /// The row-major [n, k] fp32 weights of an fp32 or binary16 layer (the stored values, widened); nil
     /// for an int8 or shape-only layer.
-    func floatWeights() -> [Float]? {
-        if let half { return half.widened() }
-        guard let p = packed else { return nil }
-        let n = p.n, k = p.k, nr = p.kernel.nr, data = p.descriptor.pointee.data!
-        var w = [Float](repeating: 0, count: n * k)
-        for i in 0..<n {
-            let panel = data + (i / nr) * k * nr + i % nr
-            for j in 0..<k { w[i * k + j] = panel[j * nr] }
-        }
-        return w
-    }
+    func floatWeights() -> [Float]? { half?.widened() ?? packed?.unpacked() }
 
     /// PyTorch nn.Linear `prefix`.weight [out, in] + `prefix`.bias.
     init(_ src: WeightSource, _ prefix: String, out: Int, in k: Int) throws {

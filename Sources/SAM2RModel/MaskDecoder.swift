@@ -117,8 +117,7 @@ enum MaskDecoder {
     /// read unless an observer wants "decoder.src"); `fillCache`: it holds another embedding, so fill it for
     /// `f.imageEmbed` first.
     static func forward(_ ex: Exec, _ w: MaskDecoderWeights, features f: ImageFeatures, sparse: [Float],
-                        promptCapacity: Int, dense: Buf, densePE: [Float], densePEHalf: [UInt16]? = nil,
-                        cache: DecoderImageCache? = nil,
+                        promptCapacity: Int, dense: Buf, densePE: DensePE, cache: DecoderImageCache? = nil,
                         fillCache: Bool = false, keepUpscaled: Bool = false) throws -> DecoderOutput {
         let d = w.dim, e = w.embedSize, ne = e * e
         let nOut = w.outputTokens.count / d
@@ -174,7 +173,7 @@ enum MaskDecoder {
             queries.p.update(from: tokens.p, count: t * d)
             if let c = cache {
                 if fillCache {
-                    try c.fill(ex, w, embed: f.imageEmbed.p, densePE: densePE, x0: keys.p, x0PE: kIn.p, kv: qq.p)
+                    try c.fill(ex, w, embed: f.imageEmbed.p, densePE: densePE.f32, x0: keys.p, x0PE: kIn.p, kv: qq.p)
                 }
                 // Layer 0 reads the cache; the input sum is formed only for an observer.
                 if ex.observer != nil { ex.addRow(f.imageEmbed.p, c.noMask, rows: ne, cols: d, keys.p) }
@@ -182,13 +181,10 @@ enum MaskDecoder {
                 try ex.add(f.imageEmbed.p, dense.p, keys.p, ne * d)
             }
             ex.tap("decoder.src", keys.p, ne * d)
-            try (densePEHalf ?? []).withUnsafeBufferPointer { peHalf in try densePE.withUnsafeBufferPointer { pe in
-                let kpe = pe.baseAddress!
+            try densePE.withRows { kpe, peRows in
                 // The folded attentions' keys + PE: keys with the PE added on read (keysAdd), or the written kIn.
                 let keysX = UnsafePointer(pePerRead ? keys.p : kIn.p)
-                // the PE as binary16 where the prompt encoder keeps it so (its fp32 values are then the same numbers)
-                let keysAdd = !pePerRead ? AddedRows.none
-                    : densePEHalf != nil ? AddedRows(f32: nil, f16: peHalf.baseAddress) : AddedRows(f32: kpe, f16: nil)
+                let keysAdd = pePerRead ? peRows : AddedRows.none
                 let writtenKeysPE: UnsafeMutablePointer<Float>? = pePerRead ? nil : kIn.p
                 for (i, l) in w.layers.enumerated() {
                     if i == 0 {
@@ -258,7 +254,7 @@ enum MaskDecoder {
                 try ex.layerNorm(queries.p, rows: tf, w.normFinal, queries.p)
                 ex.tap("transformer.queries", queries.p, t * d)
                 ex.tap("transformer.keys", keys.p, ne * d)
-            } }
+            }
         }
         try fb.release(ex)
         try ex.ws.release(scratch)

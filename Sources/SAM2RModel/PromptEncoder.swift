@@ -12,6 +12,40 @@ import Musl
 import Darwin
 #endif
 
+/// get_dense_pe(): [e][e][dim], channels-last. With binary16 (int8 models without a refiner,
+/// ImageFeatures.skipHalf) also as binary16 bits, which the decoder's folded attentions read: half the bytes
+/// of the 4 MB PE they add to the keys three times per prompt at 1024². `f32` then holds the rounded values,
+/// so every reader sees the same PE.
+struct DensePE {
+    let f32: [Float]
+    let f16: [UInt16]?
+
+    init(_ pe: [Float], binary16: Bool) {
+        guard binary16 else {
+            f32 = pe
+            f16 = nil
+            return
+        }
+        var bits = [UInt16](repeating: 0, count: pe.count), rounded = pe
+        pe.withUnsafeBufferPointer { p in
+            bits.withUnsafeMutableBufferPointer { sam2r_f32_to_f16_n(ISA.active.cValue, p.baseAddress, $0.baseAddress, p.count) }
+        }
+        rounded.withUnsafeMutableBufferPointer { r in
+            bits.withUnsafeBufferPointer { sam2r_f16_to_f32_n(ISA.active.cValue, $0.baseAddress, r.baseAddress, r.count) }
+        }
+        f32 = rounded
+        f16 = bits
+    }
+
+    /// Runs `body` with the fp32 values and the rows the folded attentions add (binary16 when kept so).
+    func withRows<R>(_ body: (UnsafePointer<Float>, AddedRows) throws -> R) rethrows -> R {
+        try f32.withUnsafeBufferPointer { p in
+            guard let f16 else { return try body(p.baseAddress!, AddedRows(f32: p.baseAddress, f16: nil)) }
+            return try f16.withUnsafeBufferPointer { h in try body(p.baseAddress!, AddedRows(f32: nil, f16: h.baseAddress)) }
+        }
+    }
+}
+
 struct PromptEncoderWeights {
     let dim: Int
     let imageSize: Int
@@ -25,11 +59,8 @@ struct PromptEncoderWeights {
     let down1: Linear, norm1: Norm
     let down2: Linear, norm2: Norm
     let down3: Linear
-    /// [e][e][dim]: get_dense_pe(), channels-last; with halfPE, rounded to binary16 values.
-    let densePE: [Float]
-    /// With halfPE: densePE's binary16 bits, which the decoder's folded attentions read (half the bytes of the
-    /// 4 MB PE they add to the keys three times per prompt at 1024²); every reader then sees the same numbers.
-    let densePEHalf: [UInt16]?
+    /// The grid's dense PE (get_dense_pe()), binary16 too where the predictor asks (DensePE).
+    let densePE: DensePE
 
     init(_ src: WeightSource, _ cfg: ModelConfig, halfPE: Bool = false) throws {
         let p = "sam_prompt_encoder.", d = cfg.dModel
@@ -57,19 +88,7 @@ struct PromptEncoderWeights {
                 }
             }
         }
-        if halfPE {
-            var bits = [UInt16](repeating: 0, count: pe.count)
-            pe.withUnsafeBufferPointer { p in
-                bits.withUnsafeMutableBufferPointer { sam2r_f32_to_f16_n(ISA.active.cValue, p.baseAddress, $0.baseAddress, p.count) }
-            }
-            pe.withUnsafeMutableBufferPointer { p in
-                bits.withUnsafeBufferPointer { sam2r_f16_to_f32_n(ISA.active.cValue, $0.baseAddress, p.baseAddress, p.count) }
-            }
-            densePEHalf = bits
-        } else {
-            densePEHalf = nil
-        }
-        densePE = pe
+        densePE = DensePE(pe, binary16: halfPE)
     }
 
     /// [sin(2π(2c−1)G) | cos(2π(2c−1)G)] for normalized (x, y).

@@ -47,8 +47,14 @@ public final class SAM2ImagePredictor {
     /// The SAM2Refiner modules when the config has a `refiner` object.
     let refiner: RefinerWeights?
     let pool: ThreadPool?
+    /// The binary16-weight GEMMs' widening scratch, sized for `pool` (untouched, hence not resident, without
+    /// such layers); allocated once here, not per plan.
+    private let f16Scratch: F16WScratch
     /// Some GEMM runs in int8 (an int8 plan was given, Int8.swift).
     let hasInt8: Bool
+    /// The decoder's prompt-independent streams (skip features, dense PE) are kept as binary16: an int8 model
+    /// without a refiner (the refiner's mask refinement reads feat_s0 as fp32). ImageFeatures.skipHalf.
+    private let binary16Streams: Bool
     /// Floats of the planned int8 GEMM input buffer (allocated right after the features).
     private var int8Floats = 0
 
@@ -152,14 +158,15 @@ public final class SAM2ImagePredictor {
         hasInt8 = int8 || !((weights as? QuantizedWeightSource)?.plan.isEmpty ?? true)
             || ((weights as? Int8LayerSource)?.hasInt8Layers ?? false)
         encoder = try ImageEncoderWeights(weights, config)
-        // int8 models without a refiner keep the decoder's prompt-independent streams in binary16 (ImageFeatures.skipHalf)
-        promptEncoder = try PromptEncoderWeights(weights, config, halfPE: hasInt8 && config.refiner == nil)
+        binary16Streams = hasInt8 && config.refiner == nil
+        promptEncoder = try PromptEncoderWeights(weights, config, halfPE: binary16Streams)
         decoder = try MaskDecoderWeights(weights, config)
         refiner = try config.refiner.map { try RefinerWeights(weights, config, $0) }
         pool = threads > 1 ? try ThreadPool(threads: threads) : nil
+        f16Scratch = try F16WScratch(threads: pool?.threadCount ?? 1)
         planned = (config.imageSize, config.imageSize)
         ws = Workspace()
-        ex = try Exec(ws: ws, pool: pool)
+        ex = try Exec(ws: ws, pool: pool, f16Scratch: f16Scratch)
         if allocate { try replan(height: config.imageSize, width: config.imageSize) }
     }
 
@@ -170,12 +177,12 @@ public final class SAM2ImagePredictor {
         int8Floats = 0
         if hasInt8 {
             let w0 = Workspace()
-            _ = try planPasses(try Exec(ws: w0, pool: pool), height: height, width: width)
+            _ = try planPasses(try Exec(ws: w0, pool: pool, f16Scratch: f16Scratch), height: height, width: width)
             let largestFloats = (w0.lifetimes.map(\.size).max() ?? 4) / 4
             int8Floats = (largestFloats + 3) / 4
         }
         let w = Workspace()
-        let e = try Exec(ws: w, pool: pool)
+        let e = try Exec(ws: w, pool: pool, f16Scratch: f16Scratch)
         let (cacheMark, mark) = try planPasses(e, height: height, width: width)
         try w.finishPlanning(allocate: allocate)
         ws = w
@@ -244,7 +251,7 @@ public final class SAM2ImagePredictor {
         decoderCache = cache
         let embed = decoderEmbedding(f, rf, refine: refinerOn)
         let run = !e.planning && DecoderImageCache.usable(e, decoder)
-        try cache.compute(e, decoder, embed: embed, densePE: promptEncoder.densePE, run: run)
+        try cache.compute(e, decoder, embed: embed, densePE: promptEncoder.densePE.f32, run: run)
         return run ? embed : nil
     }
 
@@ -256,12 +263,11 @@ public final class SAM2ImagePredictor {
 
     private func allocFeatures(_ e: Exec) throws -> ImageFeatures {
         let d = config.dModel, s = config.embedSize
-        // binary16 skip features (ImageFeatures.skipHalf) where the model is int8 and has no refiner
-        let half = hasInt8 && refiner == nil
-        var f = ImageFeatures(imageEmbed: try e.ws.alloc(s * s * d, "image_embed"),
+        let half = binary16Streams
+        let f = ImageFeatures(imageEmbed: try e.ws.alloc(s * s * d, "image_embed"),
                               featS1: try e.ws.alloc(ImageFeatures.skipFloats(4 * s * s * (d / 4), half: half), "feat_s1"),
-                              featS0: try e.ws.alloc(ImageFeatures.skipFloats(16 * s * s * (d / 8), half: half), "feat_s0"))
-        f.skipHalf = half
+                              featS0: try e.ws.alloc(ImageFeatures.skipFloats(16 * s * s * (d / 8), half: half), "feat_s0"),
+                              skipHalf: half)
         if int8Floats > 0 { e.int8Input = try e.ws.alloc(int8Floats, "int8.gemm_input") }
         return f
     }
@@ -455,14 +461,13 @@ public final class SAM2ImagePredictor {
             try RefinerPR.forward(e, rw, sparse: &sparseTokens, coords: coords, labels: labels, capacity: promptCapacity,
                                   imageSize: config.imageSize, refined: rf.refined, lloc2: rf.lloc2, active: active)
             if active {
-                decoderFeatures = ImageFeatures(imageEmbed: rf.refined, featS1: features.featS1, featS0: features.featS0)
-                decoderFeatures.skipHalf = features.skipHalf
+                decoderFeatures = ImageFeatures(imageEmbed: rf.refined, featS1: features.featS1, featS0: features.featS0,
+                                                skipHalf: features.skipHalf)
             }
         }
         let out = try MaskDecoder.forward(e, decoder, features: decoderFeatures, sparse: sparseTokens,
                                           promptCapacity: promptCapacity, dense: dense,
-                                          densePE: promptEncoder.densePE, densePEHalf: promptEncoder.densePEHalf,
-                                          cache: cache, fillCache: fillCache,
+                                          densePE: promptEncoder.densePE, cache: cache, fillCache: fillCache,
                                           keepUpscaled: rw != nil)
         if fillCache { decoderCacheEmbed = decoderEmbed }
         try e.ws.release(dense)

@@ -167,13 +167,13 @@ final class MicroModelFileTests: XCTestCase {
         let cfg = try ModelConfigJSON.load(path: Self.dir + "/config.json")
         let ckpt = try Checkpoint(path: Self.dir + "/checkpoint.safetensors")
         let q = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: 1, quantization: try Self.plan())
-        let half = try XCTUnwrap(q.promptEncoder.densePEHalf)
-        XCTAssertEqual(half.count, q.promptEncoder.densePE.count)
-        XCTAssertTrue(zip(half, q.promptEncoder.densePE).allSatisfy { sam2r_f16_to_f32($0) == $1 })
+        let half = try XCTUnwrap(q.promptEncoder.densePE.f16)
+        XCTAssertEqual(half.count, q.promptEncoder.densePE.f32.count)
+        XCTAssertTrue(zip(half, q.promptEncoder.densePE.f32).allSatisfy { sam2r_f16_to_f32($0) == $1 })
         let f = try SAM2ImagePredictor(config: cfg, weights: ckpt, threads: 1)
-        XCTAssertNil(f.promptEncoder.densePEHalf)
-        XCTAssertFalse(f.promptEncoder.densePE.allSatisfy { sam2r_f16_to_f32(sam2r_f32_to_f16($0)) == $0 })
-        XCTAssertTrue(zip(half, f.promptEncoder.densePE).allSatisfy { sam2r_f16_to_f32($0) == sam2r_f16_to_f32(sam2r_f32_to_f16($1)) })
+        XCTAssertNil(f.promptEncoder.densePE.f16)
+        XCTAssertFalse(f.promptEncoder.densePE.f32.allSatisfy { sam2r_f16_to_f32(sam2r_f32_to_f16($0)) == $0 })
+        XCTAssertTrue(zip(half, f.promptEncoder.densePE.f32).allSatisfy { sam2r_f16_to_f32($0) == sam2r_f16_to_f32(sam2r_f32_to_f16($1)) })
     }
 
     /// An int8 layer holds no fp32 form of its weights (the RSS goal), an fp32 one no int8 form.
