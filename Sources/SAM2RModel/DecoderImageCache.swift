@@ -15,9 +15,11 @@
 // queries per head: as GEMMs (scores per head [t][e²] = q_h · K_hᵀ, one row softmax, then
 // [heads·t][di] = P · V) it streams the keys once with the keys across the vector lanes, where the
 // flash kernel (queries across the lanes) would leave most lanes idle and broadcast every K and V
-// element. P · V computes every head's P against every head's V columns (8x the useful MACs, 33 M)
-// and keeps the diagonal blocks: one GEMM over V packed once, instead of per-head weights of 16
-// columns that the kernel's 48-column panels would pad 3x.
+// element. V is packed once for all heads. Where the kernel's panels hold whole heads (NR divides the
+// head width: AVX2's 16, NEON's and the scalar kernel's 8), P_h · V_h runs per head on head h's panels (4 M MACs).
+// Otherwise (AVX-512's 48-column panels would pad a 16-wide head 3x) P · V computes every head's P against
+// every head's V columns (8x the useful MACs, 33 M) and keeps the diagonal blocks. Each output is the
+// same fma chain either way (sam2r_gemm_f32.h): the same bits.
 
 import SAM2REngine
 import SAM2RKernels
@@ -101,12 +103,23 @@ struct DecoderImageCache {
                                  c: scores.p + h * t * rows, ldc: rows)
         }
         ex.softmaxRows(scores.p, rows: ht, cols: rows)
-        let pv = sam2r_packed_f32(n: Int32(di), k: Int32(rows), nr: Int32(nr), data: vPacked.p)
-        FoldedAttention.gemm(ex, uk, m: ht, pv, a: scores.p, lda: rows, bias: nil, c: rowsOut.p, ldc: di)
-        // Row (h, i) of P·V against head h's columns is token i's head-h output.
-        for h in 0..<heads {
-            for i in 0..<t {
-                (headOut.p + i * di + h * headDim).update(from: rowsOut.p + (h * t + i) * di + h * headDim, count: headDim)
+        if headDim % nr == 0 {
+            // Head h's columns of V are whole panels of vPacked: P_h · V_h per head, straight into headOut.
+            let panelFloats = rows * nr
+            for h in 0..<heads {
+                let vh = sam2r_packed_f32(n: Int32(headDim), k: Int32(rows), nr: Int32(nr),
+                                          data: vPacked.p + h * (headDim / nr) * panelFloats)
+                FoldedAttention.gemm(ex, uk, m: t, vh, a: scores.p + h * t * rows, lda: rows, bias: nil,
+                                     c: headOut.p + h * headDim, ldc: di)
+            }
+        } else {
+            let pv = sam2r_packed_f32(n: Int32(di), k: Int32(rows), nr: Int32(nr), data: vPacked.p)
+            FoldedAttention.gemm(ex, uk, m: ht, pv, a: scores.p, lda: rows, bias: nil, c: rowsOut.p, ldc: di)
+            // Row (h, i) of P·V against head h's columns is token i's head-h output.
+            for h in 0..<heads {
+                for i in 0..<t {
+                    (headOut.p + i * di + h * headDim).update(from: rowsOut.p + (h * t + i) * di + h * headDim, count: headDim)
+                }
             }
         }
         try ex.linear(headOut.p, rows: t, a.out, out)
