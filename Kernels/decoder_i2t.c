@@ -4,9 +4,11 @@
 #include "sam2r_f16.h"
 
 /* At most MAX_BLOCK_ROWS image rows per block (the stack blocks' height), a whole number of the GEMM's
- * micro-tiles: MR 8 (NEON, AVX-512) takes 16, MR 6 (AVX2, AVX-512 n64) 12; a remainder tile costs nearly as
- * much as a full one. */
-enum { MAX_BLOCK_ROWS = 16, TASKS_PER_THREAD = 4 };
+ * micro-tiles (MR 6 and MR 8 both take 24; a remainder tile costs nearly as much as a full one). Each block
+ * streams both weight matrices (80 KB at SAM2's shape) from L2, so taller blocks read them less often:
+ * 24 rows against 12 made `make bench-decoder-i2t` 20 % faster at 2 threads on Zen 3 (BENCHMARKS.md,
+ * session 21); 36 and 48 were no better. The blocks take 144 KB of the caller's stack. */
+enum { MAX_BLOCK_ROWS = 24, TASKS_PER_THREAD = 4 };
 
 typedef struct {
     const sam2r_gemm_f32_ukernel *gemm;
