@@ -18,6 +18,28 @@ typedef struct {
     int32_t block_rows, blocks_per_task;
 } i2t_job;
 
+/* Columns of a the scores read. */
+static int32_t score_depth(const sam2r_decoder_i2t_args *a) {
+    return a->w_s_groups ? a->heads / a->group_heads * a->w_s_groups[0].k : a->w_s->k;
+}
+
+/* s[n][heads * tokens] = the scores of the block's rows `arows` (stride lda). */
+static void i2t_scores(const i2t_job *j, const float *arows, int32_t lda, int32_t n, float *s) {
+    const sam2r_decoder_i2t_args *a = j->a;
+    const int32_t ht = a->heads * a->tokens;
+    if (!a->w_s_groups) {
+        const sam2r_gemm_f32_args gs = {n, ht, a->w_s->k, arows, lda, a->w_s, a->bias_s, s, ht};
+        j->gemm->rect(&gs, 0, n, 0, ht);
+        return;
+    }
+    const int32_t gt = a->group_heads * a->tokens, gk = a->w_s_groups[0].k;
+    for (int32_t g = 0; g < a->heads / a->group_heads; g++) {
+        const sam2r_gemm_f32_args gs = {n, gt, gk, arows + (size_t)g * (size_t)gk, lda, &a->w_s_groups[g],
+                                        a->bias_s ? a->bias_s + (size_t)g * (size_t)gt : NULL, s + (size_t)g * (size_t)gt, ht};
+        j->gemm->rect(&gs, 0, n, 0, gt);
+    }
+}
+
 static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
     const sam2r_decoder_i2t_args *a = j->a;
     const int32_t ht = a->heads * a->tokens, d = a->dim;
@@ -27,7 +49,7 @@ static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
     int32_t lda = a->lda;
     if (a->a_add) {
         /* queries + a_add into `o`, which the output GEMM overwrites only after the scores are done */
-        const int32_t k = a->w_s->k;
+        const int32_t k = score_depth(a);
         for (int32_t i = 0; i < n; i++)
             j->ops->add(arows + (size_t)i * (size_t)lda, a->a_add + (size_t)(r0 + i) * (size_t)lda, o + (size_t)i * (size_t)k,
                         (size_t)k);
@@ -35,7 +57,7 @@ static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
         lda = k;
     } else if (a->a_add_f16) {
         /* the PE rows widened into `o`, then the queries added in place: add(a, widen(a_add_f16)) */
-        const int32_t k = a->w_s->k;
+        const int32_t k = score_depth(a);
         for (int32_t i = 0; i < n; i++) {
             float *oi = o + (size_t)i * (size_t)k;
             sam2r_f16_to_f32_n(j->ops->isa, a->a_add_f16 + (size_t)(r0 + i) * (size_t)lda, oi, (size_t)k);
@@ -44,8 +66,7 @@ static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
         arows = o;
         lda = k;
     }
-    const sam2r_gemm_f32_args gs = {n, ht, a->w_s->k, arows, lda, a->w_s, a->bias_s, s, ht};
-    j->gemm->rect(&gs, 0, n, 0, ht);
+    i2t_scores(j, arows, lda, n, s);
     const int32_t srows = n * a->heads;
     if (j->softmax_short && a->tokens <= SAM2R_SOFTMAX_SHORT_MAX_COLS)
         j->softmax_short(s, s, srows, a->tokens);
@@ -72,7 +93,8 @@ static void i2t_task(void *ctx, int32_t t, int32_t worker) {
 int sam2r_decoder_i2t(const sam2r_gemm_f32_ukernel *gemm, const sam2r_rowops *ops,
                       sam2r_softmax_short_fn softmax_short, const sam2r_decoder_i2t_args *a, sam2r_pool *pool) {
     if ((int64_t)a->heads * a->tokens > SAM2R_DECODER_I2T_MAX_SCORES || a->dim > SAM2R_DECODER_I2T_MAX_DIM ||
-        ((a->a_add || a->a_add_f16) && a->w_s->k > SAM2R_DECODER_I2T_MAX_DIM))
+        (a->w_s_groups && (a->group_heads < 1 || a->heads % a->group_heads != 0)) ||
+        ((a->a_add || a->a_add_f16) && score_depth(a) > SAM2R_DECODER_I2T_MAX_DIM))
         return -1;
     const int32_t br = gemm->mr < MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS / gemm->mr * gemm->mr : MAX_BLOCK_ROWS;
     const int32_t blocks = (a->rows + br - 1) / br;

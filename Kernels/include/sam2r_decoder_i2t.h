@@ -43,10 +43,18 @@ typedef struct sam2r_decoder_i2t_args {
     float *y, *y_pe;               /* [rows][dim] each; y_pe may be NULL (not written) */
     const uint16_t *a_add_f16;     /* NULL, or a_add as IEEE binary16 (at most one of the two), widened exactly as
                                       each block is read: the bits of a_add holding the widened values */
+    /* Block-diagonal scores (each head's tokens against its own head_dim columns of a, as the decoder's cached
+     * layer 0 computes them) without most of their zero blocks: NULL, or heads / group_heads matrices used
+     * instead of w_s. Group j covers heads j * group_heads ..< (j + 1) * group_heads: [n = group_heads * tokens]
+     * [k = group_heads * head_dim], reading a's columns from j * k, writing the scores of its heads. Each
+     * skipped column multiplied an exact zero weight, so for finite a the fma chains, and the bits, are those
+     * of the whole block-diagonal w_s, at group_heads / heads of its MACs. */
+    const sam2r_packed_f32 *w_s_groups;
+    int32_t group_heads;
 } sam2r_decoder_i2t_args;
 
-/* Returns 0, or -1 when heads * tokens or dim (or, with a_add or a_add_f16, w_s->k) exceed the block
- * (nothing written). `softmax_short` may be NULL (rows go through ops->softmax: the same bits). */
+/* Returns 0, or -1 when heads * tokens or dim (or, with a_add or a_add_f16, the scores' depth) exceed the
+ * block, or group_heads does not divide heads (nothing written). `softmax_short` may be NULL (rows go through ops->softmax: the same bits). */
 int sam2r_decoder_i2t(const sam2r_gemm_f32_ukernel *gemm, const sam2r_rowops *ops,
                       sam2r_softmax_short_fn softmax_short, const sam2r_decoder_i2t_args *args, sam2r_pool *pool);
 

@@ -150,6 +150,13 @@ struct FoldedAttentionBuffers {
     }
 }
 
+/// The image → token pass's score weights: one packed matrix, or groups of heads' diagonal blocks
+/// (sam2r_decoder_i2t_args.w_s_groups, `heads` per group).
+enum ScoreWeights {
+    case dense(sam2r_packed_f32)
+    case groups(UnsafePointer<sam2r_packed_f32>, heads: Int)
+}
+
 enum FoldedAttention {
     /// Token → image attention `a` (folded `f`): out[t][dim] for the token rows `q` (t rows) against the
     /// image rows `x` (keys, with PE, or x + xAdd when xAdd is given) and `y` (values), `n` rows each. `proj`
@@ -233,13 +240,15 @@ enum FoldedAttention {
         var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(d), nr: Int32(nr), data: b.packedKeys.p)
         try checkFits(pk, b.packedKeys)
         sam2r_pack_f32(b.folded.p, Int32(d), Int32(ht), Int32(d), Int32(nr), &pk)
-        try attendTokens(ex, a, f, queries: x, queriesAdd: xAdd, lda: d, scoreWeights: pk, scoreBias: b.bias.p, n: n,
+        try attendTokens(ex, a, f, queries: x, queriesAdd: xAdd, lda: d, scores: .dense(pk), scoreBias: b.bias.p, n: n,
                          t: t, b: b, residual: residual)
     }
 
     /// The same attention when the image rows' query projection is already known (DecoderImageCache):
-    /// `q` [n][di] = q_proj(x), so scores[j][(h,i)] = s·q_jh · k_hi, one GEMM with a block-diagonal
-    /// [heads·t][di] weight matrix (zeros outside head h's columns: di-deep instead of dim-deep).
+    /// `q` [n][di] = q_proj(x), so scores[j][(h,i)] = s·q_jh · k_hi: a block-diagonal [heads·t][di] weight
+    /// matrix (zeros outside head h's columns: di-deep instead of dim-deep). Its diagonal blocks go to the
+    /// kernel in groups of heads (sam2r_decoder_i2t_args.w_s_groups) when that saves padded MACs: the same
+    /// bits at a fraction of the work (t = 8 at NR 16: groups of 2 heads, 32-deep instead of 128).
     static func imageToToken(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
                              projectedQueries q: UnsafePointer<Float>, n: Int, k: UnsafePointer<Float>,
                              v: UnsafePointer<Float>, t: Int, b: FoldedAttentionBuffers, kProj: Buf, vProj: Buf,
@@ -257,11 +266,39 @@ enum FoldedAttention {
             }
         }
         let nr = f.i2tKernel.nr
-        var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(di), nr: Int32(nr), data: b.packedKeys.p)
-        try checkFits(pk, b.packedKeys)
-        sam2r_pack_f32(w, Int32(di), Int32(ht), Int32(di), Int32(nr), &pk)
-        try attendTokens(ex, a, f, queries: q, queriesAdd: .none, lda: di, scoreWeights: pk, scoreBias: nil, n: n, t: t,
-                         b: b, residual: residual)
+        let g = scoreGroupHeads(heads: f.heads, tokens: t, headDim: hd, nr: nr)
+        guard g > 0 else {
+            var pk = sam2r_packed_f32(n: Int32(ht), k: Int32(di), nr: Int32(nr), data: b.packedKeys.p)
+            try checkFits(pk, b.packedKeys)
+            sam2r_pack_f32(w, Int32(di), Int32(ht), Int32(di), Int32(nr), &pk)
+            return try attendTokens(ex, a, f, queries: q, queriesAdd: .none, lda: di, scores: .dense(pk), scoreBias: nil,
+                                    n: n, t: t, b: b, residual: residual)
+        }
+        // Group j: rows j·g·t ..< (j+1)·g·t, columns j·g·hd ..< (j+1)·g·hd of w, packed back to back.
+        let groups = f.heads / g, gt = g * t, gk = g * hd
+        let groupFloats = Int(sam2r_pack_f32_size(Int32(gt), Int32(gk), Int32(nr))) / 4
+        guard groups * groupFloats <= b.packedKeys.count else {
+            throw EngineError.bufferTooSmall(operand: "folded attention packed weights (bytes)",
+                                             needed: 4 * groups * groupFloats, available: 4 * b.packedKeys.count)
+        }
+        try withUnsafeTemporaryAllocation(of: sam2r_packed_f32.self, capacity: groups) { packs in
+            for j in 0..<groups {
+                packs[j] = sam2r_packed_f32(n: Int32(gt), k: Int32(gk), nr: Int32(nr), data: b.packedKeys.p + j * groupFloats)
+                sam2r_pack_f32(w + j * gt * di + j * gk, Int32(di), Int32(gt), Int32(gk), Int32(nr), &packs[j])
+            }
+            try attendTokens(ex, a, f, queries: q, queriesAdd: .none, lda: di,
+                             scores: .groups(UnsafePointer(packs.baseAddress!), heads: g), scoreBias: nil, n: n, t: t, b: b,
+                             residual: residual)
+        }
+    }
+
+    /// Heads per group of the block-diagonal scores: the most (dividing `heads`) whose tokens fit one panel
+    /// of `nr`, when groups cost fewer padded MACs per row than the whole matrix; else 0 (the whole matrix).
+    static func scoreGroupHeads(heads: Int, tokens t: Int, headDim hd: Int, nr: Int) -> Int {
+        let g = (1...heads).last { heads % $0 == 0 && $0 * t <= nr } ?? 1
+        func panels(_ cols: Int) -> Int { (cols + nr - 1) / nr }
+        let grouped = heads / g * panels(g * t) * g * hd, whole = panels(heads * t) * heads * hd
+        return grouped < whole ? g : 0
     }
 
     /// k_hi, v_hi of the t tokens and ṽ_hi = Wo_h v_hi (into b.rows, [heads·t][dim]).
@@ -278,12 +315,12 @@ enum FoldedAttention {
         }
     }
 
-    /// scores = queries · scoreWeightsᵀ (+ scoreBias), softmax per head, out = P · ṽ + bo, and the residual
+    /// scores = queries · score weightsᵀ (+ scoreBias), softmax per head, out = P · ṽ + bo, and the residual
     /// LayerNorm, per block of image rows in one pooled pass (sam2r_decoder_i2t.h: the scores and the attention
     /// output never reach memory).
     private static func attendTokens(_ ex: Exec, _ a: AttentionWeights, _ f: FoldedAttentionWeights,
                                      queries: UnsafePointer<Float>, queriesAdd: AddedRows, lda: Int,
-                                     scoreWeights: sam2r_packed_f32,
+                                     scores: ScoreWeights,
                                      scoreBias: UnsafePointer<Float>?, n: Int, t: Int, b: FoldedAttentionBuffers,
                                      residual r: ResidualNorm) throws {
         let d = f.dim, ht = f.heads * t, nr = f.i2tKernel.nr
@@ -291,16 +328,24 @@ enum FoldedAttention {
         let pv = sam2r_packed_f32(n: Int32(d), k: Int32(ht), nr: Int32(nr), data: b.packedValues.p)
         try checkFits(pv, b.packedValues)
         packTransposed(b.rows.p, rows: ht, cols: d, nr: nr, into: b.packedValues)
-        let status = withUnsafePointer(to: scoreWeights) { pk in
+        var dense = sam2r_packed_f32()
+        var groups: UnsafePointer<sam2r_packed_f32>? = nil, groupHeads = 0
+        switch scores {
+        case .dense(let p): dense = p
+        case .groups(let p, let g): (groups, groupHeads) = (p, g)
+        }
+        let status = withUnsafePointer(to: dense) { pk in
             withUnsafePointer(to: pv) { pvp in
                 a.out.bias.withUnsafeBufferPointer { bo in
                     r.norm.gamma.withUnsafeBufferPointer { g in
                         r.norm.beta.withUnsafeBufferPointer { be in
                             var args = sam2r_decoder_i2t_args(
                                 rows: Int32(n), heads: Int32(f.heads), tokens: Int32(t), dim: Int32(d), a: queries,
-                                lda: Int32(lda), a_add: queriesAdd.f32, w_s: pk, bias_s: scoreBias, w_o: pvp, bias_o: bo.baseAddress, x: r.x,
+                                lda: Int32(lda), a_add: queriesAdd.f32, w_s: groups == nil ? pk : nil, bias_s: scoreBias,
+                                w_o: pvp, bias_o: bo.baseAddress, x: r.x,
                                 row: r.row, gamma: g.baseAddress, beta: be.baseAddress, eps: r.norm.eps, pe: r.pe,
-                                y: r.y, y_pe: r.yPE, a_add_f16: queriesAdd.f16)
+                                y: r.y, y_pe: r.yPE, a_add_f16: queriesAdd.f16, w_s_groups: groups,
+                                group_heads: Int32(groupHeads))
                             return sam2r_decoder_i2t(f.i2tKernel.ukernel, ex.rowops.table,
                                                      sam2r_softmax_short_for(ISA.active.cValue), &args, ex.pool?.handle)
                         }

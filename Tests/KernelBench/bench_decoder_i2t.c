@@ -81,10 +81,27 @@ int main(int argc, char **argv) {
             if (!uk) continue;
             sam2r_packed_f32 pws = packed(uk, ws, ht, k), pwo = packed(uk, wo, DIM, ht);
             const sam2r_decoder_i2t_args args = {ROWS, HEADS, TOKENS, DIM, a, k, NULL, &pws, NULL, &pwo, NULL,
-                                                 x, NULL, gamma, beta, 1e-5f, pe, y, NULL, NULL};
+                                                 x, NULL, gamma, beta, 1e-5f, pe, y, NULL, NULL, NULL, 0};
             const double t = best_seconds(uk, sam2r_rowops_for(isa), sam2r_softmax_short_for(isa), &args, pool);
             printf("%-11s %-30s %8.3f ms %6.1f GMAC/s\n", sam2r_isa_name(isa), uk->name, t * 1e3, macs / t / 1e9);
             fflush(stdout);
+            /* the cached layer 0's block-diagonal scores in groups of g heads (w_s_groups; ws's leading block as
+             * each group's weights): MACs counted as done */
+            for (int32_t g = 1; g <= 2 && k % HEADS == 0; g++) {
+                const int32_t gk = k / HEADS * g;
+                sam2r_packed_f32 groups[HEADS];
+                for (int j = 0; j < HEADS / g; j++) groups[j] = packed(uk, ws + (size_t)j * g * TOKENS * gk, g * TOKENS, gk);
+                sam2r_decoder_i2t_args grouped = args;
+                grouped.w_s = NULL;
+                grouped.w_s_groups = groups;
+                grouped.group_heads = g;
+                const double tg = best_seconds(uk, sam2r_rowops_for(isa), sam2r_softmax_short_for(isa), &grouped, pool);
+                const double macs_g = (double)ROWS * ht * (gk + DIM);
+                printf("%-11s %-30s %8.3f ms %6.1f GMAC/s  scores in groups of %d heads\n", sam2r_isa_name(isa), uk->name,
+                       tg * 1e3, macs_g / tg / 1e9, g);
+                fflush(stdout);
+                for (int j = 0; j < HEADS / g; j++) free(groups[j].data);
+            }
             free(pws.data);
             free(pwo.data);
         }
