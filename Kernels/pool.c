@@ -2,7 +2,8 @@
  * mutex, bumps a generation counter and wakes the workers; everyone, the caller included, claims
  * task indices from one atomic counter; the caller waits until every worker has left the
  * generation. Nothing is allocated after sam2r_pool_create. Workers spin briefly before sleeping
- * so back-to-back dispatches (one per layer) do not pay a futex wake each time. */
+ * so back-to-back dispatches (one per layer) do not pay a futex wake each time, and the caller spins
+ * briefly for the workers' last tasks before sleeping on `done` for the same reason. */
 #include "sam2r_pool.h"
 
 #include <pthread.h>
@@ -20,9 +21,18 @@ struct sam2r_pool {
     void *ctx;
     int32_t ntasks;
     int32_t next_task;          /* atomic */
-    int32_t busy_workers;       /* guarded by mu */
+    int32_t busy_workers;       /* written under mu; the caller also polls it (atomic) */
 };
 
+
+/* A spin-wait hint to the core (and to an SMT sibling). */
+static inline void cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
 
 static void run_tasks(sam2r_pool *p, sam2r_task_fn fn, void *ctx, int32_t ntasks, int32_t worker) {
     for (;;) {
@@ -50,11 +60,7 @@ static void *worker_main(void *arg) {
         /* Spin a little: layers arrive back to back during inference. */
         for (int spin = 0; spin < 20000; spin++) {
             if (__atomic_load_n(&p->generation, __ATOMIC_ACQUIRE) != seen) break;
-#if defined(__x86_64__)
-            __builtin_ia32_pause();
-#elif defined(__aarch64__)
-            __asm__ volatile("yield");
-#endif
+            cpu_relax();
         }
         pthread_mutex_lock(&p->mu);
         while (p->generation == seen && !p->stop) pthread_cond_wait(&p->wake, &p->mu);
@@ -68,7 +74,8 @@ static void *worker_main(void *arg) {
         run_tasks(p, fn, ctx, ntasks, me);
 
         pthread_mutex_lock(&p->mu);
-        if (--p->busy_workers == 0) pthread_cond_signal(&p->done);
+        /* release: the caller may see 0 by spinning (without the mutex) and then read this worker's results */
+        if (__atomic_sub_fetch(&p->busy_workers, 1, __ATOMIC_RELEASE) == 0) pthread_cond_signal(&p->done);
         pthread_mutex_unlock(&p->mu);
     }
 }
@@ -128,6 +135,12 @@ void sam2r_pool_run(sam2r_pool *p, sam2r_task_fn fn, void *ctx, int32_t ntasks) 
 
     run_tasks(p, fn, ctx, ntasks, 0);
 
+    /* Spin a little for the workers' last tasks before sleeping: a futex sleep and wake-up costs tens of
+     * microseconds in a VM, and the decoder makes a few hundred short dispatches per prompt. */
+    for (int spin = 0; spin < 20000; spin++) {
+        if (__atomic_load_n(&p->busy_workers, __ATOMIC_ACQUIRE) == 0) return;
+        cpu_relax();
+    }
     pthread_mutex_lock(&p->mu);
     while (p->busy_workers > 0) pthread_cond_wait(&p->done, &p->mu);
     pthread_mutex_unlock(&p->mu);
