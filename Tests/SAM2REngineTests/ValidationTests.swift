@@ -161,7 +161,7 @@ final class ValidationTests: XCTestCase {
                     try ops.gelu(x: UnsafeBufferPointer(rebasing: xb[0..<20]), y: UnsafeMutableBufferPointer(rebasing: xm[2..<22]))
                 }, where: { if case .invalidParameter = $0 { return true } else { return false } })
                 try ops.gelu(x: xb, y: xm)  // exact in place is allowed
-                try g.withUnsafeBufferPointer { gb in try b.withUnsafeBufferPointer { bb in
+                g.withUnsafeBufferPointer { gb in b.withUnsafeBufferPointer { bb in
                     XCTAssertThrowsEngineError(.countMismatch(operand: "beta", expected: 6, actual: 5)) {
                         try ops.layerNorm(x: xb, y: yb, rows: 4, cols: 6, gamma: gb, beta: bb, eps: 1e-6)
                     }
@@ -183,7 +183,7 @@ final class ValidationTests: XCTestCase {
                 }, where: { if case .invalidParameter = $0 { return true } else { return false } })
                 xm[7] = .nan
                 var q = [Int8](repeating: 0, count: 24)
-                try q.withUnsafeMutableBufferPointer { qb in
+                q.withUnsafeMutableBufferPointer { qb in
                     XCTAssertThrowsEngineError(.valueOutOfRange(operand: "quantize input", index: 7, value: "nan",
                                                                 allowed: "not NaN")) {
                         try ops.quantize(x: xb, y: qb, inverseScale: 1, zeroPoint: 0)
