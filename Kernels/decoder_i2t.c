@@ -47,21 +47,16 @@ static void i2t_block(const i2t_job *j, int32_t r0, int32_t n) {
     float o[MAX_BLOCK_ROWS * SAM2R_DECODER_I2T_MAX_DIM] __attribute__((aligned(64)));
     const float *arows = a->a + (size_t)r0 * (size_t)a->lda;
     int32_t lda = a->lda;
-    if (a->a_add) {
-        /* queries + a_add into `o`, which the output GEMM overwrites only after the scores are done */
-        const int32_t k = score_depth(a);
-        for (int32_t i = 0; i < n; i++)
-            j->ops->add(arows + (size_t)i * (size_t)lda, a->a_add + (size_t)(r0 + i) * (size_t)lda, o + (size_t)i * (size_t)k,
-                        (size_t)k);
-        arows = o;
-        lda = k;
-    } else if (a->a_add_f16) {
-        /* the PE rows widened into `o`, then the queries added in place: add(a, widen(a_add_f16)) */
+    if (a->a_add || a->a_add_f16) {
+        /* queries + a_add into `o`, which the output GEMM overwrites only after the scores are done; a binary16
+         * a_add row is first widened into `o`, then added in place: add(a, widen(a_add_f16)) */
         const int32_t k = score_depth(a);
         for (int32_t i = 0; i < n; i++) {
+            const size_t src = (size_t)(r0 + i) * (size_t)lda;
             float *oi = o + (size_t)i * (size_t)k;
-            sam2r_f16_to_f32_n(j->ops->isa, a->a_add_f16 + (size_t)(r0 + i) * (size_t)lda, oi, (size_t)k);
-            j->ops->add(arows + (size_t)i * (size_t)lda, oi, oi, (size_t)k);
+            const float *add = a->a_add ? a->a_add + src : oi;
+            if (!a->a_add) sam2r_f16_to_f32_n(j->ops->isa, a->a_add_f16 + src, oi, (size_t)k);
+            j->ops->add(arows + (size_t)i * (size_t)lda, add, oi, (size_t)k);
         }
         arows = o;
         lda = k;

@@ -42,7 +42,6 @@ static int32_t usable_cpus(void) {
     return n > 0 ? (int32_t)n : 1;
 }
 
-
 /* A spin-wait hint to the core (and to an SMT sibling). */
 static inline void cpu_relax(void) {
 #if defined(__x86_64__)
@@ -155,7 +154,7 @@ void sam2r_pool_run(sam2r_pool *p, sam2r_task_fn fn, void *ctx, int32_t ntasks) 
     run_tasks(p, fn, ctx, ntasks, 0);
 
     /* Spin a little for the workers' last tasks before sleeping: a futex sleep and wake-up costs tens of
-     * microseconds in a VM, and the decoder makes a few hundred short dispatches per prompt. */
+     * microseconds in a VM, and the decoder makes many short dispatches per prompt. */
     for (int32_t spin = 0; spin < p->spins; spin++) {
         if (__atomic_load_n(&p->busy_workers, __ATOMIC_ACQUIRE) == 0) return;
         cpu_relax();
