@@ -15,8 +15,8 @@ DEMO_SAM2Q   := $(DEMO_OUT)/model.sam2q
 DEMO_TABLE   := $(DEMO_OUT)/table.txt
 DEMO_THREADS ?=
 # Calibrator of the demo model, chosen on the calibration images alone (mask IoU of int8 vs float, 40 default
-# prompts on demo/calib: minmax 0.878, mse 0.837, percentile 0.822; tools/train/README.md).
-DEMO_CALIB_METHOD ?= minmax
+# prompts on demo/calib, BENCHMARKS.md "Demo model").
+DEMO_CALIB_METHOD ?= percentile
 SAM2R_REL    = $(SWIFT_RELEASE_BIN)/sam2r
 demo_threads = $(if $(DEMO_THREADS),--threads $(DEMO_THREADS))
 
