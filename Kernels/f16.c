@@ -92,6 +92,8 @@ static const f16_converters *vector_converters(sam2r_isa isa) {
 #endif
 }
 
+int sam2r_f16_vector_supported(sam2r_isa isa) { return vector_converters(isa) != NULL; }
+
 void sam2r_f16_to_f32_n(sam2r_isa isa, const uint16_t *x, float *y, size_t n) {
     const f16_converters *v = vector_converters(isa);
     if (v) {

@@ -1,5 +1,6 @@
-/* gemm_f16w.c — fp32 GEMM over binary16 weights: packing, and the driver that widens one weight panel at
- * a time into a per-worker scratch and hands it to the fp32 micro-kernel. Numerics in sam2r_gemm_f16w.h. */
+/* gemm_f16w.c — fp32 GEMM over binary16 weights: packing, and the driver. Where the fp32 micro-kernel has a
+ * binary16 twin (rect_f16w: AVX2 + F16C) the twin reads the weights directly; otherwise one weight panel at a
+ * time is widened into a per-worker scratch for the fp32 micro-kernel. Numerics in sam2r_gemm_f16w.h. */
 #include "sam2r_gemm_f16w.h"
 
 #define PACK_T uint16_t
@@ -25,6 +26,7 @@ typedef struct {
     const sam2r_gemm_f32_ukernel *uk;
     const sam2r_gemm_f16w_args *args;
     float *scratch;
+    int direct;   /* the micro-kernel's binary16 twin widens in registers: no scratch */
 } gemm_f16w_job;
 
 /* One task per panel: a panel is k x nr x m MACs (a few hundred thousand in the decoder's GEMMs), far
@@ -35,6 +37,10 @@ static void gemm_f16w_task(void *ctx, int32_t panel, int32_t worker) {
     const sam2r_gemm_f16w_args *p = j->args;
     const int32_t nr = j->uk->nr, k = p->k, n0 = panel * nr;
     const int32_t cols = p->n - n0 < nr ? p->n - n0 : nr;
+    if (j->direct) {
+        j->uk->rect_f16w(p, 0, p->m, n0, n0 + cols);
+        return;
+    }
     const size_t elems = (size_t)nr * (size_t)k;
     float *wide = j->scratch + (size_t)worker * elems;
     sam2r_f16_to_f32_n(j->uk->isa, p->w->data + (size_t)panel * elems, wide, elems);
@@ -45,7 +51,7 @@ static void gemm_f16w_task(void *ctx, int32_t panel, int32_t worker) {
 
 void sam2r_gemm_f16w(const sam2r_gemm_f32_ukernel *uk, const sam2r_gemm_f16w_args *args, float *scratch,
                      sam2r_pool *pool) {
-    gemm_f16w_job job = {uk, args, scratch};
+    gemm_f16w_job job = {uk, args, scratch, uk->rect_f16w != NULL && sam2r_f16_vector_supported(uk->isa)};
     const int32_t panels = (args->n + uk->nr - 1) / uk->nr;
     /* the threshold of sam2r_gemm_f32: below it waking the pool costs more than it saves */
     const int small = (int64_t)args->m * args->n * args->k < 65536;

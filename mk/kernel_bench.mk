@@ -6,6 +6,9 @@
 #                       DEC_TAIL_BENCH_ARGS="threads"
 #   bench-decoder-i2t   the mask decoder's image -> token pass, SAM2's 1024² shape; DEC_I2T_BENCH_ARGS="k threads"
 #                       (default 256 1; k 128 is layer 0's cached query projection)
+#   bench-gemm-f16w     fp32 GEMM over binary16 weights on the decoder's token-side shapes (m tokens against
+#                       256 -> 2048 -> 256 and 256 x 256): the micro-kernel's binary16 twin vs widening panels into
+#                       a scratch; GEMM_F16W_BENCH_ARGS="m threads" (default 8 1)
 #   bench-avx2-mac      register-only GMAC/s of the int8 multiply-accumulate sequences AVX2 offers without VNNI,
 #                       and of fp32 FMA (BENCHMARKS.md "AVX2-only host"); x86-64 only. The sequences the kernels
 #                       use are timed by the kernels' own peak loops (Kernels/x86/peak_x86.c)
@@ -27,4 +30,5 @@ endef
 $(eval $(call KERNEL_BENCH,attention,ATTN_BENCH_ARGS))
 $(eval $(call KERNEL_BENCH,decoder-tail,DEC_TAIL_BENCH_ARGS))
 $(eval $(call KERNEL_BENCH,decoder-i2t,DEC_I2T_BENCH_ARGS))
+$(eval $(call KERNEL_BENCH,gemm-f16w,GEMM_F16W_BENCH_ARGS))
 $(eval $(call KERNEL_BENCH,avx2-mac,AVX2_MAC_BENCH_ARGS))

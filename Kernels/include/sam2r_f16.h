@@ -28,6 +28,9 @@ uint16_t sam2r_f32_to_f16(float x);
  * allows: F16C under the x86 levels when the CPU has it (cpuid, checked once), FCVTL on aarch64, else
  * scalar. `isa` must be one sam2r_isa_supported accepts. No alignment needed. */
 void sam2r_f16_to_f32_n(sam2r_isa isa, const uint16_t *x, float *y, size_t n);
+/* 1 when `isa` has the vector converters above (F16C on x86, which no sam2r_isa level implies; every
+ * aarch64 level), else 0. */
+int sam2r_f16_vector_supported(sam2r_isa isa);
 /* y[i] = sam2r_f32_to_f16(x[i]), i < n, likewise (F16C vcvtps2ph, FCVTN): the same bits for every input. */
 void sam2r_f32_to_f16_n(sam2r_isa isa, const float *x, uint16_t *y, size_t n);
 

@@ -6,8 +6,10 @@
  * weights), which stream their weights from DRAM once per prompt: half the bytes of fp32. widen() is the
  * exact binary16 -> binary32 conversion, so the result is BIT-IDENTICAL to sam2r_gemm_f32 with the same
  * fp32 micro-kernel over the widened weights: one fma chain over k from the bias (sam2r_gemm_f32.h,
- * docs/numerics.md). The driver widens one NR-column panel at a time into the caller's scratch (per
- * worker), then runs the fp32 micro-kernel `uk` on it; the weights are read from memory once per call.
+ * docs/numerics.md). Where `uk` has a binary16 twin (uk->rect_f16w: AVX2 with F16C, every aarch64 level)
+ * and the CPU has the converters (sam2r_f16_vector_supported), the twin runs the same tiles with the weight
+ * loads widened in registers and the scratch is not touched. Otherwise the driver widens one NR-column
+ * panel at a time into the caller's scratch (per worker) and runs the fp32 micro-kernel `uk` on it.
  *
  * Packed layout (sam2r_pack_f16): data[(n / nr)][k][n % nr], binary16 bits, zero padded — the fp32
  * layout of sam2r_pack_f32 with 2-byte elements. Conversions: sam2r_f16.h.
@@ -46,7 +48,7 @@ size_t sam2r_pack_f16_size(int32_t n, int32_t k, int32_t nr);
 void sam2r_pack_f16(const uint16_t *w, int32_t ldw, int32_t n, int32_t k, int32_t nr, sam2r_packed_f16 *out);
 
 /* Floats of scratch a call over a pool of `threads` (sam2r_pool_threads) needs: threads * uk->nr * k, one
- * widened panel per worker. */
+ * widened panel per worker (the widening path's; a binary16 twin leaves it untouched). */
 size_t sam2r_gemm_f16w_scratch_floats(const sam2r_gemm_f32_ukernel *uk, int32_t k, int32_t threads);
 
 /* Preconditions as sam2r_gemm_f32's; scratch 64-byte aligned, sam2r_gemm_f16w_scratch_floats floats.

@@ -41,11 +41,18 @@ typedef struct sam2r_gemm_f32_args {
 typedef void (*sam2r_gemm_f32_rect_fn)(const sam2r_gemm_f32_args *args,
                                        int32_t m0, int32_t m1, int32_t n0, int32_t n1);
 
+struct sam2r_gemm_f16w_args;   /* sam2r_gemm_f16w.h */
+typedef void (*sam2r_gemm_f16w_rect_fn)(const struct sam2r_gemm_f16w_args *args,
+                                        int32_t m0, int32_t m1, int32_t n0, int32_t n1);
+
 typedef struct sam2r_gemm_f32_ukernel {
     const char *name;    /* e.g. "f32_gemm_6x32__avx512f" */
     sam2r_isa isa;       /* the ISA level it is dispatched under (avx512 fp32 under avx512vnni, ...) */
     int32_t mr, nr;
     sam2r_gemm_f32_rect_fn rect;
+    /* The same tiles over binary16 weights widened in registers (sam2r_gemm_f16w.h), or NULL. It may need
+     * a vector converter beyond the ISA level (F16C): sam2r_gemm_f16w checks sam2r_f16_vector_supported. */
+    sam2r_gemm_f16w_rect_fn rect_f16w;
 } sam2r_gemm_f32_ukernel;
 
 const sam2r_gemm_f32_ukernel *sam2r_gemm_f32_ukernel_for(sam2r_isa isa);

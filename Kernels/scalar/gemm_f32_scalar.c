@@ -32,5 +32,5 @@ static void gemm_f32_rect_scalar(const sam2r_gemm_f32_args *p, int32_t m0, int32
 }
 
 const sam2r_gemm_f32_ukernel sam2r_f32_gemm_scalar = {
-    "f32_gemm_1x8__scalar", SAM2R_ISA_SCALAR, 1, NR, gemm_f32_rect_scalar,
+    "f32_gemm_1x8__scalar", SAM2R_ISA_SCALAR, 1, NR, gemm_f32_rect_scalar, NULL,
 };

@@ -7,11 +7,13 @@
  * Calls of at most DIRECT_A_MAX_COLS columns read A in place instead. Column tails use vmaskmov. */
 #if defined(__x86_64__)
 #include "sam2r_gemm_f32.h"
+#include "sam2r_gemm_f16w.h"
 #include "../gemm_f32_kblock.h"
 
 #include <immintrin.h>
 
 #define T256 __attribute__((target("avx2,fma")))
+#define T256H __attribute__((target("avx2,fma,f16c")))
 #define MR 6
 #define NR 16
 #ifndef SAM2R_F32_AVX2_KC
@@ -24,65 +26,15 @@
 #endif
 #define DIRECT_A_MAX_COLS SAM2R_F32_AVX2_DIRECT_A_MAX_COLS
 
-static inline __attribute__((always_inline)) T256 void ukr_6x16(
-    const int mr, const int full, int32_t kc, const float *a, size_t a_row, size_t a_step, const float *b,
-    float *c, size_t ldc, const float *bias, int first, __m256i q0, __m256i q1) {
-    __m256 acc[MR][2];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
-        if (r < mr) {   /* C is usually cold: start fetching its lines before the K loop */
-            __builtin_prefetch(c + r * ldc, 1, 3);
-            __builtin_prefetch(c + r * ldc + 15, 1, 3);
-        }
-    }
-    if (first) {
-        __m256 v0 = _mm256_setzero_ps(), v1 = v0;
-        if (bias) {
-            v0 = full ? _mm256_loadu_ps(bias) : _mm256_maskload_ps(bias, q0);
-            v1 = full ? _mm256_loadu_ps(bias + 8) : _mm256_maskload_ps(bias + 8, q1);
-        }
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            acc[r][0] = v0;
-            acc[r][1] = v1;
-        }
-    } else {
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; r++) {
-            if (r < mr) {
-                acc[r][0] = full ? _mm256_loadu_ps(c + r * ldc) : _mm256_maskload_ps(c + r * ldc, q0);
-                acc[r][1] = full ? _mm256_loadu_ps(c + r * ldc + 8) : _mm256_maskload_ps(c + r * ldc + 8, q1);
-            } else {
-                acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-            }
-        }
-    }
-    for (int32_t k = 0; k < kc; k++) {
-        const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
-        b += NR;
-#define ROW(r)                                                  \
-        if (mr > r) {                                           \
-            const __m256 av = _mm256_broadcast_ss(a + r * a_row); \
-            acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);     \
-            acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);     \
-        }
-        ROW(0) ROW(1) ROW(2) ROW(3) ROW(4) ROW(5)
-#undef ROW
-        a += a_step;
-    }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; r++) {
-        if (r < mr) {
-            if (full) {
-                _mm256_storeu_ps(c + r * ldc, acc[r][0]);
-                _mm256_storeu_ps(c + r * ldc + 8, acc[r][1]);
-            } else {
-                _mm256_maskstore_ps(c + r * ldc, q0, acc[r][0]);
-                _mm256_maskstore_ps(c + r * ldc + 8, q1, acc[r][1]);
-            }
-        }
-    }
-}
+#define TILE_NAME ukr_6x16
+#define TILE_TARGET T256
+#define TILE_W float
+#define TILE_LOAD_W(p) _mm256_load_ps(p)
+#include "gemm_f32_avx2_tile.h"
+#undef TILE_NAME
+#undef TILE_TARGET
+#undef TILE_W
+#undef TILE_LOAD_W
 
 typedef void (*ukr_fn)(int32_t kc, const float *a, size_t lda, const float *b, float *c, size_t ldc,
                        const float *bias, int first, __m256i q0, __m256i q1);
@@ -172,10 +124,67 @@ static T256 void gemm_f32_rect_avx2(const sam2r_gemm_f32_args *p, int32_t m0, in
     }
 }
 
+/* Binary16 weights (sam2r_gemm_f16w.h): the tile above with its weight loads widened by vcvtph2ps. */
+#define TILE_NAME ukr_6x16_f16w
+#define TILE_TARGET T256H
+#define TILE_W uint16_t
+#define TILE_LOAD_W(p) _mm256_cvtph_ps(_mm_load_si128((const __m128i *)(p)))
+#include "gemm_f32_avx2_tile.h"
+#undef TILE_NAME
+#undef TILE_TARGET
+#undef TILE_W
+#undef TILE_LOAD_W
+
+typedef void (*ukr_f16w_fn)(int32_t kc, const float *a, size_t lda, const uint16_t *b, float *c, size_t ldc,
+                            const float *bias, int first, __m256i q0, __m256i q1);
+#define INST(mr)                                                                                          \
+    static T256H void ukr_f16w_full_##mr(int32_t kc, const float *a, size_t lda, const uint16_t *b,         \
+                                         float *c, size_t ldc, const float *bias, int first, __m256i q0,   \
+                                         __m256i q1) {                                                     \
+        ukr_6x16_f16w(mr, 1, kc, a, lda, 1, b, c, ldc, bias, first, q0, q1);                              \
+    }                                                                                                     \
+    static T256H void ukr_f16w_part_##mr(int32_t kc, const float *a, size_t lda, const uint16_t *b,         \
+                                         float *c, size_t ldc, const float *bias, int first, __m256i q0,   \
+                                         __m256i q1) {                                                     \
+        ukr_6x16_f16w(mr, 0, kc, a, lda, 1, b, c, ldc, bias, first, q0, q1);                              \
+    }
+INST(1) INST(2) INST(3) INST(4) INST(5) INST(6)
+#undef INST
+static const ukr_f16w_fn ukr_f16w_full[MR + 1] = {0, ukr_f16w_full_1, ukr_f16w_full_2, ukr_f16w_full_3,
+                                                  ukr_f16w_full_4, ukr_f16w_full_5, ukr_f16w_full_6};
+static const ukr_f16w_fn ukr_f16w_part[MR + 1] = {0, ukr_f16w_part_1, ukr_f16w_part_2, ukr_f16w_part_3,
+                                                  ukr_f16w_part_4, ukr_f16w_part_5, ukr_f16w_part_6};
+
+/* For the decoder's token side: a few rows (8-20 tokens) against wide weights. A is read in place, and
+ * each K block of a weight panel (16 x KC binary16, 8 KiB) serves every row tile while it is in L1; the
+ * widened panel never goes to memory. */
+static T256H void gemm_f16w_rect_avx2(const struct sam2r_gemm_f16w_args *p, int32_t m0, int32_t m1, int32_t n0,
+                                      int32_t n1) {
+    const int32_t k = p->k;
+    const size_t lda = (size_t)p->lda, ldc = (size_t)p->ldc;
+    const int32_t kcb = gemm_f32_k_block(k, KC);
+    for (int32_t kb = 0; kb < k; kb += kcb) {
+        const int32_t kc = k - kb < kcb ? k - kb : kcb;
+        const int first = kb == 0;
+        for (int32_t nb = n0; nb < n1; nb += NR) {
+            const int32_t nv = n1 - nb < NR ? n1 - nb : NR;
+            const uint16_t *panel = p->w->data + (size_t)(nb / NR) * (size_t)k * NR + (size_t)kb * NR;
+            const float *bias = (first && p->bias) ? p->bias + nb : NULL;
+            const __m256i q0 = lane_mask8(nv), q1 = lane_mask8(nv - 8);
+            const ukr_f16w_fn *tab = nv == NR ? ukr_f16w_full : ukr_f16w_part;
+            for (int32_t mb = m0; mb < m1; mb += MR) {
+                const int32_t mr = m1 - mb < MR ? m1 - mb : MR;
+                tab[mr](kc, p->a + (size_t)mb * lda + kb, lda, panel, p->c + (size_t)mb * ldc + nb, ldc, bias, first,
+                        q0, q1);
+            }
+        }
+    }
+}
+
 const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx2 = {
-    "f32_gemm_6x16__avx2_fma", SAM2R_ISA_AVX2, MR, NR, gemm_f32_rect_avx2,
+    "f32_gemm_6x16__avx2_fma", SAM2R_ISA_AVX2, MR, NR, gemm_f32_rect_avx2, gemm_f16w_rect_avx2,
 };
 const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avxvnni = {
-    "f32_gemm_6x16__avx2_fma", SAM2R_ISA_AVXVNNI, MR, NR, gemm_f32_rect_avx2,
+    "f32_gemm_6x16__avx2_fma", SAM2R_ISA_AVXVNNI, MR, NR, gemm_f32_rect_avx2, gemm_f16w_rect_avx2,
 };
 #endif

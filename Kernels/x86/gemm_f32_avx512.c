@@ -185,6 +185,6 @@ static T512 void gemm_f32_rect_avx512(const sam2r_gemm_f32_args *p, int32_t m0, 
 }
 
 const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx512 = {
-    "f32_gemm_8x48__avx512f", SAM2R_ISA_AVX512VNNI, MR, NR, gemm_f32_rect_avx512,
+    "f32_gemm_8x48__avx512f", SAM2R_ISA_AVX512VNNI, MR, NR, gemm_f32_rect_avx512, NULL,
 };
 #endif

@@ -115,6 +115,6 @@ static T512 void gemm_f32_rect_avx512_n64(const sam2r_gemm_f32_args *p, int32_t 
 }
 
 const sam2r_gemm_f32_ukernel sam2r_f32_gemm_avx512_n64 = {
-    "f32_gemm_6x64__avx512f", SAM2R_ISA_AVX512VNNI, MR, NR, gemm_f32_rect_avx512_n64,
+    "f32_gemm_6x64__avx512f", SAM2R_ISA_AVX512VNNI, MR, NR, gemm_f32_rect_avx512_n64, NULL,
 };
 #endif
