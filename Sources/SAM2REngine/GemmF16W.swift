@@ -57,7 +57,8 @@ public final class PackedWeightsF16: @unchecked Sendable {
 }
 
 /// Where gemmF16W widens its weight panels: one panel (nr x maxK floats) per pool worker, allocated once
-/// (at load); pages a product never reaches are never touched, so they cost no resident memory.
+/// (at load); pages a product never reaches are never touched, so they cost no resident memory. Micro-kernels
+/// with a binary16 twin (AVX2 + F16C, NEON) widen in registers and never touch it.
 public final class F16WScratch: @unchecked Sendable {
     public let floats: Int
     let p: UnsafeMutablePointer<Float>
