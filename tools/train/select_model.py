@@ -57,6 +57,12 @@ def main(argv=None):
     import torch
 
     torch.set_num_threads(a.threads)
+    for m in a.models:
+        for f in ("config.json", "demo.safetensors"):
+            if not os.path.exists(os.path.join(m, f)):
+                raise SystemExit(f"error: {os.path.join(m, f)}: not found")
+    if a.scenes < 2:
+        raise SystemExit(f"error: --scenes {a.scenes}: at least 2 (a standard error needs two)")
     sets = validation_sets(a.dir, a.scenes)
     report, refined_ious = {}, {}
     for m in a.models:
