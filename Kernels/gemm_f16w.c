@@ -1,5 +1,5 @@
 /* gemm_f16w.c — fp32 GEMM over binary16 weights: packing, and the driver. Where the fp32 micro-kernel has a
- * binary16 twin (rect_f16w: AVX2 + F16C) the twin reads the weights directly; otherwise one weight panel at a
+ * binary16 twin (rect_f16w: AVX2 with F16C, NEON) the twin reads the weights directly; otherwise one weight panel at a
  * time is widened into a per-worker scratch for the fp32 micro-kernel. Numerics in sam2r_gemm_f16w.h. */
 #include "sam2r_gemm_f16w.h"
 
