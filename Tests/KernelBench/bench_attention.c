@@ -20,17 +20,22 @@ static void run_s8(const void *uk, const sam2r_attention_f32_args *a, sam2r_pool
     sam2r_attention_s8((const sam2r_attention_s8_ukernel *)uk, a, pool, s);
 }
 
+typedef struct {
+    run_fn f;
+    const void *uk;
+    const sam2r_attention_f32_args *a;
+    sam2r_pool *pool;
+    float *s;
+} attention_call;
+
+static void run_call(void *ctx) {
+    const attention_call *c = (const attention_call *)ctx;
+    c->f(c->uk, c->a, c->pool, c->s);
+}
+
 static double best_seconds(run_fn f, const void *uk, const sam2r_attention_f32_args *a, sam2r_pool *pool, float *s) {
-    f(uk, a, pool, s);
-    double best = 1e30;
-    const double start = bench_now();
-    for (int runs = 0; runs < 3 || bench_now() - start < 2.0; runs++) {
-        const double t0 = bench_now();
-        f(uk, a, pool, s);
-        const double t = bench_now() - t0;
-        best = t < best ? t : best;
-    }
-    return best;
+    attention_call c = {f, uk, a, pool, s};
+    return bench_best_seconds(run_call, &c, 3, 2.0);
 }
 
 int main(int argc, char **argv) {

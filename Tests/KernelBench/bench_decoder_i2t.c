@@ -30,21 +30,27 @@ static sam2r_packed_f32 packed(const sam2r_gemm_f32_ukernel *uk, const float *w,
     return p;
 }
 
+typedef struct {
+    const sam2r_gemm_f32_ukernel *uk;
+    const sam2r_rowops *ops;
+    sam2r_softmax_short_fn sm;
+    const sam2r_decoder_i2t_args *a;
+    sam2r_pool *pool;
+} i2t_call;
+
+static void run_i2t(void *ctx) {
+    const i2t_call *c = (const i2t_call *)ctx;
+    sam2r_decoder_i2t(c->uk, c->ops, c->sm, c->a, c->pool);
+}
+
 static double best_seconds(const sam2r_gemm_f32_ukernel *uk, const sam2r_rowops *ops, sam2r_softmax_short_fn sm,
                            const sam2r_decoder_i2t_args *a, sam2r_pool *pool) {
     if (sam2r_decoder_i2t(uk, ops, sm, a, pool) != 0) {
         fputs("error: bench-decoder-i2t: shape exceeds the kernel's block\n", stderr);
         exit(2);
     }
-    double best = 1e30;
-    const double start = bench_now();
-    for (int runs = 0; runs < 5 || bench_now() - start < 1.0; runs++) {
-        const double t0 = bench_now();
-        sam2r_decoder_i2t(uk, ops, sm, a, pool);
-        const double t = bench_now() - t0;
-        best = t < best ? t : best;
-    }
-    return best;
+    i2t_call c = {uk, ops, sm, a, pool};
+    return bench_best_seconds(run_i2t, &c, 5, 1.0);
 }
 
 int main(int argc, char **argv) {

@@ -109,17 +109,19 @@ static void run_unfused(bench_ctx *c) { unfused(c); }
 static void run_fused(bench_ctx *c) { fused(c, 0); }
 static void run_fused_u2(bench_ctx *c) { fused(c, 1); }
 
+typedef struct {
+    void (*f)(bench_ctx *);
+    bench_ctx *c;
+} tail_call;
+
+static void run_tail(void *ctx) {
+    const tail_call *t = (const tail_call *)ctx;
+    t->f(t->c);
+}
+
 static double best_ms(void (*f)(bench_ctx *), bench_ctx *c) {
-    f(c);
-    double best = 1e30;
-    const double start = bench_now();
-    for (int runs = 0; runs < 5 || bench_now() - start < 1.0; runs++) {
-        const double t0 = bench_now();
-        f(c);
-        const double dt = bench_now() - t0;
-        if (dt < best) best = dt;
-    }
-    return best * 1e3;
+    tail_call t = {f, c};
+    return bench_best_seconds(run_tail, &t, 5, 1.0) * 1e3;
 }
 
 int main(int argc, char **argv) {

@@ -13,18 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+typedef struct {
+    const sam2r_gemm_f32_ukernel *uk;
+    const sam2r_gemm_f16w_args *args;
+    float *scratch;
+    sam2r_pool *pool;
+} gemm_call;
+
+static void run_gemm(void *ctx) {
+    const gemm_call *g = (const gemm_call *)ctx;
+    sam2r_gemm_f16w(g->uk, g->args, g->scratch, g->pool);
+}
+
 static double best_seconds(const sam2r_gemm_f32_ukernel *uk, const sam2r_gemm_f16w_args *a, float *scratch,
                            sam2r_pool *pool) {
-    sam2r_gemm_f16w(uk, a, scratch, pool);
-    double best = 1e30;
-    const double start = bench_now();
-    for (int runs = 0; runs < 5 || bench_now() - start < 0.5; runs++) {
-        const double t0 = bench_now();
-        sam2r_gemm_f16w(uk, a, scratch, pool);
-        const double t = bench_now() - t0;
-        best = t < best ? t : best;
-    }
-    return best;
+    gemm_call g = {uk, a, scratch, pool};
+    return bench_best_seconds(run_gemm, &g, 5, 0.5);
 }
 
 int main(int argc, char **argv) {
